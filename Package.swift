@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, bottom to top: the C shims (CRabbitMQ, CSimdJSON), the AMQP wrapper, the domain (MinerIndex),
+// the service wiring (MinerIndexService, MinerLoadKit), and the executables.
+let package = Package(
+    name: "miner-index",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "AMQP", targets: ["AMQP"]),
+        .library(name: "MinerIndex", targets: ["MinerIndex"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: [
+        // C layer
+        .systemLibrary(
+            name: "CRabbitMQ",
+            path: "CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        .target(
+            name: "CSimdJSON",
+            path: "Sources/CSimdJSON",
+            cxxSettings: [.unsafeFlags(["-O3"])],
+            linkerSettings: [.linkedLibrary("simdjson"), .linkedLibrary("stdc++")]
+        ),
+
+        // AMQP wrapper: the only Swift code that touches rabbitmq-c.
+        .target(
+            name: "AMQP",
+            dependencies: [
+                "CRabbitMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+
+        // Domain: pure Swift, no I/O.
+        .target(
+            name: "MinerIndex",
+            dependencies: ["CSimdJSON"]
+        ),
+
+        // Tests
+        .testTarget(name: "AMQPUnitTests", dependencies: ["AMQP"]),
+        .testTarget(name: "AMQPIntegrationTests", dependencies: ["AMQP"]),
+        .testTarget(name: "MinerIndexTests", dependencies: ["MinerIndex"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)
