@@ -14,7 +14,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -40,7 +39,6 @@ let package = Package(
             dependencies: [
                 "CRabbitMQ",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
 
@@ -50,9 +48,14 @@ let package = Package(
             dependencies: ["CSimdJSON"]
         ),
 
-        // Tests
+        // Tests. Unit tests need no broker; the integration targets need a real RabbitMQ at AMQP_URL.
+        .target(
+            name: "BrokerTestSupport",
+            dependencies: ["AMQP", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/BrokerTestSupport"
+        ),
         .testTarget(name: "AMQPUnitTests", dependencies: ["AMQP"]),
-        .testTarget(name: "AMQPIntegrationTests", dependencies: ["AMQP"]),
+        .testTarget(name: "AMQPIntegrationTests", dependencies: ["AMQP", "BrokerTestSupport"]),
         .testTarget(name: "MinerIndexTests", dependencies: ["MinerIndex"]),
     ],
     cxxLanguageStandard: .cxx17

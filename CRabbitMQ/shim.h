@@ -14,6 +14,9 @@
 
 #include <stdint.h>
 #include <sys/time.h>
+// The clients' I/O threads poll their socket together with an eventfd that other threads signal.
+#include <sys/eventfd.h>
+#include <poll.h>
 
 // amqp_login and amqp_login_with_properties are variadic (the SASL method's credentials follow as varargs),
 // and Swift cannot call C variadic functions. These fix the method to PLAIN.

@@ -1,0 +1,215 @@
+internal import CRabbitMQ
+import Foundation
+import Logging
+import Synchronization
+
+/// Consumes one queue with manual acknowledgements on its own connection and its own OS thread.
+///
+/// The thread owns the rabbitmq-c connection. Tasks talk to it through `ack`, `nack` and `reject`, which queue a
+/// command and wake the thread, so none of them blocks. When the connection or the channel fails, the thread
+/// reconnects with backoff, declares the topology again, restores the prefetch and consumes again; deliveries keep
+/// flowing through the same `deliveries` stream. Every (re)opened channel starts a new generation, and commands
+/// for deliveries of an older generation are dropped, because their tags mean nothing to the new channel and the
+/// broker has already requeued those messages.
+public final class AMQPConsumer: Sendable {
+    public struct Configuration: Sendable {
+        public var queue: String
+        public var prefetch: UInt16
+        /// Declared before consuming, on every (re)connect.
+        public var topology: Topology
+        public var consumerTag: String
+        public var exclusive: Bool
+        public var consumeArguments: FieldTable
+        public var backoff: Backoff
+
+        public init(
+            queue: String,
+            prefetch: UInt16 = 500,
+            topology: Topology = .empty,
+            consumerTag: String = "",
+            exclusive: Bool = false,
+            consumeArguments: FieldTable = [:],
+            backoff: Backoff = .init()
+        ) {
+            self.queue = queue
+            self.prefetch = prefetch
+            self.topology = topology
+            self.consumerTag = consumerTag
+            self.exclusive = exclusive
+            self.consumeArguments = consumeArguments
+            self.backoff = backoff
+        }
+    }
+
+    public enum Status: Sendable, Equatable {
+        case idle
+        case connecting
+        case consuming(generation: UInt64)
+        /// Connected, but no longer consuming because `stopConsuming()` was called.
+        case stoppedConsuming
+        case disconnected(reason: String)
+        case closed
+    }
+
+    enum Command {
+        case ack(DeliveryTag, multiple: Bool)
+        case nack(DeliveryTag, multiple: Bool, requeue: Bool)
+        case reject(DeliveryTag, requeue: Bool)
+
+        var tag: DeliveryTag {
+            switch self {
+            case .ack(let tag, _), .nack(let tag, _, _), .reject(let tag, _): return tag
+            }
+        }
+    }
+
+    struct Control {
+        var commands: [Command] = []
+        var started = false
+        var stopConsumingRequested = false
+        var closeRequested = false
+        var deliveriesFinished = false
+        var threadFinished = false
+        var status: Status = .idle
+        var lastError: AMQPError?
+        var deliveriesFinishedWaiters: [CheckedContinuation<Void, Never>] = []
+        var threadFinishedWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    let settings: ConnectionSettings
+    let configuration: Configuration
+    let logger: Logger
+    let control = Mutex(Control())
+    let wakeup = Wakeup()
+    let batchContinuation: AsyncStream<[Delivery]>.Continuation
+    let eventContinuation: AsyncStream<ConnectionEvent>.Continuation
+
+    public let deliveries: DeliveryStream
+    /// State changes, for logging and readiness. Buffers the newest 256 if nobody reads them.
+    public let events: AsyncStream<ConnectionEvent>
+
+    public init(settings: ConnectionSettings, configuration: Configuration, logger: Logger) {
+        self.settings = settings
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "amqp.queue"] = .string(configuration.queue)
+        logger[metadataKey: "amqp.broker"] = .string(settings.redactedURL)
+        self.logger = logger
+        let (batches, batchContinuation) = AsyncStream<[Delivery]>.makeStream()
+        self.deliveries = DeliveryStream(batches: batches)
+        self.batchContinuation = batchContinuation
+        (events, eventContinuation) = AsyncStream<ConnectionEvent>.makeStream(bufferingPolicy: .bufferingNewest(256))
+    }
+
+    deinit {
+        wakeup.close()
+    }
+
+    /// Starts the I/O thread. The first connection is retried with backoff like any reconnect.
+    public func start() {
+        let shouldStart = control.withLock { control in
+            guard !control.started, !control.closeRequested else { return false }
+            control.started = true
+            control.status = .connecting
+            return true
+        }
+        guard shouldStart else { return }
+        DedicatedThread.start(name: "amqp-consumer") { [self] in
+            run()
+        }
+    }
+
+    public var status: Status { control.withLock { $0.status } }
+    public var lastError: AMQPError? { control.withLock { $0.lastError } }
+
+    /// Waits until the consumer is consuming. On timeout, throws the last connection error if there was one.
+    public func waitUntilConsuming(timeout: Duration) async throws(AMQPError) {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let (status, lastError) = control.withLock { ($0.status, $0.lastError) }
+            switch status {
+            case .consuming: return
+            case .closed: throw .closed
+            default:
+                if let lastError, lastError.isPermanentConfigurationError { throw lastError }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        throw lastError ?? .timedOut(operation: "waiting for the consumer to connect", after: timeout)
+    }
+
+    public func ack(_ tag: DeliveryTag, multiple: Bool = false) {
+        enqueue(.ack(tag, multiple: multiple))
+    }
+
+    public func nack(_ tag: DeliveryTag, multiple: Bool = false, requeue: Bool = true) {
+        enqueue(.nack(tag, multiple: multiple, requeue: requeue))
+    }
+
+    public func reject(_ tag: DeliveryTag, requeue: Bool) {
+        enqueue(.reject(tag, requeue: requeue))
+    }
+
+    private func enqueue(_ command: Command) {
+        control.withLock { $0.commands.append(command) }
+        wakeup.signal()
+    }
+
+    /// Cancels the subscription: the broker sends nothing more, and `deliveries` ends after the deliveries that
+    /// had already arrived. Acks keep working until `close()`.
+    public func stopConsuming() async {
+        let alreadyFinished = control.withLock { control in
+            control.stopConsumingRequested = true
+            if !control.started { finishDeliveries(&control) }
+            return control.deliveriesFinished
+        }
+        guard !alreadyFinished else { return }
+        wakeup.signal()
+        await withCheckedContinuation { continuation in
+            let finished = control.withLock { control in
+                if control.deliveriesFinished { return true }
+                control.deliveriesFinishedWaiters.append(continuation)
+                return false
+            }
+            if finished { continuation.resume() }
+        }
+    }
+
+    /// Sends the acknowledgements already queued, closes the connection and ends the thread. Deliveries that were
+    /// never acknowledged go back to the queue.
+    public func close() async {
+        let alreadyFinished = control.withLock { control in
+            control.stopConsumingRequested = true
+            control.closeRequested = true
+            if !control.started {
+                finishDeliveries(&control)
+                control.threadFinished = true
+                control.status = .closed
+                eventContinuation.finish()
+            }
+            return control.threadFinished
+        }
+        guard !alreadyFinished else { return }
+        wakeup.signal()
+        await withCheckedContinuation { continuation in
+            let finished = control.withLock { control in
+                if control.threadFinished { return true }
+                control.threadFinishedWaiters.append(continuation)
+                return false
+            }
+            if finished { continuation.resume() }
+        }
+    }
+
+    func finishDeliveries(_ control: inout Control) {
+        guard !control.deliveriesFinished else { return }
+        control.deliveriesFinished = true
+        batchContinuation.finish()
+        for waiter in control.deliveriesFinishedWaiters { waiter.resume() }
+        control.deliveriesFinishedWaiters = []
+    }
+
+    func emit(_ event: ConnectionEvent) {
+        eventContinuation.yield(event)
+    }
+}

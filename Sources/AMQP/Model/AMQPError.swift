@@ -1,0 +1,59 @@
+/// Errors of the AMQP layer. Each carries what rabbitmq-c or the broker said, in their own words, so an operator
+/// can look the text up. None of them ever contains a password.
+public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A rabbitmq-c call failed; `status` is its `amqp_status_enum` value and `message` is `amqp_error_string2`.
+    case library(operation: String, status: Int32, message: String)
+    /// The broker closed the channel or the connection with a reply code, e.g. 404 NOT_FOUND or 403 ACCESS_REFUSED.
+    case server(operation: String, scope: CloseScope, replyCode: UInt16, replyText: String)
+    /// The connection settings could not be understood.
+    case invalidSettings(String)
+    /// The client has no connection to the broker right now.
+    case notConnected
+    /// The broker has blocked the publishing connection (`connection.blocked`), for example on a memory alarm.
+    case blocked(reason: String, waited: Duration)
+    /// The broker answered a publish with `basic.nack`.
+    case nacked
+    /// The connection was lost before the broker confirmed the publish; it may or may not have been routed.
+    case connectionLost(reason: String)
+    /// The client was closed.
+    case closed
+    /// A bounded wait ran out.
+    case timedOut(operation: String, after: Duration)
+
+    public enum CloseScope: String, Sendable {
+        case channel
+        case connection
+    }
+
+    public var description: String {
+        switch self {
+        case .library(let operation, let status, let message):
+            return "\(operation) failed: \(message) (rabbitmq-c status \(status))"
+        case .server(let operation, let scope, let replyCode, let replyText):
+            return "\(operation) failed: broker closed the \(scope.rawValue) with \(replyCode) \(replyText)"
+        case .invalidSettings(let reason):
+            return "invalid AMQP settings: \(reason)"
+        case .notConnected:
+            return "not connected to the broker"
+        case .blocked(let reason, let waited):
+            return "the broker blocked publishing (\(reason)); gave up after \(waited)"
+        case .nacked:
+            return "the broker rejected the publish (basic.nack)"
+        case .connectionLost(let reason):
+            return "the connection was lost before the broker confirmed: \(reason)"
+        case .closed:
+            return "the AMQP client is closed"
+        case .timedOut(let operation, let after):
+            return "\(operation) timed out after \(after)"
+        }
+    }
+
+    /// Errors that a new connection attempt cannot fix, such as a wrong password or a refused vhost.
+    public var isPermanentConfigurationError: Bool {
+        switch self {
+        case .invalidSettings: return true
+        case .server(_, .connection, let code, _): return code == 403 || code == 530
+        default: return false
+        }
+    }
+}

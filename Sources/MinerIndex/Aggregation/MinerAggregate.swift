@@ -1,0 +1,72 @@
+/// The aggregated index of one miner kind: hashrate per coin, total power and "alive n/m", over the live logs
+/// of activated miners.
+public struct MinerAggregate: Sendable, Hashable {
+    /// Keyed by display name ("Bitcoin"); values in H/s, shown through `Hashrate.display`.
+    public var coinHashrates: [String: Hashrate]
+    /// Watts.
+    public var totalPower: Double
+    public var liveCount: Int
+    public var registeredCount: Int
+
+    public init(coinHashrates: [String: Hashrate], totalPower: Double, liveCount: Int, registeredCount: Int) {
+        self.coinHashrates = coinHashrates
+        self.totalPower = totalPower
+        self.liveCount = liveCount
+        self.registeredCount = registeredCount
+    }
+
+    /// "live/registered", e.g. "2/3".
+    public var alive: String { "\(liveCount)/\(registeredCount)" }
+}
+
+/// Sums hashrates under the producers' raw coin spellings first, one dictionary step per contribution, then
+/// folds the handful of spellings into display names once at the end; normalising per log would cost a string
+/// transformation for every miner on every tick.
+struct CoinHashrateAccumulator {
+    private var byRawName: [String: Double] = [:]
+
+    mutating func add(rawCoinName: String, _ hashrate: Hashrate) {
+        byRawName[rawCoinName, default: 0] += hashrate.hashesPerSecond
+    }
+
+    func totals() -> [String: Hashrate] {
+        var byDisplayName: [String: Hashrate] = [:]
+        for (rawName, hashesPerSecond) in byRawName {
+            byDisplayName[CoinName.normalized(rawName), default: .zero] += Hashrate(hashesPerSecond: hashesPerSecond)
+        }
+        return byDisplayName
+    }
+}
+
+extension MinerIndexSnapshot where Miner == AsicMiner, Log == AsicMinerLog {
+    /// Per coin the sum of `hashrate_5_min`, the sum of `power`, and live/registered activated miners.
+    public func aggregate() -> MinerAggregate {
+        var coins = CoinHashrateAccumulator()
+        var totalPower = 0.0
+        var liveCount = 0
+        forEachListedLog { _, entry in
+            coins.add(rawCoinName: entry.log.coinName, entry.log.hashrate)
+            totalPower += entry.log.power
+            liveCount += 1
+        }
+        return MinerAggregate(coinHashrates: coins.totals(), totalPower: totalPower, liveCount: liveCount,
+                              registeredCount: listedMinerCount)
+    }
+}
+
+extension MinerIndexSnapshot where Miner == CpuGpuMiner, Log == CpuGpuMinerLog {
+    /// Per coin the CPU hashrate plus each GPU slot's sum over the GPUs (adding, when CPU and GPU mine the same
+    /// coin), CPU plus GPU power, and live/registered activated rigs.
+    public func aggregate() -> MinerAggregate {
+        var coins = CoinHashrateAccumulator()
+        var totalPower = 0.0
+        var liveCount = 0
+        forEachListedLog { _, entry in
+            entry.log.forEachCoinContribution { coins.add(rawCoinName: $0, $1) }
+            totalPower += entry.log.totalPower
+            liveCount += 1
+        }
+        return MinerAggregate(coinHashrates: coins.totals(), totalPower: totalPower, liveCount: liveCount,
+                              registeredCount: listedMinerCount)
+    }
+}

@@ -1,0 +1,127 @@
+import CSimdJSON
+
+/// Typed, validated access to the slots of one parsed object. Every accessor throws a `RecordDecodingError`
+/// naming the slot's key, which is all the validation rules need to report.
+///
+/// JSON `null` counts as absent: the original producers serialise unset fields as null.
+struct FieldReader {
+    let slots: UnsafeBufferPointer<csj_value>
+    let schema: JSONObjectSchema
+    let limits: DecodingLimits
+
+    func key(_ slot: Int) -> String { schema.keys[slot] }
+
+    func isPresent(_ slot: Int) -> Bool {
+        let kind = slots[slot].kind
+        return kind != UInt8(CSJ_ABSENT.rawValue) && kind != UInt8(CSJ_NULL.rawValue)
+    }
+
+    func required<Value>(
+        _ slot: Int, _ read: (Int) throws(RecordDecodingError) -> Value?
+    ) throws(RecordDecodingError) -> Value {
+        guard let value = try read(slot) else {
+            throw RecordDecodingError(field: key(slot), problem: .missingRequiredField)
+        }
+        return value
+    }
+
+    func string(_ slot: Int) throws(RecordDecodingError) -> String? {
+        guard let bytes = try stringBytes(slot) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The raw UTF-8 of a string slot, valid only while the parse is in scope.
+    func stringBytes(_ slot: Int) throws(RecordDecodingError) -> UnsafeRawBufferPointer? {
+        guard isPresent(slot) else { return nil }
+        let value = slots[slot]
+        guard value.kind == UInt8(CSJ_STRING.rawValue) else { throw wrongType(slot, expected: "a string") }
+        let length = Int(value.string_length)
+        guard length <= limits.maxStringBytes else {
+            throw RecordDecodingError(field: key(slot), problem: .stringTooLong(length: length,
+                                                                                 limit: limits.maxStringBytes))
+        }
+        return UnsafeRawBufferPointer(start: value.string_start, count: length)
+    }
+
+    /// Any JSON number that is finite and not negative: hashrates, power, temperatures, fans, shares, clocks.
+    func measure(_ slot: Int) throws(RecordDecodingError) -> Double? {
+        guard isPresent(slot) else { return nil }
+        let value = slots[slot]
+        guard value.kind == UInt8(CSJ_NUMBER.rawValue) else { throw wrongType(slot, expected: "a number") }
+        guard value.number.isFinite, value.number >= 0 else {
+            throw RecordDecodingError(field: key(slot), problem: .notFiniteNonNegative)
+        }
+        return value.number
+    }
+
+    /// An id: written as an integer or as a float with no fractional part, not negative, within Int64.
+    func identifier(_ slot: Int) throws(RecordDecodingError) -> Int64? {
+        guard isPresent(slot) else { return nil }
+        let value = slots[slot]
+        guard value.kind == UInt8(CSJ_NUMBER.rawValue) else { throw wrongType(slot, expected: "an integer") }
+        if value.is_integer != 0 {
+            guard value.integer >= 0 else { throw RecordDecodingError(field: key(slot), problem: .notAnInteger) }
+            return value.integer
+        }
+        let number = value.number
+        // 2^63 as a Double is exactly representable, so `<` keeps Int64(number) from trapping.
+        guard number.isFinite, number >= 0, number < 9_223_372_036_854_775_808.0, number == number.rounded()
+        else { throw RecordDecodingError(field: key(slot), problem: .notAnInteger) }
+        return Int64(number)
+    }
+
+    func bool(_ slot: Int) throws(RecordDecodingError) -> Bool? {
+        guard isPresent(slot) else { return nil }
+        let value = slots[slot]
+        guard value.kind == UInt8(CSJ_BOOL.rawValue) else { throw wrongType(slot, expected: "a boolean") }
+        return value.boolean != 0
+    }
+
+    func timestamp(_ slot: Int) throws(RecordDecodingError) -> Timestamp? {
+        guard let bytes = try stringBytes(slot) else { return nil }
+        guard let timestamp = ISO8601Timestamp.parse(bytes) else {
+            throw RecordDecodingError(field: key(slot), problem: .invalidTimestamp)
+        }
+        return timestamp
+    }
+
+    func hashrateUnit(_ slot: Int) throws(RecordDecodingError) -> HashrateUnit? {
+        guard let bytes = try stringBytes(slot) else { return nil }
+        guard let unit = HashrateUnit.parseInput(bytes) else {
+            throw RecordDecodingError(field: key(slot),
+                                      problem: .unknownHashrateUnit(String(decoding: bytes, as: UTF8.self)))
+        }
+        return unit
+    }
+
+    func scalar(_ slot: Int) throws(RecordDecodingError) -> ScalarValue? {
+        guard isPresent(slot) else { return nil }
+        if slots[slot].kind == UInt8(CSJ_STRING.rawValue) {
+            return try string(slot).map(ScalarValue.text)
+        }
+        guard slots[slot].kind == UInt8(CSJ_NUMBER.rawValue) else {
+            throw wrongType(slot, expected: "a number or a string")
+        }
+        return try measure(slot).map(ScalarValue.number)
+    }
+
+    /// Enforces an all-or-nothing group: if any member is present, each one must be.
+    func requireWholeGroup(_ members: [Int]) throws(RecordDecodingError) {
+        guard let present = members.first(where: isPresent) else { return }
+        if let missing = members.first(where: { !isPresent($0) }) {
+            throw RecordDecodingError(field: key(missing), problem: .partialGroup(presentField: key(present)))
+        }
+    }
+
+    private func wrongType(_ slot: Int, expected: String) -> RecordDecodingError {
+        let found = switch Int32(slots[slot].kind) {
+        case Int32(CSJ_BOOL.rawValue): "a boolean"
+        case Int32(CSJ_NUMBER.rawValue): "a number"
+        case Int32(CSJ_STRING.rawValue): "a string"
+        case Int32(CSJ_ARRAY.rawValue): "an array"
+        case Int32(CSJ_OBJECT.rawValue): "an object"
+        default: "null"
+        }
+        return RecordDecodingError(field: key(slot), problem: .wrongType(expected: expected, found: found))
+    }
+}

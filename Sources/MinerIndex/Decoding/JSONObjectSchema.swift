@@ -1,0 +1,67 @@
+import CSimdJSON
+
+/// The keys one record kind reads, handed to the C layer once so that each message is parsed straight into
+/// fixed slots without building a dictionary.
+///
+/// `@unchecked Sendable`: the C table is written only by `init` and never freed (schemas are process-lifetime
+/// statics), after which it is read-only and safe to share between threads.
+final class JSONObjectSchema: @unchecked Sendable {
+    let keys: [String]
+    private let table: OpaquePointer
+
+    init(keys: [String]) {
+        self.keys = keys
+        var lengths = keys.map { UInt32($0.utf8.count) }
+        let cStrings = keys.map { strdup($0) }
+        defer { cStrings.forEach { free($0) } }
+        let pointers = cStrings.map { UnsafePointer($0) }
+        guard let table = pointers.withUnsafeBufferPointer({ keyBuffer in
+            lengths.withUnsafeMutableBufferPointer { lengthBuffer in
+                csj_schema_create(keyBuffer.baseAddress, lengthBuffer.baseAddress, UInt32(keys.count))
+            }
+        }) else {
+            fatalError("out of memory while building a JSON schema of \(keys.count) keys")
+        }
+        self.table = table
+    }
+
+    /// The slot index of `key`; only ever called with the schema's own literal keys, so a miss is a programming
+    /// error in this module, not bad input.
+    func slot(_ key: String) -> Int {
+        guard let index = keys.firstIndex(of: key) else {
+            preconditionFailure("schema has no key \(key)")
+        }
+        return index
+    }
+
+    /// Parses `body` and hands `read` the filled slots. The slots borrow the parser's buffer, so `read` must copy
+    /// out everything it keeps and must not suspend.
+    func withParsedObject<Result>(
+        _ body: UnsafeRawBufferPointer,
+        limits: DecodingLimits,
+        _ read: (FieldReader) throws(RecordDecodingError) -> Result
+    ) throws(RecordDecodingError) -> Result {
+        let count = keys.count
+        let slots = UnsafeMutablePointer<csj_value>.allocate(capacity: count)
+        defer { slots.deallocate() }
+        let status = csj_parse_object(table, body.baseAddress?.assumingMemoryBound(to: UInt8.self), body.count, slots)
+        switch status {
+        case CSJ_OK:
+            break
+        case CSJ_NOT_AN_OBJECT:
+            throw RecordDecodingError(field: "body", problem: .notAnObject)
+        default:
+            throw RecordDecodingError(field: "body", problem: .invalidJSON)
+        }
+        return try read(FieldReader(slots: UnsafeBufferPointer(start: slots, count: count), schema: self,
+                                    limits: limits))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,59 @@
+/// The single entry point from the message bus into the domain: a routing key and a body become a command or a
+/// `RecordDecodingError`.
+///
+/// Routing keys: `asic_miner.log`, `asic_miner.upsert`, `asic_miner.delete`, `cpu_gpu_miner.log`,
+/// `cpu_gpu_miner.upsert`, `cpu_gpu_miner.delete`; delete bodies are `{"id": N}`. The size limit is checked
+/// before anything else, so an oversized body is refused without being read.
+public struct MinerMessageDecoder: Sendable {
+    public enum RoutingKey: String, Sendable, CaseIterable {
+        case asicLog = "asic_miner.log"
+        case asicUpsert = "asic_miner.upsert"
+        case asicDelete = "asic_miner.delete"
+        case cpuGpuLog = "cpu_gpu_miner.log"
+        case cpuGpuUpsert = "cpu_gpu_miner.upsert"
+        case cpuGpuDelete = "cpu_gpu_miner.delete"
+    }
+
+    public let limits: DecodingLimits
+
+    public init(limits: DecodingLimits = .init()) {
+        self.limits = limits
+    }
+
+    public func decode(routingKey: String, body: [UInt8]) throws(RecordDecodingError) -> MinerCommand {
+        guard let route = RoutingKey(rawValue: routingKey) else {
+            throw RecordDecodingError(field: "routing_key", problem: .unknownRoutingKey(routingKey))
+        }
+        return try withBody(body, limits: limits) { (buffer) throws(RecordDecodingError) in
+            try decode(route, body: buffer)
+        }
+    }
+
+    /// For callers that already hold the body in a buffer they own (e.g. the AMQP frame), to skip a copy.
+    public func decode(routingKey: String, body: UnsafeRawBufferPointer) throws(RecordDecodingError)
+        -> MinerCommand
+    {
+        guard let route = RoutingKey(rawValue: routingKey) else {
+            throw RecordDecodingError(field: "routing_key", problem: .unknownRoutingKey(routingKey))
+        }
+        guard body.count <= limits.maxBodyBytes else {
+            throw RecordDecodingError(field: "body",
+                                      problem: .bodyTooLarge(size: body.count, limit: limits.maxBodyBytes))
+        }
+        guard body.count > 0 else { throw RecordDecodingError(field: "body", problem: .invalidJSON) }
+        return try decode(route, body: body)
+    }
+
+    private func decode(_ route: RoutingKey, body: UnsafeRawBufferPointer) throws(RecordDecodingError)
+        -> MinerCommand
+    {
+        switch route {
+        case .asicLog: .asic(.log(try AsicMinerLog.decode(json: body, limits: limits)))
+        case .asicUpsert: .asic(.upsert(try AsicMiner.decode(json: body, limits: limits)))
+        case .asicDelete: .asic(.delete(id: try MinerDeletion.decodeId(json: body, limits: limits)))
+        case .cpuGpuLog: .cpuGpu(.log(try CpuGpuMinerLog.decode(json: body, limits: limits)))
+        case .cpuGpuUpsert: .cpuGpu(.upsert(try CpuGpuMiner.decode(json: body, limits: limits)))
+        case .cpuGpuDelete: .cpuGpu(.delete(id: try MinerDeletion.decodeId(json: body, limits: limits)))
+        }
+    }
+}

@@ -1,0 +1,71 @@
+/// "The same as the operational index but stores an array": each ASIC's recent logs, newest last, bounded by
+/// count and by age.
+///
+/// A value type rather than an actor of its own, so that the ASIC index actor can change it in the same step as
+/// the registry and the operational map (a delete must clear all three at once).
+public struct AsicMinerHistoricalIndex: Sendable {
+    public let capacity: Int
+    public let maxAgeMicroseconds: Int64
+    private var rings: [Int64: HistoryRing] = [:]
+    private var schedule: ExpirySchedule
+
+    public init(capacity: Int = 60, maxAgeSeconds: Double = 3600) {
+        self.capacity = max(1, capacity)
+        self.maxAgeMicroseconds = Int64((maxAgeSeconds * 1_000_000).rounded())
+        // Coarse buckets: a history only has to disappear within a minute of aging out.
+        schedule = ExpirySchedule(bucketWidthMicroseconds: 60_000_000)
+    }
+
+    public var minerCount: Int { rings.count }
+
+    /// Appends the log's numbers if it is newer than the newest entry; older or equal ones (reordered or
+    /// redelivered) are dropped so the ring stays in time order. Returns whether it was appended.
+    @discardableResult
+    public mutating func put(_ log: AsicMinerLog, observedAt: Timestamp) -> Bool {
+        let id = log.asicMinerId
+        let cutoff = Timestamp(microsecondsSinceEpoch: observedAt.microsecondsSinceEpoch - maxAgeMicroseconds)
+        let entry = AsicMinerHistoryEntry(log: log, observedAt: observedAt)
+        // One in-place dictionary access: the ring is never copied, whatever its size.
+        let outcome = rings[id, default: HistoryRing(capacity: capacity)]
+            .appendIfNewer(entry, capacity: capacity, droppingOlderThan: cutoff)
+        if outcome.appended { schedule.file(id, at: observedAt, previous: outcome.previousNewest) }
+        return outcome.appended
+    }
+
+    /// The miner's entries no older than the age limit at `now`, oldest first.
+    public func get(_ id: Int64, now: Timestamp) -> [AsicMinerHistoryEntry] {
+        rings[id]?.entries(notBefore: cutoff(now)) ?? []
+    }
+
+    public func take(_ ids: [Int64], now: Timestamp) -> [Int64: [AsicMinerHistoryEntry]] {
+        var result: [Int64: [AsicMinerHistoryEntry]] = [:]
+        for id in ids {
+            let entries = get(id, now: now)
+            if !entries.isEmpty { result[id] = entries }
+        }
+        return result
+    }
+
+    @discardableResult
+    public mutating func remove(_ id: Int64) -> Bool { rings.removeValue(forKey: id) != nil }
+
+    /// Forgets miners whose newest entry has aged out, and returns their ids.
+    public mutating func expire(now: Timestamp) -> [Int64] {
+        let limit = cutoff(now)
+        var removed: [Int64] = []
+        var pending = schedule
+        schedule = ExpirySchedule(bucketWidthMicroseconds: 1)
+        pending.sweep(before: limit) { id in
+            guard let newest = rings[id]?.newest, newest.observedAt < limit else { return false }
+            rings[id] = nil
+            removed.append(id)
+            return true
+        }
+        schedule = pending
+        return removed
+    }
+
+    private func cutoff(_ now: Timestamp) -> Timestamp {
+        Timestamp(microsecondsSinceEpoch: now.microsecondsSinceEpoch - maxAgeMicroseconds)
+    }
+}

@@ -1,0 +1,101 @@
+/// The ASIC index: the registry of ASICs, the latest log of each live one, and each one's recent history.
+///
+/// One actor owns all three as value-type components (`MinerRegistry`, `OperationalMap`,
+/// `AsicMinerHistoricalIndex`) so that a delete clears them in a single step and no reader ever sees a miner
+/// in one and not the others. The GenServer-style calls (`put`, `get`, `take`, `getAll`, `remove`, `expire`)
+/// act on the operational map; `apply` takes the service's batches. Time is always passed in, never read.
+public actor AsicMinerOperationalIndex {
+    private var core: MinerIndexCore<AsicMiner, AsicMinerLog>
+    private var historical: AsicMinerHistoricalIndex
+
+    public init(configuration: IndexConfiguration = .init()) {
+        core = MinerIndexCore(configuration: configuration)
+        historical = AsicMinerHistoricalIndex(capacity: configuration.historyCapacity,
+                                              maxAgeSeconds: configuration.historyMaxAgeSeconds)
+    }
+
+    /// Increases with every change a broadcast would show; equal versions mean identical snapshots.
+    public var version: UInt64 { core.version }
+
+    // MARK: Batches
+
+    /// Applies the deliveries in order and reports each one's outcome, in one actor hop.
+    public func apply(_ deliveries: [Delivery<AsicMinerCommand>]) -> [ApplyOutcome] {
+        deliveries.map { delivery in
+            switch delivery.command {
+            case let .log(log): put(log, receivedAt: delivery.receivedAt, amqpTimestamp: delivery.amqpTimestamp)
+            case let .upsert(miner): upsert(miner)
+            case let .delete(id): delete(id: id)
+            }
+        }
+    }
+
+    // MARK: Operational map (GenServer API)
+
+    /// Makes `log` the miner's latest unless an entry observed later is held (`.ignoredOutOfOrder`) or it was
+    /// already offline when received (`.ignoredOffline`). Logs from known miners go to the history either way.
+    @discardableResult
+    public func put(_ log: AsicMinerLog, receivedAt: Timestamp, amqpTimestamp: Timestamp? = nil) -> ApplyOutcome {
+        let observedAt = ObservationTime.of(insertedAt: log.insertedAt, receivedAt: receivedAt,
+                                            amqpTimestamp: amqpTimestamp)
+        let outcome = core.put(log, observedAt: observedAt, receivedAt: receivedAt)
+        if outcome == .applied || core.registry[log.asicMinerId] != nil {
+            historical.put(log, observedAt: observedAt)
+        }
+        return outcome
+    }
+
+    public func get(_ id: Int64) -> AsicMinerLog? { core.operational[id]?.log }
+
+    /// The latest log with its observation time.
+    public func entry(_ id: Int64) -> OperationalMap<AsicMinerLog>.Entry? { core.operational[id] }
+
+    public func take(_ ids: [Int64]) -> [Int64: AsicMinerLog] {
+        var result: [Int64: AsicMinerLog] = [:]
+        for id in ids { if let log = core.operational[id]?.log { result[id] = log } }
+        return result
+    }
+
+    public func getAll() -> [Int64: AsicMinerLog] { core.operational.entries.mapValues(\.log) }
+
+    /// Drops the miner's latest log only; its registration and history stay.
+    @discardableResult
+    public func remove(_ id: Int64) -> Bool { core.remove(id) }
+
+    /// Removes every latest log observed more than `offlineAfter` before `now` and returns those ids; also ages
+    /// out histories. Costs the number of expired entries plus one second of arrivals, not the index size.
+    @discardableResult
+    public func expire(now: Timestamp) -> [Int64] {
+        _ = historical.expire(now: now)
+        return core.expire(now: now)
+    }
+
+    // MARK: Registry
+
+    @discardableResult
+    public func upsert(_ miner: AsicMiner) -> ApplyOutcome { core.upsert(miner) }
+
+    /// Removes the miner from the registry, the operational map and the history together.
+    @discardableResult
+    public func delete(id: Int64) -> ApplyOutcome {
+        let hadHistory = historical.remove(id)
+        let outcome = core.delete(id: id)
+        return hadHistory ? .applied : outcome
+    }
+
+    public func miner(_ id: Int64) -> AsicMiner? { core.registry[id] }
+
+    // MARK: History
+
+    /// The miner's recent entries at `now`, oldest first.
+    public func history(_ id: Int64, now: Timestamp) -> [AsicMinerHistoryEntry] { historical.get(id, now: now) }
+
+    // MARK: Snapshots
+
+    public func snapshot() -> AsicMinerIndexSnapshot { core.snapshot() }
+
+    /// A snapshot only if something changed after `version`, so an idle broadcaster tick costs one comparison.
+    public func snapshot(ifChangedSince version: UInt64) -> AsicMinerIndexSnapshot? {
+        core.version == version ? nil : core.snapshot()
+    }
+}

@@ -1,0 +1,64 @@
+/// The CPU/GPU index: the registry of rigs and the latest log of each live one, owned together so that a delete
+/// clears both in a single step. Same calls and rules as `AsicMinerOperationalIndex`, without a history.
+public actor CpuGpuMinerOperationalIndex {
+    private var core: MinerIndexCore<CpuGpuMiner, CpuGpuMinerLog>
+
+    public init(configuration: IndexConfiguration = .init()) {
+        core = MinerIndexCore(configuration: configuration)
+    }
+
+    /// Increases with every change a broadcast would show; equal versions mean identical snapshots.
+    public var version: UInt64 { core.version }
+
+    /// Applies the deliveries in order and reports each one's outcome, in one actor hop.
+    public func apply(_ deliveries: [Delivery<CpuGpuMinerCommand>]) -> [ApplyOutcome] {
+        deliveries.map { delivery in
+            switch delivery.command {
+            case let .log(log): put(log, receivedAt: delivery.receivedAt, amqpTimestamp: delivery.amqpTimestamp)
+            case let .upsert(miner): upsert(miner)
+            case let .delete(id): delete(id: id)
+            }
+        }
+    }
+
+    @discardableResult
+    public func put(_ log: CpuGpuMinerLog, receivedAt: Timestamp, amqpTimestamp: Timestamp? = nil)
+        -> ApplyOutcome
+    {
+        let observedAt = ObservationTime.of(insertedAt: log.insertedAt, receivedAt: receivedAt,
+                                            amqpTimestamp: amqpTimestamp)
+        return core.put(log, observedAt: observedAt, receivedAt: receivedAt)
+    }
+
+    public func get(_ id: Int64) -> CpuGpuMinerLog? { core.operational[id]?.log }
+
+    public func entry(_ id: Int64) -> OperationalMap<CpuGpuMinerLog>.Entry? { core.operational[id] }
+
+    public func take(_ ids: [Int64]) -> [Int64: CpuGpuMinerLog] {
+        var result: [Int64: CpuGpuMinerLog] = [:]
+        for id in ids { if let log = core.operational[id]?.log { result[id] = log } }
+        return result
+    }
+
+    public func getAll() -> [Int64: CpuGpuMinerLog] { core.operational.entries.mapValues(\.log) }
+
+    @discardableResult
+    public func remove(_ id: Int64) -> Bool { core.remove(id) }
+
+    @discardableResult
+    public func expire(now: Timestamp) -> [Int64] { core.expire(now: now) }
+
+    @discardableResult
+    public func upsert(_ miner: CpuGpuMiner) -> ApplyOutcome { core.upsert(miner) }
+
+    @discardableResult
+    public func delete(id: Int64) -> ApplyOutcome { core.delete(id: id) }
+
+    public func miner(_ id: Int64) -> CpuGpuMiner? { core.registry[id] }
+
+    public func snapshot() -> CpuGpuMinerIndexSnapshot { core.snapshot() }
+
+    public func snapshot(ifChangedSince version: UInt64) -> CpuGpuMinerIndexSnapshot? {
+        core.version == version ? nil : core.snapshot()
+    }
+}

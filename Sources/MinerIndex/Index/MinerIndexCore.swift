@@ -1,0 +1,66 @@
+/// The state both index actors share: the registry and the operational map of one miner kind, changed together
+/// under one version counter. The actors wrap it so that every rule about logs, registration, deletion and
+/// expiry lives in one place.
+struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
+    let configuration: IndexConfiguration
+    private(set) var registry = MinerRegistry<Miner>()
+    private(set) var operational: OperationalMap<Log>
+    /// Bumped by every change visible in a snapshot; entries remember the value at which they changed.
+    private(set) var version: UInt64 = 0
+
+    init(configuration: IndexConfiguration) {
+        self.configuration = configuration
+        // One-second buckets match the one-second sweep, so a sweep rescans at most one second of arrivals.
+        operational = OperationalMap(bucketWidthMicroseconds: 1_000_000)
+    }
+
+    func isOffline(_ observedAt: Timestamp, at now: Timestamp) -> Bool {
+        observedAt.microsecondsSinceEpoch < now.microsecondsSinceEpoch - configuration.offlineAfterMicroseconds
+    }
+
+    /// Makes `log` the miner's latest unless it is out of order or already offline when received. A log that
+    /// is made live registers an unknown id, so "alive n/m" never has n > m; a stale one does not, so a backlog
+    /// from a deleted miner cannot bring it back.
+    mutating func put(_ log: Log, observedAt: Timestamp, receivedAt: Timestamp) -> ApplyOutcome {
+        if isOffline(observedAt, at: receivedAt) { return .ignoredOffline }
+        let revision = version + 1
+        guard operational.put(log, observedAt: observedAt, revision: revision) else { return .ignoredOutOfOrder }
+        _ = registry.registerIfUnknown(log.minerId, revision: revision)
+        version = revision
+        return .applied
+    }
+
+    mutating func upsert(_ miner: Miner) -> ApplyOutcome {
+        version += 1
+        registry.upsert(miner, revision: version)
+        return .applied
+    }
+
+    /// Forgets the miner and its latest log together.
+    mutating func delete(id: Int64) -> ApplyOutcome {
+        let wasRegistered = registry.remove(id)
+        let hadLog = operational.remove(id) != nil
+        guard wasRegistered || hadLog else { return .notFound }
+        version += 1
+        return .applied
+    }
+
+    /// Drops the latest log only, as the original GenServer's `remove` did; the registration stays.
+    mutating func remove(_ id: Int64) -> Bool {
+        guard operational.remove(id) != nil else { return false }
+        version += 1
+        return true
+    }
+
+    mutating func expire(now: Timestamp) -> [Int64] {
+        let cutoff = Timestamp(microsecondsSinceEpoch: now.microsecondsSinceEpoch
+                               - configuration.offlineAfterMicroseconds)
+        let removed = operational.expire(before: cutoff)
+        if !removed.isEmpty { version += 1 }
+        return removed
+    }
+
+    func snapshot() -> MinerIndexSnapshot<Miner, Log> {
+        MinerIndexSnapshot(version: version, registry: registry, operational: operational.entries)
+    }
+}

@@ -1,0 +1,37 @@
+/// The registered miners of one kind, with a running count of the activated ones so "alive n/m" needs no scan.
+public struct MinerRegistry<Miner: RegisteredMiner>: Sendable {
+    /// A record plus the index revision at which it last changed, which lets encoders reuse cached bytes.
+    public struct Entry: Sendable {
+        public let miner: Miner
+        public let revision: UInt64
+    }
+
+    public private(set) var entries: [Int64: Entry] = [:]
+    public private(set) var activatedCount = 0
+
+    public init() {}
+
+    public subscript(id: Int64) -> Miner? { entries[id]?.miner }
+
+    public func isActivated(_ id: Int64) -> Bool { entries[id]?.miner.activated ?? false }
+
+    mutating func upsert(_ miner: Miner, revision: UInt64) {
+        let previous = entries.updateValue(Entry(miner: miner, revision: revision), forKey: miner.id)
+        if previous?.miner.activated == true { activatedCount -= 1 }
+        if miner.activated { activatedCount += 1 }
+    }
+
+    /// Registers a placeholder for an id seen only in logs; returns whether it was unknown.
+    mutating func registerIfUnknown(_ id: Int64, revision: UInt64) -> Bool {
+        guard entries[id] == nil else { return false }
+        upsert(Miner.placeholder(id: id), revision: revision)
+        return true
+    }
+
+    @discardableResult
+    mutating func remove(_ id: Int64) -> Bool {
+        guard let previous = entries.removeValue(forKey: id) else { return false }
+        if previous.miner.activated { activatedCount -= 1 }
+        return true
+    }
+}

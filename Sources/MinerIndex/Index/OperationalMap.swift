@@ -1,0 +1,48 @@
+/// The latest log of each live miner and when it was observed, with the schedule that expires it.
+public struct OperationalMap<Log: MinerLog>: Sendable {
+    public struct Entry: Sendable {
+        public let log: Log
+        public let observedAt: Timestamp
+        /// The index revision at which this entry was stored, which lets encoders reuse cached bytes.
+        public let revision: UInt64
+    }
+
+    public private(set) var entries: [Int64: Entry] = [:]
+    private var schedule: ExpirySchedule
+
+    init(bucketWidthMicroseconds: Int64) {
+        schedule = ExpirySchedule(bucketWidthMicroseconds: bucketWidthMicroseconds)
+    }
+
+    public subscript(id: Int64) -> Entry? { entries[id] }
+
+    /// Stores `log` unless an entry observed later is already held; a log observed at the same instant replaces
+    /// the held one, so a redelivery is harmless.
+    mutating func put(_ log: Log, observedAt: Timestamp, revision: UInt64) -> Bool {
+        let id = log.minerId
+        let previous = entries[id]
+        if let previous, observedAt < previous.observedAt { return false }
+        entries[id] = Entry(log: log, observedAt: observedAt, revision: revision)
+        schedule.file(id, at: observedAt, previous: previous?.observedAt)
+        return true
+    }
+
+    @discardableResult
+    mutating func remove(_ id: Int64) -> Entry? { entries.removeValue(forKey: id) }
+
+    /// Removes every entry observed strictly before `cutoff` and returns their ids.
+    mutating func expire(before cutoff: Timestamp) -> [Int64] {
+        var removed: [Int64] = []
+        // Swapped out so the sweep's callback may change `entries` without overlapping access to `self`.
+        var pending = schedule
+        schedule = ExpirySchedule(bucketWidthMicroseconds: 1)
+        pending.sweep(before: cutoff) { id in
+            guard let entry = entries[id], entry.observedAt < cutoff else { return false }
+            entries[id] = nil
+            removed.append(id)
+            return true
+        }
+        schedule = pending
+        return removed
+    }
+}
