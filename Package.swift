@@ -7,6 +7,7 @@ let package = Package(
     name: "miner-index",
     platforms: [.macOS(.v14)],
     products: [
+        .executable(name: "miner-index", targets: ["miner-index"]),
         .library(name: "AMQP", targets: ["AMQP"]),
         .library(name: "MinerIndex", targets: ["MinerIndex"]),
     ],
@@ -48,6 +49,29 @@ let package = Package(
             dependencies: ["CSimdJSON"]
         ),
 
+        // Service wiring: queue → index actors → throttled fanout snapshots.
+        .target(
+            name: "MinerIndexService",
+            dependencies: [
+                "AMQP", "MinerIndex",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // Executables
+        .executableTarget(
+            name: "miner-index",
+            dependencies: [
+                "MinerIndexService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // Tests. Unit tests need no broker; the integration targets need a real RabbitMQ at AMQP_URL.
         .target(
             name: "BrokerTestSupport",
@@ -57,6 +81,20 @@ let package = Package(
         .testTarget(name: "AMQPUnitTests", dependencies: ["AMQP"]),
         .testTarget(name: "AMQPIntegrationTests", dependencies: ["AMQP", "BrokerTestSupport"]),
         .testTarget(name: "MinerIndexTests", dependencies: ["MinerIndex"]),
+        .testTarget(
+            name: "MinerIndexServiceTests",
+            dependencies: [
+                "MinerIndexService", "AMQP", "BrokerTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // Benchmarks of the domain against Foundation's JSON coders; run in release.
+        .executableTarget(
+            name: "miner-index-benchmarks",
+            dependencies: ["MinerIndex"],
+            path: "Sources/MinerIndexBenchmarks"
+        ),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -120,6 +120,19 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
+    /// A compacted `Float` as its own shortest text, so 1.5e12 stored as Float prints as 1.5e+12 rather than
+    /// the 1500000026624.0 its Double widening would show.
+    mutating func compactDecimal(_ value: Float?) {
+        guard let value, value.isFinite else { return null() }
+        separate()
+        let text = value.description
+        bytes.append(contentsOf: text.utf8)
+        if !text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") }) {
+            bytes.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0")])
+        }
+        needsComma = true
+    }
+
     public mutating func timestamp(_ value: Timestamp?) {
         guard let value else { return null() }
         separate()

@@ -5,10 +5,10 @@
 /// 32 bits. Absent values use the type's largest value (NaN for floats) as the marker.
 public struct AsicMinerHistoryEntry: Sendable, Hashable {
     public let observedAt: Timestamp
-    private let hashrate5MinStorage: Float
-    private let hashrate30MinStorage: Float
-    private let powerStorage: Float
-    private let poolRejectionRateStorage: Float
+    let hashrate5MinStorage: Float
+    let hashrate30MinStorage: Float
+    let powerStorage: Float
+    let poolRejectionRateStorage: Float
     private let temperatures: (Int16, Int16, Int16, Int16, Int16, Int16)
     private let fans: (UInt16, UInt16, UInt16, UInt16)
     private let shares: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)

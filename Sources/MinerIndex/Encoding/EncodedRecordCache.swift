@@ -1,0 +1,26 @@
+/// Encoded bytes of records, kept per id with the revision they were encoded at. A record is re-encoded only
+/// when its revision moved, so a broadcast tick encodes just the miners that reported since the last one and
+/// splices the rest.
+struct EncodedRecordCache: Sendable {
+    private struct Item: Sendable {
+        let revision: UInt64
+        let bytes: [UInt8]
+    }
+
+    private var items: [Int64: Item] = [:]
+
+    var count: Int { items.count }
+
+    mutating func bytes(for id: Int64, revision: UInt64, encode: () -> [UInt8]) -> [UInt8] {
+        if let item = items[id], item.revision == revision { return item.bytes }
+        let bytes = encode()
+        items[id] = Item(revision: revision, bytes: bytes)
+        return bytes
+    }
+
+    /// Drops ids the index no longer holds; called only when the cache has clearly outgrown the index, so the
+    /// cost is amortised over many ticks.
+    mutating func prune(keeping isHeld: (Int64) -> Bool) {
+        items = items.filter { isHeld($0.key) }
+    }
+}

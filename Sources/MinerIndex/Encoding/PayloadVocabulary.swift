@@ -1,0 +1,26 @@
+/// The key names that differ between the ASIC and the CPU/GPU payloads of the design note.
+public struct PayloadVocabulary: Sendable {
+    let minerMap: JSONKey
+    let operationalMap: JSONKey
+    let aggregatedIndex: JSONKey
+    let alive: JSONKey
+    /// The CPU/GPU design note lists the aggregated fields in a different order; kept for byte-level fidelity.
+    let coinMapFirst: Bool
+
+    public static let asicMiner = PayloadVocabulary(
+        minerMap: JSONKey("asic_miner_map"), operationalMap: JSONKey("asic_miner_operational_map"),
+        aggregatedIndex: JSONKey("asic_miner_aggregated_index"), alive: JSONKey("asic_miner_alive"),
+        coinMapFirst: true)
+
+    public static let cpuGpuMiner = PayloadVocabulary(
+        minerMap: JSONKey("cpu_gpu_miner_map"), operationalMap: JSONKey("cpu_gpu_miner_operational_map"),
+        aggregatedIndex: JSONKey("aggregated_index"), alive: JSONKey("cpu_gpu_miner_alive"),
+        coinMapFirst: false)
+}
+
+/// Keys common to both payload kinds (static stored properties cannot live in the generic encoder).
+enum PayloadKeys {
+    static let coinHashrateMap = JSONKey("coin_hashrate_map"), totalPower = JSONKey("total_power")
+    static let sequence = JSONKey("sequence"), generatedAt = JSONKey("generated_at")
+    static let miner = JSONKey("miner"), latestLog = JSONKey("latest_log"), observedAt = JSONKey("observed_at")
+}

@@ -1,0 +1,71 @@
+import Foundation
+import MinerIndex
+
+/// Message bodies shaped like the farm's producers: a full ASIC log (~1.2 KB) and an eight-GPU dual-mining rig
+/// log (~2.3 KB), varied per miner so that no two bodies are identical.
+enum SampleMessages {
+    static func asicLog(id: Int, insertedAt: String = "2023-11-14T22:13:20.123Z") -> [UInt8] {
+        var object: [String: Any] = [
+            "asic_miner_id": id, "hashrate_5_min": 95.5 + Double(id % 100) / 10, "hashrate_30_min": 94.25,
+            "hashrate_uom": ["TH/s", "GH/s", "th/s"][id % 3], "pool_rejection_rate": 0.12, "uptime": "03:11:22:45",
+            "lan_ip": "10.0.\(id / 250 % 250).\(id % 250)", "wan_ip": "203.0.113.9",
+            "coin_name": ["bitcoin", "Bitcoin", "kaspa", "litecoin"][id % 4], "power": 3250.5,
+            "inserted_at": insertedAt, "api_code": "sentry-token-\(id)-0f8e2c1d9b7a6543",
+        ]
+        for pool in 1...3 {
+            object["pool_\(pool)_address"] = "stratum+tcp://btc.pool\(pool).example.com:3333"
+            object["pool_\(pool)_user"] = "farmnorth.rack\(id % 40).worker\(id)"
+            object["pool_\(pool)_state"] = pool == 1 ? "Alive" : "Dead"
+            object["pool_\(pool)_accepted_share"] = 123_456 + id
+            object["pool_\(pool)_rejected_share"] = 12 * pool
+        }
+        for board in 1...3 {
+            object["hashboard_\(board)_hashrate_5_min"] = 31.83
+            object["hashboard_\(board)_hashrate_30_min"] = 31.42
+            object["hashboard_\(board)_temp_1"] = 64.5
+            object["hashboard_\(board)_temp_2"] = 71
+        }
+        for fan in 1...4 { object["fan_\(fan)_speed"] = 5400 + fan * 10 }
+        return serialise(object)
+    }
+
+    static func cpuGpuLog(id: Int, insertedAt: String = "2023-11-14T22:13:20.123Z") -> [UInt8] {
+        var object: [String: Any] = [
+            "cpu_gpu_miner_id": id, "cpu_temp": 61.5, "cpu_hashrate": 14.2, "cpu_hashrate_uom": "KH/s",
+            "cpu_algorithm": "RandomX", "cpu_coin_name": "monero", "cpu_pool_address": "pool.supportxmr.com:443",
+            "cpu_wallet_address": "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A",
+            "cpu_power": 95, "gpu_fan_uom": "%", "lan_ip": "10.0.9.\(id % 250)", "wan_ip": "198.51.100.7",
+            "uptime": "00:04:12:09", "inserted_at": insertedAt, "api_code": "rig-secret-\(id)",
+            "gpu_algorithm_1": "Autolykos2", "gpu_hashrate_uom_1": "MH/s", "gpu_coin_name_1": "ergo",
+            "gpu_pool_address_1": "erg.2miners.com:8888",
+            "gpu_wallet_address_1": "9f4QF8AD1nQ3nJahQVkMj8hFSVVzVom77b52JU7EW71Zexg6N8v",
+            "gpu_algorithm_2": "KHeavyHash", "gpu_hashrate_uom_2": "GH/s", "gpu_coin_name_2": "kaspa",
+            "gpu_pool_address_2": "kas.2miners.com:2020",
+            "gpu_wallet_address_2": "kaspa:qz0c8gf8lm54u4m3dw6p0z23vhfmryj8x7qxmq9k5v",
+        ]
+        for gpu in 1...8 {
+            object["gpu_\(gpu)_core_temp"] = 58 + gpu
+            object["gpu_\(gpu)_mem_temp"] = 70.5
+            object["gpu_\(gpu)_hashrate_1"] = 120.5 + Double(id % 7)
+            object["gpu_\(gpu)_hashrate_2"] = 0.75
+            object["gpu_\(gpu)_core_clock"] = 1100
+            object["gpu_\(gpu)_mem_clock"] = 2100
+            object["gpu_\(gpu)_power"] = 130.5
+            object["gpu_\(gpu)_fan"] = 65
+        }
+        return serialise(object)
+    }
+
+    static func asicMiner(id: Int) -> AsicMiner {
+        AsicMiner(id: Int64(id), name: "S19-rack\(id % 40)-\(id)", firmwareVersion: "2023.05.12",
+                  softwareVersion: "braiins-os 23.03", model: "Antminer S19", modelVariant: "XP", activated: true,
+                  asicExpectedStatus: "on", lightExpectedStatus: "off",
+                  insertedAt: ISO8601Timestamp.parse("2023-01-01T00:00:00Z"),
+                  updatedAt: ISO8601Timestamp.parse("2023-06-01T12:00:00Z"))
+    }
+
+    private static func serialise(_ object: [String: Any]) -> [UInt8] {
+        guard let data = try? JSONSerialization.data(withJSONObject: object) else { return [] }
+        return Array(data)
+    }
+}

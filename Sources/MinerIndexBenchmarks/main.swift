@@ -1,0 +1,260 @@
+import Foundation
+import MinerIndex
+
+// Domain benchmarks: decode+validate, apply, aggregate, snapshot and encode, memory. Run in release:
+//   swift run -c release --scratch-path .build-domain miner-index-benchmarks
+// Each timing is the median of `repeats` runs; ratios compare medians measured in this same process.
+
+let repeats = 5
+var report = Report()
+let receivedAt = ISO8601Timestamp.parse("2023-11-14T22:13:21Z") ?? Timestamp(microsecondsSinceEpoch: 0)
+
+func asicDeliveries(count: Int, firstId: Int = 0) -> [Delivery<AsicMinerCommand>] {
+    let decoder = MinerMessageDecoder()
+    return (0..<count).compactMap { offset in
+        guard case let .asic(command) = try? decoder.decode(routingKey: "asic_miner.log",
+                                                            body: SampleMessages.asicLog(id: firstId + offset))
+        else { return nil }
+        return Delivery(command, receivedAt: receivedAt)
+    }
+}
+
+func filledAsicIndex(miners: Int) async -> AsicMinerOperationalIndex {
+    let index = AsicMinerOperationalIndex()
+    for id in 0..<miners { await index.upsert(SampleMessages.asicMiner(id: id)) }
+    let deliveries = asicDeliveries(count: miners)
+    for start in stride(from: 0, to: deliveries.count, by: 256) {
+        _ = await index.apply(Array(deliveries[start..<min(start + 256, deliveries.count)]))
+    }
+    return index
+}
+
+// MARK: Memory first, while the heap is fresh.
+
+do {
+    Measurement.releaseFreedMemory()
+    let deliveries = asicDeliveries(count: 100_000)
+    let before = Measurement.residentBytes()
+    let index = AsicMinerOperationalIndex()
+    for id in 0..<100_000 { await index.upsert(SampleMessages.asicMiner(id: id)) }
+    for start in stride(from: 0, to: deliveries.count, by: 256) {
+        _ = await index.apply(Array(deliveries[start..<start + 256 > deliveries.count ? deliveries.count : start + 256]))
+    }
+    let after = Measurement.residentBytes()
+    report.add("memory per ASIC miner (registry + latest log + 1 history entry), 100k miners",
+               "\(format(Double(after - before) / 100_000, digits: 0)) B", "RSS delta \(megabytes(after - before))")
+    let snapshot = await index.snapshot()
+    var encoder = AsicMinerPayloadEncoder()
+    let beforeCache = Measurement.residentBytes()
+    let payload = encoder.indexPayload(snapshot, aggregate: snapshot.aggregate(), sequence: 1, generatedAt: receivedAt)
+    let afterCache = Measurement.residentBytes()
+    report.add("memory per ASIC miner of the broadcaster's encoded-record cache, 100k miners",
+               "\(format(Double(afterCache - beforeCache - payload.count) / 100_000, digits: 0)) B",
+               "payload itself \(megabytes(payload.count))")
+    consume(payload.count)
+}
+Measurement.releaseFreedMemory()
+
+do {
+    let logs = (0..<4).compactMap { try? AsicMinerLog.decode(json: SampleMessages.asicLog(id: $0)) }
+    let before = Measurement.residentBytes()
+    var history = AsicMinerHistoricalIndex(capacity: 60, maxAgeSeconds: 3600)
+    for second in 0..<60 {
+        let observedAt = receivedAt.adding(seconds: Double(second * 10))
+        for id in 0..<100_000 {
+            var log = logs[id % logs.count]
+            log.asicMinerId = Int64(id)
+            history.put(log, observedAt: observedAt)
+        }
+    }
+    let after = Measurement.residentBytes()
+    report.add("history memory, 100k miners x 60 entries", megabytes(after - before),
+               "\(format(Double(after - before) / 6_000_000, digits: 1)) B per entry; entry stride \(MemoryLayout<AsicMinerHistoryEntry>.stride) B")
+    consume(history.minerCount)
+}
+Measurement.releaseFreedMemory()
+
+// MARK: Decode and validate vs JSONDecoder.
+
+func compareDecoding(kind: String, routingKey: String, bodies: [[UInt8]],
+                     foundation: (Data) throws -> Void) {
+    let decoder = MinerMessageDecoder()
+    let iterations = 20_000
+    let ours = Measurement.median(Measurement.seconds(repeats: repeats) {
+        for index in 0..<iterations {
+            if let command = try? decoder.decode(routingKey: routingKey, body: bodies[index % bodies.count]) {
+                consume(command)
+            }
+        }
+    }) / Double(iterations)
+    let datas = bodies.map { Data($0) }
+    let baselineIterations = 4_000
+    let baseline = Measurement.median(Measurement.seconds(repeats: repeats) {
+        for index in 0..<baselineIterations { try? foundation(datas[index % datas.count]) }
+    }) / Double(baselineIterations)
+    let size = bodies.reduce(0) { $0 + $1.count } / bodies.count
+    report.add("decode+validate \(kind) log (\(size) B), miner-index", microseconds(ours))
+    report.add("decode \(kind) log (\(size) B), Foundation JSONDecoder (no validation)", microseconds(baseline),
+               "miner-index is **\(format(baseline / ours, digits: 1))x** faster")
+}
+
+do {
+    let jsonDecoder = JSONDecoder()
+    compareDecoding(kind: "ASIC", routingKey: "asic_miner.log", bodies: (0..<256).map { SampleMessages.asicLog(id: $0) }) {
+        consume(try jsonDecoder.decode(CodableAsicMinerLog.self, from: $0))
+    }
+    compareDecoding(kind: "CPU/GPU", routingKey: "cpu_gpu_miner.log",
+                    bodies: (0..<256).map { SampleMessages.cpuGpuLog(id: $0) }) {
+        consume(try jsonDecoder.decode(CodableCpuGpuMinerLog.self, from: $0))
+    }
+}
+
+// MARK: Applying batches.
+
+do {
+    let index = await filledAsicIndex(miners: 10_000)
+    let fresh = ISO8601Timestamp.parse("2023-11-14T22:13:20.500Z") ?? receivedAt
+    let rounds = (0..<repeats).map { round in
+        asicDeliveries(count: 100_000).map { delivery -> Delivery<AsicMinerCommand> in
+            guard case var .log(log) = delivery.command else { return delivery }
+            log.asicMinerId = log.asicMinerId % 10_000
+            log.insertedAt = fresh.adding(seconds: Double(round) * 0.01 + Double(log.asicMinerId) * 1e-6)
+            return Delivery(.log(log), receivedAt: receivedAt.adding(seconds: 1))
+        }
+    }
+    var runs: [Double] = []
+    for round in rounds {
+        let start = Measurement.now()
+        for first in stride(from: 0, to: round.count, by: 256) {
+            consume(await index.apply(Array(round[first..<min(first + 256, round.count)])))
+        }
+        runs.append(Measurement.now() - start)
+    }
+    let perPut = Measurement.median(runs) / 100_000
+    report.add("apply ASIC log (batches of 256, 10k miners, incl. history)", microseconds(perPut),
+               "\(format(1 / perPut / 1000, digits: 0))k logs/s on one core")
+
+    let bodies = (0..<100_000).map { SampleMessages.asicLog(id: $0 % 10_000, insertedAt: "2023-11-14T22:13:21.\(String(format: "%03d", $0 % 1000))Z") }
+    let decoder = MinerMessageDecoder()
+    let later = receivedAt.adding(seconds: 2)
+    let endToEnd = Measurement.median(await Measurement.seconds(repeats: repeats) {
+        var batch: [Delivery<AsicMinerCommand>] = []
+        batch.reserveCapacity(256)
+        for body in bodies {
+            if case let .asic(command)? = try? decoder.decode(routingKey: "asic_miner.log", body: body) {
+                batch.append(Delivery(command, receivedAt: later))
+            }
+            if batch.count == 256 {
+                consume(await index.apply(batch))
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        consume(await index.apply(batch))
+    }) / 100_000
+    report.add("decode+validate+apply ASIC log end to end", microseconds(endToEnd),
+               "\(format(1 / endToEnd / 1000, digits: 0))k msgs/s on one core")
+
+    let expiryIndex = await filledAsicIndex(miners: 100_000)
+    let sweep = Measurement.median(await Measurement.seconds(repeats: repeats) {
+        consume(await expiryIndex.expire(now: receivedAt.adding(seconds: 30)))
+    })
+    report.add("expiry sweep with nothing due, 100k live miners", microseconds(sweep))
+}
+
+// MARK: Aggregation and snapshots.
+
+var payloadFor10k: (cold: Double, warm: Double) = (0, 0)
+for miners in [1_000, 10_000, 100_000] {
+    let index = await filledAsicIndex(miners: miners)
+    let take = Measurement.median(await Measurement.seconds(repeats: repeats) { consume(await index.snapshot()) })
+    let snapshot = await index.snapshot()
+    let copyOnWrite = Measurement.median(await Measurement.seconds(repeats: repeats) {
+        consume(await index.snapshot())
+        await index.upsert(SampleMessages.asicMiner(id: 0))
+    })
+    let aggregate = Measurement.median(Measurement.seconds(repeats: repeats) { consume(snapshot.aggregate()) })
+    let summary = snapshot.aggregate()
+    var bytes = 0
+    let cold = Measurement.median(Measurement.seconds(repeats: repeats) {
+        var encoder = AsicMinerPayloadEncoder(cachesRecords: false)
+        let payload = encoder.indexPayload(snapshot, aggregate: snapshot.aggregate(), sequence: 1, generatedAt: receivedAt)
+        bytes = payload.count
+        consume(payload.count)
+    })
+    var cachedEncoder = AsicMinerPayloadEncoder()
+    consume(cachedEncoder.indexPayload(snapshot, aggregate: summary, sequence: 0, generatedAt: receivedAt).count)
+    let warm = Measurement.median(Measurement.seconds(repeats: repeats) {
+        consume(cachedEncoder.indexPayload(snapshot, aggregate: snapshot.aggregate(), sequence: 1,
+                                           generatedAt: receivedAt).count)
+    })
+    let label = "\(miners / 1000)k"
+    report.add("take snapshot inside the actor, \(label) miners", microseconds(take), "O(1): copy-on-write handles")
+    report.add("snapshot + first write after it (copy-on-write of the tables), \(label) miners",
+               milliseconds(copyOnWrite), "paid inside the actor once per broadcast tick")
+    report.add("aggregate, \(label) miners", milliseconds(aggregate), "outside the actor")
+    report.add("aggregate + encode asic_miner_index, every record re-encoded, \(label) miners", milliseconds(cold),
+               "\(megabytes(bytes)) payload")
+    report.add("aggregate + encode asic_miner_index, unchanged records spliced from cache, \(label) miners",
+               milliseconds(warm))
+    if miners == 10_000 { payloadFor10k = (cold, warm) }
+}
+
+// MARK: JSONEncoder on the same 10k payload.
+
+do {
+    let index = await filledAsicIndex(miners: 10_000)
+    let snapshot = await index.snapshot()
+    struct CodableAggregate: Encodable {
+        var coin_hashrate_map: [String: [CodableScalar]]
+        var total_power: Double
+        var asic_miner_alive: String
+    }
+    enum CodableScalar: Encodable {
+        case number(Double), text(String)
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case let .number(value): try container.encode(value)
+            case let .text(value): try container.encode(value)
+            }
+        }
+    }
+    struct CodablePayload: Encodable {
+        var asic_miner_map: [String: CodableAsicMiner]
+        var asic_miner_operational_map: [String: CodableAsicMinerLog]
+        var asic_miner_aggregated_index: CodableAggregate
+        var sequence: UInt64
+        var generated_at: String
+    }
+    func build() -> CodablePayload {
+        let aggregate = snapshot.aggregate()
+        var miners: [String: CodableAsicMiner] = [:]
+        for (id, entry) in snapshot.registry.entries where entry.miner.activated { miners[String(id)] = CodableAsicMiner(entry.miner) }
+        var logs: [String: CodableAsicMinerLog] = [:]
+        snapshot.forEachListedLog { id, entry in logs[String(id)] = CodableAsicMinerLog(entry.log) }
+        return CodablePayload(
+            asic_miner_map: miners, asic_miner_operational_map: logs,
+            asic_miner_aggregated_index: CodableAggregate(
+                coin_hashrate_map: aggregate.coinHashrates.mapValues { [.number($0.display.value), .text($0.display.unit.symbol)] },
+                total_power: aggregate.totalPower, asic_miner_alive: aggregate.alive),
+            sequence: 1, generated_at: receivedAt.description)
+    }
+    let encoder = JSONEncoder()
+    let prebuilt = build()
+    let encodeOnly = Measurement.median(Measurement.seconds(repeats: repeats) {
+        consume((try? encoder.encode(prebuilt))?.count ?? 0)
+    })
+    let buildAndEncode = Measurement.median(Measurement.seconds(repeats: repeats) {
+        consume((try? encoder.encode(build()))?.count ?? 0)
+    })
+    let foundationBytes = (try? encoder.encode(prebuilt))?.count ?? 0
+    report.add("JSONEncoder, asic_miner_index, 10k miners, encode only (mirror prebuilt)", milliseconds(encodeOnly),
+               "\(megabytes(foundationBytes)) payload")
+    report.add("JSONEncoder, asic_miner_index, 10k miners, build mirror + encode", milliseconds(buildAndEncode))
+    report.add("snapshot speed-up vs JSONEncoder encode-only, 10k, every record re-encoded",
+               "**\(format(encodeOnly / payloadFor10k.cold, digits: 1))x**")
+    report.add("snapshot speed-up vs JSONEncoder encode-only, 10k, unchanged records from cache",
+               "**\(format(encodeOnly / payloadFor10k.warm, digits: 1))x**")
+}
+
+print("\n" + report.markdown())

@@ -1,0 +1,33 @@
+import MinerIndex
+
+/// The two index actors of one service instance.
+public struct MinerIndexes: Sendable {
+    public let asic: AsicMinerOperationalIndex
+    public let cpuGpu: CpuGpuMinerOperationalIndex
+
+    public init(configuration: IndexConfiguration) {
+        asic = AsicMinerOperationalIndex(configuration: configuration)
+        cpuGpu = CpuGpuMinerOperationalIndex(configuration: configuration)
+    }
+}
+
+/// What a broadcaster needs from an index actor, so one broadcaster type serves both miner kinds.
+public protocol SnapshotSource: Sendable {
+    associatedtype Miner: RegisteredMiner & JSONRecord
+    associatedtype Log: MinerLog & JSONRecord
+
+    var version: UInt64 { get async }
+    func snapshot() async -> MinerIndexSnapshot<Miner, Log>
+    static var vocabulary: PayloadVocabulary { get }
+    static func aggregate(_ snapshot: MinerIndexSnapshot<Miner, Log>) -> MinerAggregate
+}
+
+extension AsicMinerOperationalIndex: SnapshotSource {
+    public static var vocabulary: PayloadVocabulary { .asicMiner }
+    public static func aggregate(_ snapshot: AsicMinerIndexSnapshot) -> MinerAggregate { snapshot.aggregate() }
+}
+
+extension CpuGpuMinerOperationalIndex: SnapshotSource {
+    public static var vocabulary: PayloadVocabulary { .cpuGpuMiner }
+    public static func aggregate(_ snapshot: CpuGpuMinerIndexSnapshot) -> MinerAggregate { snapshot.aggregate() }
+}

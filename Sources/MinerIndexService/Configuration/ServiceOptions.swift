@@ -1,0 +1,144 @@
+import AMQP
+import ArgumentParser
+import Foundation
+import Logging
+
+/// The command-line flags of `miner-index`. Each flag falls back to an environment variable named after it
+/// (`--amqp-url` → `MINER_INDEX_AMQP_URL`), then to the default; a flag wins over its variable.
+public struct ServiceOptions: ParsableArguments, Sendable {
+    @Option(help: "Broker URL, amqp:// or amqps://. (default: amqp://guest:guest@127.0.0.1:5672/, env: MINER_INDEX_AMQP_URL)")
+    public var amqpUrl: String?
+
+    @Option(help: "Unacknowledged deliveries the broker may send ahead. (default: 500, env: MINER_INDEX_PREFETCH)")
+    public var prefetch: UInt16?
+
+    @Option(help: "Input queue. (default: miner_index.operational_logs, env: MINER_INDEX_QUEUE)")
+    public var queue: String?
+
+    @Option(help: "classic or quorum. (default: classic, env: MINER_INDEX_QUEUE_TYPE)")
+    public var queueType: String?
+
+    @Option(help: "Input topic exchange. (default: miner_operational_logs, env: MINER_INDEX_EXCHANGE)")
+    public var exchange: String?
+
+    @Option(help: "Fanout exchange for rejected messages. (default: miner_index.dead_letter, env: MINER_INDEX_DEAD_LETTER_EXCHANGE)")
+    public var deadLetterExchange: String?
+
+    @Option(help: "Queue bound to the dead-letter exchange. (default: miner_index.dead_letter, env: MINER_INDEX_DEAD_LETTER_QUEUE)")
+    public var deadLetterQueue: String?
+
+    @Option(help: "Use single-active-consumer on the input queue, for standby instances. (default: false, env: MINER_INDEX_SINGLE_ACTIVE_CONSUMER)")
+    public var singleActiveConsumer: Bool?
+
+    @Option(help: "At most one snapshot per exchange per interval, e.g. 500ms, 1s. (default: 1s, env: MINER_INDEX_BROADCAST_INTERVAL)")
+    public var broadcastInterval: String?
+
+    @Option(help: "Republish unchanged snapshots this often. (default: 10s, env: MINER_INDEX_IDLE_BROADCAST_INTERVAL)")
+    public var idleBroadcastInterval: String?
+
+    @Option(help: "A miner silent this long is offline and leaves the index. (default: 60s, env: MINER_INDEX_OFFLINE_AFTER)")
+    public var offlineAfter: String?
+
+    @Option(help: "Recent logs kept per ASIC. (default: 60, env: MINER_INDEX_HISTORY_LIMIT)")
+    public var historyLimit: Int?
+
+    @Option(help: "Largest message body accepted, in bytes. (default: 65536, env: MINER_INDEX_MAX_BODY_BYTES)")
+    public var maxBodyBytes: Int?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical. (default: info, env: MINER_INDEX_LOG_LEVEL)")
+    public var logLevel: String?
+
+    @Option(help: "HTTP listen address. (default: 127.0.0.1, env: MINER_INDEX_HTTP_HOST)")
+    public var httpHost: String?
+
+    @Option(help: "HTTP port for health, metrics and the read API; 0 picks a free port. (default: 8080, env: MINER_INDEX_HTTP_PORT)")
+    public var httpPort: Int?
+
+    public init() {}
+
+    public struct InvalidValue: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Applies flags over environment variables over defaults, and checks every value.
+    public func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> ServiceConfiguration
+    {
+        func value(_ flag: String?, _ name: String) -> (text: String, source: String)? {
+            if let flag { return (flag, "--\(name)") }
+            let variable = "MINER_INDEX_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+            if let text = environment[variable], !text.isEmpty { return (text, variable) }
+            return nil
+        }
+        func duration(_ flag: String?, _ name: String) throws -> Duration? {
+            guard let (text, source) = value(flag, name) else { return nil }
+            guard let parsed = DurationText.parse(text), parsed > .zero else {
+                throw InvalidValue(description: "\(source): '\(text)' is not a duration like 500ms, 1s or 2m")
+            }
+            return parsed
+        }
+        func integer<Number: FixedWidthInteger>(_ flag: Number?, _ name: String, _: Number.Type) throws -> Number? {
+            if let flag { return flag }
+            guard let (text, source) = value(nil, name) else { return nil }
+            guard let parsed = Number(text) else {
+                throw InvalidValue(description: "\(source): '\(text)' is not a whole number in range")
+            }
+            return parsed
+        }
+
+        let url = value(amqpUrl, "amqp-url")?.text ?? "amqp://guest:guest@127.0.0.1:5672/"
+        var amqp = try ConnectionSettings(url: url)
+        amqp.connectionName = "miner-index"
+        var configuration = ServiceConfiguration(amqp: amqp)
+
+        if let prefetch = try integer(prefetch, "prefetch", UInt16.self) {
+            guard prefetch > 0 else { throw InvalidValue(description: "prefetch must be at least 1") }
+            configuration.prefetch = prefetch
+        }
+        if let queue = value(queue, "queue")?.text { configuration.queue = queue }
+        if let (text, source) = value(queueType, "queue-type") {
+            guard let type = ServiceConfiguration.QueueType(rawValue: text.lowercased()) else {
+                throw InvalidValue(description: "\(source): '\(text)' is not classic or quorum")
+            }
+            configuration.queueType = type
+        }
+        if let exchange = value(exchange, "exchange")?.text { configuration.inputExchange = exchange }
+        if let name = value(deadLetterExchange, "dead-letter-exchange")?.text { configuration.deadLetterExchange = name }
+        if let name = value(deadLetterQueue, "dead-letter-queue")?.text { configuration.deadLetterQueue = name }
+        if let flag = singleActiveConsumer {
+            configuration.singleActiveConsumer = flag
+        } else if let (text, source) = value(nil, "single-active-consumer") {
+            guard let flag = Bool(text.lowercased()) else {
+                throw InvalidValue(description: "\(source): '\(text)' is not true or false")
+            }
+            configuration.singleActiveConsumer = flag
+        }
+        if let interval = try duration(broadcastInterval, "broadcast-interval") {
+            configuration.broadcastInterval = interval
+        }
+        if let interval = try duration(idleBroadcastInterval, "idle-broadcast-interval") {
+            configuration.idleBroadcastInterval = interval
+        }
+        if let offline = try duration(offlineAfter, "offline-after") { configuration.offlineAfter = offline }
+        if let limit = try integer(historyLimit, "history-limit", Int.self) {
+            guard limit > 0 else { throw InvalidValue(description: "history-limit must be at least 1") }
+            configuration.historyLimit = limit
+        }
+        if let limit = try integer(maxBodyBytes, "max-body-bytes", Int.self) {
+            guard limit > 0 else { throw InvalidValue(description: "max-body-bytes must be at least 1") }
+            configuration.maxBodyBytes = limit
+        }
+        if let (text, source) = value(logLevel, "log-level") {
+            guard let level = Logger.Level(rawValue: text.lowercased()) else {
+                throw InvalidValue(description: "\(source): '\(text)' is not a log level")
+            }
+            configuration.logLevel = level
+        }
+        if let host = value(httpHost, "http-host")?.text { configuration.httpHost = host }
+        if let port = try integer(httpPort, "http-port", Int.self) {
+            guard (0...65535).contains(port) else { throw InvalidValue(description: "http-port must be 0…65535") }
+            configuration.httpPort = port
+        }
+        return configuration
+    }
+}

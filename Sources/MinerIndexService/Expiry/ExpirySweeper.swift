@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+import MinerIndex
+
+/// Removes miners that have gone silent, every `interval` (one second by default). A removal bumps the index
+/// version, so the next broadcast shows it.
+struct ExpirySweeper {
+    let indexes: MinerIndexes
+    let interval: Duration
+    let logger: Logger
+
+    func run() async {
+        let clock = ContinuousClock()
+        var next = clock.now + interval
+        while !Task.isCancelled {
+            do {
+                try await clock.sleep(until: next)
+            } catch {
+                return
+            }
+            await sweep(now: Timestamp(Date()))
+            next = max(next + interval, clock.now)
+        }
+    }
+
+    func sweep(now: Timestamp) async {
+        async let asic = indexes.asic.expire(now: now)
+        async let cpuGpu = indexes.cpuGpu.expire(now: now)
+        let (asicExpired, cpuGpuExpired) = await (asic, cpuGpu)
+        if !asicExpired.isEmpty || !cpuGpuExpired.isEmpty {
+            logger.debug(
+                "miners went offline",
+                metadata: ["asic_miners": "\(asicExpired.count)", "cpu_gpu_miners": "\(cpuGpuExpired.count)"])
+        }
+    }
+}
