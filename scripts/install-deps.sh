@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
-# Installs what miner-index needs to build, test and run on Debian 12: rabbitmq-c, simdjson and a RabbitMQ
-# server. Idempotent; run as root.
+# Installs what miner-index needs to build, test and run on Debian 12: rabbitmq-c, simdjson, a RabbitMQ
+# server, and docker-compose for checking the compose file. Idempotent; run as root.
 set -euo pipefail
 
-packages=(librabbitmq-dev libsimdjson-dev pkg-config rabbitmq-server)
-if [[ "${MINER_INDEX_WITH_COMPOSE:-0}" == 1 ]]; then
-  packages+=(docker-compose)
-fi
+# docker-compose only parses docker-compose.yml in the tests; no Docker engine runs here.
+packages=(librabbitmq-dev libsimdjson-dev pkg-config rabbitmq-server docker-compose curl)
 
 missing=()
 for package in "${packages[@]}"; do

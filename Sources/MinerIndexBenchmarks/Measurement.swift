@@ -53,9 +53,10 @@ enum Measurement {
 
     /// Hands freed heap back to the system so the next RSS delta measures only what follows.
     static func releaseFreedMemory() {
-        #if canImport(Glibc)
-        malloc_trim(0)
-        #endif
+        // glibc's malloc_trim is not in Swift's Glibc module, so it is looked up at run time.
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
+        typealias MallocTrim = @convention(c) (Int) -> Int32
+        _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
     }
 }
 

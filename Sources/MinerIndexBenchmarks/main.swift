@@ -38,7 +38,7 @@ do {
     let index = AsicMinerOperationalIndex()
     for id in 0..<100_000 { await index.upsert(SampleMessages.asicMiner(id: id)) }
     for start in stride(from: 0, to: deliveries.count, by: 256) {
-        _ = await index.apply(Array(deliveries[start..<start + 256 > deliveries.count ? deliveries.count : start + 256]))
+        _ = await index.apply(Array(deliveries[start..<min(start + 256, deliveries.count)]))
     }
     let after = Measurement.residentBytes()
     report.add("memory per ASIC miner (registry + latest log + 1 history entry), 100k miners",
@@ -76,6 +76,7 @@ Measurement.releaseFreedMemory()
 
 // MARK: Decode and validate vs JSONDecoder.
 
+@MainActor
 func compareDecoding(kind: String, routingKey: String, bodies: [[UInt8]],
                      foundation: (Data) throws -> Void) {
     let decoder = MinerMessageDecoder()

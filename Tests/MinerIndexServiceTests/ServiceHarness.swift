@@ -5,6 +5,10 @@ import Logging
 import MinerIndexService
 import ServiceLifecycle
 import Synchronization
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Runs a `MinerIndexService` in-process against the real broker, with its own uniquely named topology, a
 /// publisher for input messages and a listener bound to each output exchange.
@@ -27,10 +31,12 @@ final class ServiceHarness: Sendable {
     let input: AMQPPublisher
     let listener: AMQPConsumer
     let snapshots = Mutex<[Snapshot]>([])
+    let prometheus = PrometheusExport()
+    let listening = ListeningPort()
     private let running = Mutex<Task<Void, Error>?>(nil)
-    private let listening = Mutex<Task<Void, Never>?>(nil)
+    private let listenerTask = Mutex<Task<Void, Never>?>(nil)
 
-    init(_ customize: (inout ServiceConfiguration) -> Void = { _ in }) throws {
+    init(withHTTP: Bool = false, _ customize: (inout ServiceConfiguration) -> Void = { _ in }) throws {
         let prefix = TestBroker.uniqueName("svc")
         var configuration = ServiceConfiguration(amqp: try TestBroker.settings)
         configuration.queue = "\(prefix).logs"
@@ -49,8 +55,20 @@ final class ServiceHarness: Sendable {
         self.configuration = configuration
 
         let logger = TestBroker.logger
-        service = MinerIndexService(configuration: configuration, logger: logger)
-        group = ServiceGroup(configuration: .init(services: [service], logger: logger))
+        let service = MinerIndexService(
+            configuration: configuration, metrics: ServiceMetrics(factory: prometheus.factory), logger: logger)
+        self.service = service
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if withHTTP {
+            let listening = self.listening
+            services.append(
+                .init(
+                    service: HTTPServer.application(
+                        service: service, metrics: prometheus, host: "127.0.0.1", port: 0, logger: logger,
+                        onListening: { port in listening.port.withLock { $0 = port } })))
+        }
+        services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup))
+        group = ServiceGroup(configuration: .init(services: services, logger: logger))
         input = AMQPPublisher(
             settings: configuration.amqp,
             configuration: .init(
@@ -79,7 +97,7 @@ final class ServiceHarness: Sendable {
         try await listener.waitUntilConsuming(timeout: .seconds(10))
         try await input.waitUntilConnected(timeout: .seconds(10))
         let listener = self.listener
-        listening.withLock { task in
+        listenerTask.withLock { task in
             task = Task { [self] in
                 for await delivery in listener.deliveries {
                     self.snapshots.withLock {
@@ -111,7 +129,7 @@ final class ServiceHarness: Sendable {
         try? await shutdown()
         await listener.close()
         await input.close()
-        listening.withLock { $0?.cancel() }
+        listenerTask.withLock { $0?.cancel() }
         let configuration = self.configuration
         _ = try? await AMQPAdmin.withChannel(configuration.amqp) { channel throws(AMQPError) in
             try channel.deleteQueue(configuration.queue)
@@ -172,7 +190,24 @@ final class ServiceHarness: Sendable {
         return found
     }
 
-    enum HarnessError: Error { case notConfirmed(PublishOutcome) }
+    /// GETs a path from the in-process HTTP server.
+    func get(_ path: String) async throws -> (status: Int, body: Data) {
+        guard let port = await waitForHTTPPort() else { throw HarnessError.httpNotListening }
+        let url = try #require(URL(string: "http://127.0.0.1:\(port)\(path)"))
+        let (data, response) = try await URLSession.shared.data(from: url)
+        return ((response as? HTTPURLResponse)?.statusCode ?? -1, data)
+    }
+
+    private func waitForHTTPPort() async -> Int? {
+        _ = await eventually(timeout: .seconds(10)) { listening.port.withLock { $0 } != nil }
+        return listening.port.withLock { $0 }
+    }
+
+    enum HarnessError: Error { case notConfirmed(PublishOutcome), httpNotListening }
+}
+
+final class ListeningPort: Sendable {
+    let port = Mutex<Int?>(nil)
 }
 
 /// Log and miner bodies shaped like the farm's producers.

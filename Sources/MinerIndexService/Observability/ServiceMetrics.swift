@@ -11,79 +11,68 @@ public final class ServiceMetrics: Sendable {
         case unknown
     }
 
-    private struct Handles {
-        var received: [Kind: Counter] = [:]
-        var applied: [String: Counter] = [:]
-        var deadLettered: [String: Counter] = [:]
-        var snapshots: [String: Counter] = [:]
-    }
-
-    private let handles = Mutex(Handles())
-    public let acks = Counter(label: "miner_index_acks_total")
-    public let redeliveries = Counter(label: "miner_index_redeliveries_total")
-    private let reconnectsConsumer = Counter(label: "miner_index_reconnects_total", dimensions: [("client", "consumer")])
-    private let reconnectsPublisher = Counter(label: "miner_index_reconnects_total", dimensions: [("client", "publisher")])
-    public let snapshotBuildSeconds = Timer(label: "miner_index_snapshot_build_seconds")
-    public let applyLagSeconds = Timer(label: "miner_index_apply_lag_seconds")
-    public let historyEntries = Gauge(label: "miner_index_history_entries")
+    /// Counters with labels, created on first use; keyed by label and dimensions.
+    private let labelledCounters = Mutex<[String: Counter]>([:])
+    private let factory: any MetricsFactory
+    public let acks: Counter
+    public let redeliveries: Counter
+    private let reconnectsConsumer: Counter
+    private let reconnectsPublisher: Counter
+    public let snapshotBuildSeconds: Timer
+    public let applyLagSeconds: Timer
+    public let historyEntries: Gauge
     private let alive: [Kind: Gauge]
     private let registered: [Kind: Gauge]
 
-    public init() {
+    /// - Parameter factory: where the metrics go; each service instance can have its own registry, which keeps
+    ///   in-process tests apart and needs no global bootstrap.
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        self.factory = factory
+        acks = Counter(label: "miner_index_acks_total", factory: factory)
+        redeliveries = Counter(label: "miner_index_redeliveries_total", factory: factory)
+        reconnectsConsumer = Counter(
+            label: "miner_index_reconnects_total", dimensions: [("client", "consumer")], factory: factory)
+        reconnectsPublisher = Counter(
+            label: "miner_index_reconnects_total", dimensions: [("client", "publisher")], factory: factory)
+        snapshotBuildSeconds = Timer(label: "miner_index_snapshot_build_seconds", factory: factory)
+        applyLagSeconds = Timer(label: "miner_index_apply_lag_seconds", factory: factory)
+        historyEntries = Gauge(label: "miner_index_history_entries", factory: factory)
         alive = Dictionary(uniqueKeysWithValues: [Kind.asic, .cpuGpu].map {
-            ($0, Gauge(label: "miner_index_miners_alive", dimensions: [("kind", $0.rawValue)]))
+            ($0, Gauge(label: "miner_index_miners_alive", dimensions: [("kind", $0.rawValue)], factory: factory))
         })
         registered = Dictionary(uniqueKeysWithValues: [Kind.asic, .cpuGpu].map {
-            ($0, Gauge(label: "miner_index_miners_registered", dimensions: [("kind", $0.rawValue)]))
+            ($0, Gauge(label: "miner_index_miners_registered", dimensions: [("kind", $0.rawValue)], factory: factory))
         })
     }
 
     public func received(_ kind: Kind, count: Int) {
         guard count > 0 else { return }
-        let counter = handles.withLock { handles in
-            if let counter = handles.received[kind] { return counter }
-            let counter = Counter(label: "miner_index_messages_received_total", dimensions: [("kind", kind.rawValue)])
-            handles.received[kind] = counter
-            return counter
-        }
-        counter.increment(by: count)
+        counter("miner_index_messages_received_total", [("kind", kind.rawValue)]).increment(by: count)
     }
 
     /// `outcome` says what the index did: applied, or ignored as out of order or already offline.
     public func applied(_ kind: Kind, outcome: String, count: Int) {
         guard count > 0 else { return }
-        let key = kind.rawValue + "/" + outcome
-        let counter = handles.withLock { handles in
-            if let counter = handles.applied[key] { return counter }
-            let counter = Counter(
-                label: "miner_index_messages_applied_total", dimensions: [("kind", kind.rawValue), ("outcome", outcome)])
-            handles.applied[key] = counter
-            return counter
-        }
-        counter.increment(by: count)
+        counter("miner_index_messages_applied_total", [("kind", kind.rawValue), ("outcome", outcome)])
+            .increment(by: count)
     }
 
     public func deadLettered(_ kind: Kind, reason: String) {
-        let key = kind.rawValue + "/" + reason
-        let counter = handles.withLock { handles in
-            if let counter = handles.deadLettered[key] { return counter }
-            let counter = Counter(
-                label: "miner_index_messages_dead_lettered_total",
-                dimensions: [("kind", kind.rawValue), ("reason", reason)])
-            handles.deadLettered[key] = counter
-            return counter
-        }
-        counter.increment()
+        counter("miner_index_messages_dead_lettered_total", [("kind", kind.rawValue), ("reason", reason)]).increment()
     }
 
     public func snapshotPublished(exchange: String) {
-        let counter = handles.withLock { handles in
-            if let counter = handles.snapshots[exchange] { return counter }
-            let counter = Counter(label: "miner_index_snapshots_published_total", dimensions: [("exchange", exchange)])
-            handles.snapshots[exchange] = counter
+        counter("miner_index_snapshots_published_total", [("exchange", exchange)]).increment()
+    }
+
+    private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
+        let key = dimensions.reduce(label) { $0 + "|" + $1.0 + "=" + $1.1 }
+        return labelledCounters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: label, dimensions: dimensions, factory: factory)
+            counters[key] = counter
             return counter
         }
-        counter.increment()
     }
 
     public func reconnected(consumer: Bool) {

@@ -1,0 +1,80 @@
+import Foundation
+import Hummingbird
+import Logging
+import MinerIndex
+
+/// Health, readiness, Prometheus metrics and the JSON read API, on Hummingbird.
+public enum HTTPServer {
+    /// The application, to run in the same `ServiceGroup` as the service. `onListening` receives the bound port
+    /// (useful with port 0).
+    public static func application(
+        service: MinerIndexService, metrics: PrometheusExport, host: String, port: Int, logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        let readAPI = ReadAPI(indexes: service.indexes)
+
+        router.get("/healthz") { _, _ in
+            text("ok\n")
+        }
+        router.get("/readyz") { _, _ in
+            let readiness = service.readiness
+            return text(readiness.reason + "\n", status: readiness.ready ? .ok : .serviceUnavailable)
+        }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }
+
+        router.get("/v1/asic_miners") { _, _ in json(await readAPI.asicIndex()) }
+        router.get("/v1/asic_miners/aggregated_index") { _, _ in json(await readAPI.asicAggregatedIndex()) }
+        router.get("/v1/asic_miners/:id") { _, context in
+            await respond { () throws(ReadAPI.Failure) in try await readAPI.asicMiner(context.parameters.get("id") ?? "") }
+        }
+        router.get("/v1/asic_miners/:id/history") { _, context in
+            await respond { () throws(ReadAPI.Failure) in try await readAPI.asicHistory(context.parameters.get("id") ?? "") }
+        }
+        router.get("/v1/cpu_gpu_miners") { _, _ in json(await readAPI.cpuGpuIndex()) }
+        router.get("/v1/cpu_gpu_miners/aggregated_index") { _, _ in json(await readAPI.cpuGpuAggregatedIndex()) }
+        router.get("/v1/cpu_gpu_miners/:id") { _, context in
+            await respond { () throws(ReadAPI.Failure) in try await readAPI.cpuGpuMiner(context.parameters.get("id") ?? "") }
+        }
+
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "miner-index"),
+            onServerRunning: { channel in
+                await onListening(channel.localAddress?.port ?? port)
+            },
+            logger: logger)
+    }
+
+    private static func respond(_ body: () async throws(ReadAPI.Failure) -> [UInt8]) async -> Response {
+        do {
+            return json(try await body())
+        } catch {
+            switch error {
+            case .malformedID(let reason): return errorJSON(reason, status: .badRequest)
+            case .notFound(let reason): return errorJSON(reason, status: .notFound)
+            }
+        }
+    }
+
+    private static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    private static func errorJSON(_ message: String, status: HTTPResponse.Status) -> Response {
+        let body = (try? JSONSerialization.data(withJSONObject: ["error": message])) ?? Data("{}".utf8)
+        return json(Array(body), status: status)
+    }
+
+    private static func text(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}

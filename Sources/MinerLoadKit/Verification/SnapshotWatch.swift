@@ -1,0 +1,139 @@
+import AMQP
+import Logging
+import Synchronization
+
+/// Private queues on the service's four output exchanges, bound before the run starts.
+///
+/// The aggregated snapshots are small and read in full. The full-index snapshots can be tens of megabytes each
+/// with a large fleet, so their queue keeps only the newest two (`x-max-length`) and they are only counted:
+/// checking that every exchange publishes is enough there, and reading them all would make miner-load, not the
+/// service, the bottleneck of a load test.
+public final class SnapshotWatch: Sendable {
+    public struct ExchangeCounts: Sendable, Hashable {
+        public var received = 0
+        public var lastBytes = 0
+    }
+
+    private struct State {
+        var latest: [MinerKind: AggregatedSnapshot] = [:]
+        var counts: [String: ExchangeCounts] = [:]
+        var unreadable = 0
+        var lastUnreadable: String?
+    }
+
+    let verification: LoadConfiguration.Verification
+    let kinds: [MinerKind]
+    let lag: LagTracker
+    private let aggregatedConsumer: AMQPConsumer
+    private let indexConsumer: AMQPConsumer
+    private let state = Mutex(State())
+    private let listeners = Mutex<[Task<Void, Never>]>([])
+
+    public init(
+        settings: ConnectionSettings, verification: LoadConfiguration.Verification, runID: String,
+        kinds: [MinerKind], lag: LagTracker, logger: Logger
+    ) {
+        self.verification = verification
+        self.kinds = kinds
+        self.lag = lag
+        let aggregatedExchanges = MinerKind.allCases.map(verification.aggregatedExchange)
+        let indexExchanges = MinerKind.allCases.map(verification.indexExchange)
+        let aggregatedQueue = "miner-load.\(runID).aggregated"
+        let indexQueue = "miner-load.\(runID).index"
+        var settings = settings
+        settings.connectionName = "miner-load verify"
+        aggregatedConsumer = AMQPConsumer(
+            settings: settings,
+            configuration: .init(
+                queue: aggregatedQueue, prefetch: 100,
+                topology: Self.privateQueue(aggregatedQueue, boundTo: aggregatedExchanges, arguments: [:]),
+                consumerTag: "miner-load-aggregated"),
+            logger: logger)
+        indexConsumer = AMQPConsumer(
+            settings: settings,
+            configuration: .init(
+                queue: indexQueue, prefetch: 1,
+                topology: Self.privateQueue(indexQueue, boundTo: indexExchanges, arguments: ["x-max-length": 2]),
+                consumerTag: "miner-load-index"),
+            logger: logger)
+    }
+
+    /// Exclusive and auto-deleted: the queues live exactly as long as this run's connections. The exchanges are
+    /// declared as the service declares them, so binding works even before the service first started.
+    private static func privateQueue(_ name: String, boundTo exchanges: [String], arguments: FieldTable) -> Topology {
+        Topology(
+            exchanges: exchanges.map { ExchangeDeclaration(name: $0, kind: .fanout, durable: true) },
+            queues: [QueueDeclaration(name: name, durable: false, exclusive: true, autoDelete: true, arguments: arguments)],
+            bindings: exchanges.map { QueueBinding(queue: name, exchange: $0) })
+    }
+
+    public func start(timeout: Duration) async throws(AMQPError) {
+        aggregatedConsumer.start()
+        indexConsumer.start()
+        try await aggregatedConsumer.waitUntilConsuming(timeout: timeout)
+        try await indexConsumer.waitUntilConsuming(timeout: timeout)
+        let aggregated = Task { [self] in await listenToAggregated() }
+        let index = Task { [self] in await listenToIndex() }
+        listeners.withLock { $0 = [aggregated, index] }
+    }
+
+    public func close() async {
+        await aggregatedConsumer.close()
+        await indexConsumer.close()
+        for listener in listeners.withLock({ $0 }) { await listener.value }
+    }
+
+    public func latest(_ kind: MinerKind) -> AggregatedSnapshot? {
+        state.withLock { $0.latest[kind] }
+    }
+
+    public func counts(on exchange: String) -> ExchangeCounts {
+        state.withLock { $0.counts[exchange] ?? ExchangeCounts() }
+    }
+
+    public var unreadable: (count: Int, last: String?) {
+        state.withLock { ($0.unreadable, $0.lastUnreadable) }
+    }
+
+    private func listenToAggregated() async {
+        var iterator = aggregatedConsumer.deliveries.makeAsyncIterator()
+        while let batch = await iterator.nextBatch() {
+            let arrivedAt = ContinuousClock.now
+            for delivery in batch {
+                guard let kind = MinerKind.allCases.first(where: { verification.aggregatedExchange($0) == delivery.exchange })
+                else { continue }
+                do {
+                    let snapshot = try AggregatedSnapshot(kind: kind, body: delivery.body, arrivedAt: arrivedAt)
+                    if let probe = snapshot.coins[LagProbe.displayCoinName] {
+                        lag.snapshotArrived(kind, reflecting: LagProbe.serial(fromHashesPerSecond: probe), at: arrivedAt)
+                    }
+                    state.withLock { state in
+                        state.counts[delivery.exchange, default: ExchangeCounts()].received += 1
+                        state.counts[delivery.exchange, default: ExchangeCounts()].lastBytes = delivery.body.count
+                        // One queue fed by one publisher per exchange: arrival order is publication order.
+                        state.latest[kind] = snapshot
+                    }
+                } catch {
+                    state.withLock { state in
+                        state.unreadable += 1
+                        state.lastUnreadable = "\(error)"
+                    }
+                }
+            }
+            if let last = batch.last { aggregatedConsumer.ack(last.tag, multiple: true) }
+        }
+    }
+
+    private func listenToIndex() async {
+        var iterator = indexConsumer.deliveries.makeAsyncIterator()
+        while let batch = await iterator.nextBatch() {
+            state.withLock { state in
+                for delivery in batch {
+                    state.counts[delivery.exchange, default: ExchangeCounts()].received += 1
+                    state.counts[delivery.exchange, default: ExchangeCounts()].lastBytes = delivery.body.count
+                }
+            }
+            if let last = batch.last { indexConsumer.ack(last.tag, multiple: true) }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import AMQP
+import BrokerTestSupport
+import Foundation
+import MinerIndexService
+import Testing
+
+@Suite(.serialized) struct HTTPEndToEndTests {
+    @Test func healthReadinessAndMetricsFollowTheBroker() async throws {
+        let harness = try ServiceHarness(withHTTP: true)
+        try await harness.start()
+
+        #expect(try await harness.get("/healthz").status == 200)
+        #expect(try await harness.get("/readyz").status == 200)
+
+        let before = try await metric("miner_index_messages_received_total{kind=\"asic_miner\"}", harness)
+        try await harness.publish("asic_miner.log", Messages.asicLog(id: 1, hashrate: 1))
+        try await harness.publish("asic_miner.log", raw: Array("garbage".utf8))
+        #expect(await eventually { (try? await metric("miner_index_messages_received_total{kind=\"asic_miner\"}", harness)) == before + 2 })
+        #expect(await eventually {
+            (try? await metric("miner_index_messages_dead_lettered_total{kind=\"asic_miner\",reason=\"invalid_json\"}", harness)) == 1
+        })
+        #expect(await eventually {
+            (try? await metric("miner_index_messages_applied_total{kind=\"asic_miner\",outcome=\"applied\"}", harness)) == 1
+        })
+        #expect(await eventually { ((try? await metric("miner_index_acks_total", harness)) ?? 0) >= 2 })
+        #expect(await eventually {
+            ((try? await metric("miner_index_snapshots_published_total{exchange=\"\(harness.configuration.outputExchanges.asicIndex)\"}", harness)) ?? 0) >= 1
+        })
+        let exposition = String(decoding: try await harness.get("/metrics").body, as: UTF8.self)
+        for name in ["miner_index_snapshot_build_seconds_bucket", "miner_index_apply_lag_seconds_bucket",
+                     "miner_index_miners_alive", "miner_index_miners_registered", "miner_index_history_entries",
+                     "miner_index_redeliveries_total"] {
+            #expect(exposition.contains(name), "\(name) missing from /metrics")
+        }
+
+        try TestBroker.rabbitmqctl("stop_app")
+        let notReady = await eventually(timeout: .seconds(20)) {
+            (try? await harness.get("/readyz").status) == 503
+        }
+        let reason = String(decoding: (try? await harness.get("/readyz").body) ?? Data(), as: UTF8.self)
+        try TestBroker.rabbitmqctl("start_app")
+        try TestBroker.rabbitmqctl("await_startup")
+        #expect(notReady)
+        #expect(!reason.isEmpty && reason != "consuming\n", "503 body should say why: \(reason)")
+        #expect(try await harness.get("/healthz").status == 200)
+        let readyAgain = await eventually(timeout: .seconds(30)) {
+            (try? await harness.get("/readyz").status) == 200
+        }
+        #expect(readyAgain)
+        await harness.tearDown()
+    }
+
+    @Test func theReadAPIReturnsWhatTheSnapshotsSay() async throws {
+        let harness = try ServiceHarness(withHTTP: true)
+        try await harness.start()
+        let exchanges = harness.configuration.outputExchanges
+
+        try await harness.publish("asic_miner.upsert", Messages.asicMiner(id: 7))
+        try await harness.publish("asic_miner.log", Messages.asicLog(id: 7, hashrate: 110, coin: "bitcoin", power: 3100))
+        try await harness.publish("asic_miner.log", Messages.asicLog(id: 8, hashrate: 9, unit: "GH/s", coin: "kaspa", power: 900))
+        try await harness.publish("asic_miner.log", Messages.asicLog(id: 7, hashrate: 112, coin: "bitcoin", power: 3150))
+        try await harness.publish("cpu_gpu_miner.log", Messages.cpuGpuLog(id: 3, overrides: ["cpu_power": 80]))
+
+        let snapshot = try #require(
+            await harness.waitForSnapshot(on: exchanges.asicAggregatedIndex) { $0["total_power"] as? Double == 4050 })
+        let aggregated = try parse(try await harness.get("/v1/asic_miners/aggregated_index"))
+        for key in ["coin_hashrate_map", "total_power", "asic_miner_alive"] {
+            #expect(NSDictionary(dictionary: aggregated).value(forKey: key) as? NSObject
+                == NSDictionary(dictionary: snapshot).value(forKey: key) as? NSObject, "\(key) differs")
+        }
+        let index = try parse(try await harness.get("/v1/asic_miners"))
+        let broadcastIndex = try #require(
+            await harness.waitForSnapshot(on: exchanges.asicIndex) {
+                (($0["asic_miner_aggregated_index"] as? [String: Any])?["total_power"] as? Double) == 4050
+            })
+        for key in ["asic_miner_map", "asic_miner_operational_map", "asic_miner_aggregated_index"] {
+            #expect(NSDictionary(dictionary: index).value(forKey: key) as? NSObject
+                == NSDictionary(dictionary: broadcastIndex).value(forKey: key) as? NSObject, "\(key) differs")
+        }
+
+        let detail = try parse(try await harness.get("/v1/asic_miners/7"))
+        #expect((detail["miner"] as? [String: Any])?["name"] as? String == "S19-7")
+        #expect((detail["latest_log"] as? [String: Any])?["hashrate_5_min"] as? Double == 112)
+        let history = try parse(try await harness.get("/v1/asic_miners/7/history"))
+        #expect((history["entries"] as? [Any])?.count == 2)
+        let cpu = try parse(try await harness.get("/v1/cpu_gpu_miners/aggregated_index"))
+        #expect(cpu["cpu_gpu_miner_alive"] as? String == "1/1")
+        #expect(cpu["total_power"] as? Double == 80)
+        #expect(try await harness.get("/v1/cpu_gpu_miners/3").status == 200)
+        #expect(try await harness.get("/v1/cpu_gpu_miners").status == 200)
+
+        for path in ["/v1/asic_miners/999", "/v1/asic_miners/999/history", "/v1/cpu_gpu_miners/999"] {
+            let response = try await harness.get(path)
+            #expect(response.status == 404, "\(path)")
+            #expect((try? parse(response))?["error"] is String, "\(path) needs a JSON error body")
+        }
+        for path in ["/v1/asic_miners/abc", "/v1/asic_miners/-1/history", "/v1/cpu_gpu_miners/1.5"] {
+            #expect(try await harness.get(path).status == 400, "\(path)")
+        }
+        for path in ["/v1/asic_miners", "/v1/asic_miners/7", "/v1/cpu_gpu_miners/3"] {
+            #expect(!String(decoding: try await harness.get(path).body, as: UTF8.self).contains("secret"))
+        }
+        await harness.tearDown()
+    }
+
+    private func parse(_ response: (status: Int, body: Data)) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: response.body) as? [String: Any])
+    }
+
+    private func metric(_ series: String, _ harness: ServiceHarness) async throws -> Double {
+        let text = String(decoding: try await harness.get("/metrics").body, as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.split(separator: " ").last ?? "") ?? -1
+        }
+        return 0
+    }
+}
+
+@Suite struct ContainerFileTests {
+    @Test func theComposeFileParses() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-compose")
+        process.arguments = ["--file", root.appendingPathComponent("docker-compose.yml").path, "config"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "docker-compose config failed: \(text)")
+        for service in ["rabbitmq:", "miner-index:", "miner-load:"] {
+            #expect(text.contains(service), "compose file lacks \(service)")
+        }
+        #expect(text.contains("condition: service_healthy"))
+    }
+
+    @Test func theDockerfileRunsAsNonRootWithAHealthcheck() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let dockerfile = try String(contentsOf: root.appendingPathComponent("Dockerfile"), encoding: .utf8)
+        #expect(dockerfile.contains("HEALTHCHECK"))
+        #expect(dockerfile.contains("/healthz"))
+        #expect(dockerfile.contains("EXPOSE 8080"))
+        #expect(dockerfile.components(separatedBy: "\nFROM ").count >= 2, "multi-stage build expected")
+        #expect(dockerfile.contains("\nUSER "))
+    }
+}
