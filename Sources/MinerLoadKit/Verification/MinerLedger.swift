@@ -1,3 +1,4 @@
+import Synchronization
 import MinerIndex
 
 /// What the broker has confirmed for each miner, which is what the service must end up showing: the latest
@@ -59,4 +60,19 @@ public struct MinerLedger: Sendable {
         if list.indices.contains(slot.index) { change(&list[slot.index]) }
         entries[slot.kind] = list
     }
+}
+
+/// The ledger shared between the sender (which books confirms from several publish tasks) and the verifier.
+public final class SharedLedger: Sendable {
+    private let state: Mutex<MinerLedger>
+
+    public init(_ ledger: MinerLedger) {
+        state = Mutex(ledger)
+    }
+
+    public func update(_ change: (inout MinerLedger) -> Void) {
+        state.withLock { change(&$0) }
+    }
+
+    public var current: MinerLedger { state.withLock { $0 } }
 }

@@ -1,0 +1,70 @@
+/// The outcome of `--verify`: per miner kind, whether the latest aggregated snapshot matched the totals of what
+/// was sent, with the differences when it did not; how long it took; and the end-to-end lag.
+public struct VerificationReport: Sendable, Codable {
+    public struct Totals: Sendable, Codable, Hashable {
+        public var live: String
+        public var registered: String
+        public var totalPower: String
+        public var coins: [String: String]
+
+        enum CodingKeys: String, CodingKey {
+            case live, registered, coins
+            case totalPower = "total_power"
+        }
+    }
+
+    public struct KindResult: Sendable, Codable {
+        public var kind: MinerKind
+        public var exchange: String
+        public var matched: Bool
+        public var differences: [String]
+        public var snapshotsReceived: Int
+        public var indexExchange: String
+        public var indexSnapshotsReceived: Int
+        public var indexSnapshotBytes: Int
+        public var minersInDoubt: Int
+        public var expected: Totals?
+        public var observed: Totals?
+
+        enum CodingKeys: String, CodingKey {
+            case kind, exchange, matched, differences, expected, observed
+            case snapshotsReceived = "snapshots_received"
+            case indexExchange = "index_exchange"
+            case indexSnapshotsReceived = "index_snapshots_received"
+            case indexSnapshotBytes = "index_snapshot_bytes"
+            case minersInDoubt = "miners_in_doubt"
+        }
+    }
+
+    public var passed: Bool
+    /// From the last confirm of the run to the arrival of the first snapshots that matched; zero if the latest
+    /// snapshots already matched by then.
+    public var convergedAfterSeconds: Double?
+    public var kinds: [KindResult]
+    public var lag: LagSummary
+    public var unreadableSnapshots: Int
+    public var lastUnreadableSnapshot: String?
+
+    enum CodingKeys: String, CodingKey {
+        case passed, kinds, lag
+        case convergedAfterSeconds = "converged_after_seconds"
+        case unreadableSnapshots = "unreadable_snapshots"
+        case lastUnreadableSnapshot = "last_unreadable_snapshot"
+    }
+}
+
+extension VerificationReport.Totals {
+    init(_ expected: ExpectedTotals) {
+        live = expected.live.description
+        registered = expected.registered.description
+        totalPower = expected.power.description
+        coins = expected.coins.filter { $0.value.high > 0 }.mapValues { TotalsComparison.display($0) }
+    }
+
+    init(_ observed: AggregatedSnapshot) {
+        live = "\(observed.live)"
+        registered = "\(observed.registered)"
+        totalPower = ExpectedTotals.Bounds.format(observed.totalPower)
+        coins = observed.coins.mapValues { TotalsComparison.display(.init(low: $0, high: $0)) }
+    }
+}
