@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "miner-index", targets: ["miner-index"]),
         .library(name: "AMQP", targets: ["AMQP"]),
         .library(name: "MinerIndex", targets: ["MinerIndex"]),
+        .executable(name: "miner-load", targets: ["miner-load"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -75,6 +76,33 @@ let package = Package(
             ]
         ),
 
+        // Load generator: fleet simulation, pacing, publishing and --verify, as a library so tests can drive it.
+        .target(
+            name: "MinerLoadKit",
+            dependencies: [
+                "AMQP", "MinerIndex", "MinerIndexService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "miner-load",
+            dependencies: [
+                "MinerLoadKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Service benchmarks' helper: a bare acking consumer on the AMQP layer, queue declaration and depth polling.
+        .executableTarget(
+            name: "amqp-drain-bench",
+            dependencies: [
+                "AMQP", "MinerIndexService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Tests. Unit tests need no broker; the integration targets need a real RabbitMQ at AMQP_URL.
         .target(
             name: "BrokerTestSupport",
@@ -84,11 +112,21 @@ let package = Package(
         .testTarget(name: "AMQPUnitTests", dependencies: ["AMQP"]),
         .testTarget(name: "AMQPIntegrationTests", dependencies: ["AMQP", "BrokerTestSupport"]),
         .testTarget(name: "MinerIndexTests", dependencies: ["MinerIndex"]),
+        .testTarget(name: "MinerIndexServiceUnitTests", dependencies: ["MinerIndexService", "AMQP"]),
         .testTarget(
             name: "MinerIndexServiceTests",
             dependencies: [
                 "MinerIndexService", "AMQP", "BrokerTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        .testTarget(
+            name: "MinerLoadTests",
+            dependencies: [
+                "MinerLoadKit", "MinerIndexService", "MinerIndex", "AMQP", "BrokerTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
