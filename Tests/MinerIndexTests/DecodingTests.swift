@@ -145,6 +145,21 @@ import Testing
         }
     }
 
+    @Test func bufferEntryPointsEnforceTheLimitsToo() {
+        let body = Fixtures.json(Fixtures.asicLogObject())
+        let limits = DecodingLimits(maxBodyBytes: 100)
+        let tooLarge = RecordDecodingError(field: "body", problem: .bodyTooLarge(size: body.count, limit: 100))
+        body.withUnsafeBytes { buffer in
+            #expect(throws: tooLarge) { try AsicMinerLog.decode(json: buffer, limits: limits) }
+            #expect(throws: tooLarge) {
+                try MinerMessageDecoder(limits: limits).decode(routingKey: "asic_miner.log", body: buffer)
+            }
+            #expect(throws: RecordDecodingError(field: "body", problem: .invalidJSON)) {
+                try CpuGpuMinerLog.decode(json: UnsafeRawBufferPointer(start: nil, count: 0))
+            }
+        }
+    }
+
     @Test func missingRequiredFields() {
         for key in ["asic_miner_id", "hashrate_5_min", "hashrate_uom", "uptime", "pool_1_address", "pool_1_user",
                     "pool_1_state", "hashboard_1_temp_1", "fan_1_speed", "lan_ip", "coin_name", "power"] {

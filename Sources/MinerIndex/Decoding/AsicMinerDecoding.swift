@@ -25,13 +25,13 @@ extension AsicMiner {
     ) throws(RecordDecodingError) -> AsicMiner {
         try Fields.schema.withParsedObject(body, limits: limits) { (fields) throws(RecordDecodingError) in
             AsicMiner(
-                id: try fields.required(Fields.id, fields.identifier),
+                id: try fields.requiredIdentifier(Fields.id),
                 name: try fields.string(Fields.name),
                 firmwareVersion: try fields.string(Fields.firmwareVersion),
                 softwareVersion: try fields.string(Fields.softwareVersion),
                 model: try fields.string(Fields.model),
                 modelVariant: try fields.string(Fields.modelVariant),
-                activated: try fields.required(Fields.activated, fields.bool),
+                activated: try fields.requiredBool(Fields.activated),
                 asicExpectedStatus: try fields.string(Fields.asicExpectedStatus),
                 lightExpectedStatus: try fields.string(Fields.lightExpectedStatus),
                 insertedAt: try fields.timestamp(Fields.insertedAt),

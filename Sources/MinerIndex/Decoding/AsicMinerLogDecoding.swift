@@ -55,10 +55,10 @@ extension AsicMinerLog {
             for (index, slots) in Fields.pools.enumerated() {
                 let isFirst = index == 0
                 pools.append(Pool(
-                    address: isFirst ? try fields.required(slots.address, fields.string)
+                    address: isFirst ? try fields.requiredString(slots.address)
                         : try fields.string(slots.address),
-                    user: isFirst ? try fields.required(slots.user, fields.string) : try fields.string(slots.user),
-                    state: isFirst ? try fields.required(slots.state, fields.string) : try fields.string(slots.state),
+                    user: isFirst ? try fields.requiredString(slots.user) : try fields.string(slots.user),
+                    state: isFirst ? try fields.requiredString(slots.state) : try fields.string(slots.state),
                     acceptedShare: try fields.measure(slots.acceptedShare),
                     rejectedShare: try fields.measure(slots.rejectedShare)))
             }
@@ -68,35 +68,35 @@ extension AsicMinerLog {
                 hashboards.append(Hashboard(
                     hashrate5Min: try fields.measure(slots.hashrate5Min),
                     hashrate30Min: try fields.measure(slots.hashrate30Min),
-                    temperature1: index == 0 ? try fields.required(slots.temperature1, fields.measure)
+                    temperature1: index == 0 ? try fields.requiredMeasure(slots.temperature1)
                         : try fields.measure(slots.temperature1),
                     temperature2: try fields.measure(slots.temperature2)))
             }
             var fans: [Double?] = []
             fans.reserveCapacity(fanCount)
             for (index, slot) in Fields.fans.enumerated() {
-                fans.append(index == 0 ? try fields.required(slot, fields.measure) : try fields.measure(slot))
+                fans.append(index == 0 ? try fields.requiredMeasure(slot) : try fields.measure(slot))
             }
-            let unit = try fields.required(Fields.hashrateUnit, fields.hashrateUnit)
-            let hashrate5Min = try fields.required(Fields.hashrate5Min, fields.measure)
+            let unit = try fields.requiredHashrateUnit(Fields.hashrateUnit)
+            let hashrate5Min = try fields.requiredMeasure(Fields.hashrate5Min)
             // A finite figure in PH/s can still overflow once converted to H/s, and the sums must stay finite.
             guard Hashrate(hashrate5Min, unit).hashesPerSecond.isFinite else {
                 throw RecordDecodingError(field: fields.key(Fields.hashrate5Min), problem: .notFiniteNonNegative)
             }
             return AsicMinerLog(
-                asicMinerId: try fields.required(Fields.asicMinerId, fields.identifier),
+                asicMinerId: try fields.requiredIdentifier(Fields.asicMinerId),
                 hashrate5Min: hashrate5Min,
                 hashrate30Min: try fields.measure(Fields.hashrate30Min),
                 hashrateUnit: unit,
                 poolRejectionRate: try fields.measure(Fields.poolRejectionRate),
-                uptime: try fields.required(Fields.uptime, fields.string),
+                uptime: try fields.requiredString(Fields.uptime),
                 pools: pools,
                 hashboards: hashboards,
                 fanSpeeds: fans,
-                lanIp: try fields.required(Fields.lanIp, fields.string),
+                lanIp: try fields.requiredString(Fields.lanIp),
                 wanIp: try fields.string(Fields.wanIp),
-                coinName: try fields.required(Fields.coinName, fields.string),
-                power: try fields.required(Fields.power, fields.measure),
+                coinName: try fields.requiredString(Fields.coinName),
+                power: try fields.requiredMeasure(Fields.power),
                 insertedAt: try fields.timestamp(Fields.insertedAt))
         }
     }

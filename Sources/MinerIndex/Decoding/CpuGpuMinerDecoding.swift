@@ -24,13 +24,13 @@ extension CpuGpuMiner {
             gpuNames.reserveCapacity(gpuCount)
             for slot in Fields.gpuNames { gpuNames.append(try fields.string(slot)) }
             return CpuGpuMiner(
-                id: try fields.required(Fields.id, fields.identifier),
+                id: try fields.requiredIdentifier(Fields.id),
                 name: try fields.string(Fields.name),
                 motherboardName: try fields.string(Fields.motherboardName),
                 cpuName: try fields.string(Fields.cpuName),
                 ramSize: try fields.scalar(Fields.ramSize),
                 gpuNames: gpuNames,
-                activated: try fields.required(Fields.activated, fields.bool),
+                activated: try fields.requiredBool(Fields.activated),
                 insertedAt: try fields.timestamp(Fields.insertedAt),
                 updatedAt: try fields.timestamp(Fields.updatedAt))
         }

@@ -42,7 +42,7 @@ extension CpuGpuMinerLog {
         json body: UnsafeRawBufferPointer, limits: DecodingLimits = .init()
     ) throws(RecordDecodingError) -> CpuGpuMinerLog {
         try Fields.schema.withParsedObject(body, limits: limits) { (fields) throws(RecordDecodingError) in
-            let id = try fields.required(Fields.cpuGpuMinerId, fields.identifier)
+            let id = try fields.requiredIdentifier(Fields.cpuGpuMinerId)
 
             try fields.requireWholeGroup([Fields.cpuCoinName, Fields.cpuAlgorithm, Fields.cpuHashrate,
                                           Fields.cpuHashrateUnit])

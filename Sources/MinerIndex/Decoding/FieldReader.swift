@@ -16,13 +16,35 @@ struct FieldReader {
         return kind != UInt8(CSJ_ABSENT.rawValue) && kind != UInt8(CSJ_NULL.rawValue)
     }
 
-    func required<Value>(
-        _ slot: Int, _ read: (Int) throws(RecordDecodingError) -> Value?
-    ) throws(RecordDecodingError) -> Value {
-        guard let value = try read(slot) else {
-            throw RecordDecodingError(field: key(slot), problem: .missingRequiredField)
-        }
+    // Named required accessors rather than one generic taking a method reference: a partially applied method
+    // is a closure, and building one per field showed up as allocations on the hot path.
+    func requiredString(_ slot: Int) throws(RecordDecodingError) -> String {
+        guard let value = try string(slot) else { throw missing(slot) }
         return value
+    }
+
+    func requiredMeasure(_ slot: Int) throws(RecordDecodingError) -> Double {
+        guard let value = try measure(slot) else { throw missing(slot) }
+        return value
+    }
+
+    func requiredIdentifier(_ slot: Int) throws(RecordDecodingError) -> Int64 {
+        guard let value = try identifier(slot) else { throw missing(slot) }
+        return value
+    }
+
+    func requiredHashrateUnit(_ slot: Int) throws(RecordDecodingError) -> HashrateUnit {
+        guard let value = try hashrateUnit(slot) else { throw missing(slot) }
+        return value
+    }
+
+    func requiredBool(_ slot: Int) throws(RecordDecodingError) -> Bool {
+        guard let value = try bool(slot) else { throw missing(slot) }
+        return value
+    }
+
+    private func missing(_ slot: Int) -> RecordDecodingError {
+        RecordDecodingError(field: key(slot), problem: .missingRequiredField)
     }
 
     func string(_ slot: Int) throws(RecordDecodingError) -> String? {

@@ -41,20 +41,26 @@ final class JSONObjectSchema: @unchecked Sendable {
         limits: DecodingLimits,
         _ read: (FieldReader) throws(RecordDecodingError) -> Result
     ) throws(RecordDecodingError) -> Result {
-        let count = keys.count
-        let slots = UnsafeMutablePointer<csj_value>.allocate(capacity: count)
-        defer { slots.deallocate() }
-        let status = csj_parse_object(table, body.baseAddress?.assumingMemoryBound(to: UInt8.self), body.count, slots)
-        switch status {
-        case CSJ_OK:
-            break
-        case CSJ_NOT_AN_OBJECT:
-            throw RecordDecodingError(field: "body", problem: .notAnObject)
-        default:
-            throw RecordDecodingError(field: "body", problem: .invalidJSON)
+        // Repeated here so that every public entry point, including the buffer-taking ones, enforces the limit.
+        guard body.count <= limits.maxBodyBytes else {
+            throw RecordDecodingError(field: "body", problem: .bodyTooLarge(size: body.count, limit: limits.maxBodyBytes))
         }
-        return try read(FieldReader(slots: UnsafeBufferPointer(start: slots, count: count), schema: self,
-                                    limits: limits))
+        guard body.count > 0 else { throw RecordDecodingError(field: "body", problem: .invalidJSON) }
+        // Stack storage: the slots live only for this call, so no heap allocation per message.
+        return try withUnsafeTemporaryAllocation(of: csj_value.self, capacity: keys.count) {
+            (slots) throws(RecordDecodingError) -> Result in
+            let status = csj_parse_object(table, body.baseAddress?.assumingMemoryBound(to: UInt8.self), body.count,
+                                          slots.baseAddress)
+            switch status {
+            case CSJ_OK:
+                break
+            case CSJ_NOT_AN_OBJECT:
+                throw RecordDecodingError(field: "body", problem: .notAnObject)
+            default:
+                throw RecordDecodingError(field: "body", problem: .invalidJSON)
+            }
+            return try read(FieldReader(slots: UnsafeBufferPointer(slots), schema: self, limits: limits))
+        }
     }
 }
 

@@ -7,7 +7,7 @@ enum MinerDeletion {
         -> Int64
     {
         try schema.withParsedObject(body, limits: limits) { (fields) throws(RecordDecodingError) in
-            try fields.required(id, fields.identifier)
+            try fields.requiredIdentifier(id)
         }
     }
 }

@@ -23,21 +23,24 @@ extension AsicMinerLog: JSONRecord {
         writer.key(Keys.hashrateUnit); writer.string(hashrateUnit.symbol)
         writer.key(Keys.poolRejectionRate); writer.decimal(poolRejectionRate)
         writer.key(Keys.uptime); writer.string(uptime)
-        for (pool, keys) in zip(pools, Keys.pools) {
-            writer.key(keys[0]); writer.string(pool.address)
-            writer.key(keys[1]); writer.string(pool.user)
-            writer.key(keys[2]); writer.string(pool.state)
-            writer.key(keys[3]); writer.wholeOrDecimal(pool.acceptedShare)
-            writer.key(keys[4]); writer.wholeOrDecimal(pool.rejectedShare)
+        // Indexed rather than zipped: zipping would copy each pool and board out, retaining every string in it.
+        for index in 0..<Self.poolCount {
+            let keys = Keys.pools[index]
+            writer.key(keys[0]); writer.string(pools[index].address)
+            writer.key(keys[1]); writer.string(pools[index].user)
+            writer.key(keys[2]); writer.string(pools[index].state)
+            writer.key(keys[3]); writer.wholeOrDecimal(pools[index].acceptedShare)
+            writer.key(keys[4]); writer.wholeOrDecimal(pools[index].rejectedShare)
         }
-        for (board, keys) in zip(hashboards, Keys.hashboards) {
-            writer.key(keys[0]); writer.decimal(board.hashrate5Min)
-            writer.key(keys[1]); writer.decimal(board.hashrate30Min)
-            writer.key(keys[2]); writer.wholeOrDecimal(board.temperature1)
-            writer.key(keys[3]); writer.wholeOrDecimal(board.temperature2)
+        for index in 0..<Self.hashboardCount {
+            let keys = Keys.hashboards[index]
+            writer.key(keys[0]); writer.decimal(hashboards[index].hashrate5Min)
+            writer.key(keys[1]); writer.decimal(hashboards[index].hashrate30Min)
+            writer.key(keys[2]); writer.wholeOrDecimal(hashboards[index].temperature1)
+            writer.key(keys[3]); writer.wholeOrDecimal(hashboards[index].temperature2)
         }
-        for (speed, key) in zip(fanSpeeds, Keys.fans) {
-            writer.key(key); writer.wholeOrDecimal(speed)
+        for index in 0..<Self.fanCount {
+            writer.key(Keys.fans[index]); writer.wholeOrDecimal(fanSpeeds[index])
         }
         writer.key(Keys.lanIp); writer.string(lanIp)
         writer.key(Keys.wanIp); writer.string(wanIp)

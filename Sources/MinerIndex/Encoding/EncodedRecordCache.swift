@@ -11,9 +11,15 @@ struct EncodedRecordCache: Sendable {
 
     var count: Int { items.count }
 
-    mutating func bytes(for id: Int64, revision: UInt64, encode: () -> [UInt8]) -> [UInt8] {
+    /// Records are written into this reused buffer and then copied out at their exact size, so neither the
+    /// writing nor the cached copy pays for buffer growth.
+    private var scratch = JSONWriter(reservingCapacity: 4096)
+
+    mutating func bytes(for id: Int64, revision: UInt64, encode: (inout JSONWriter) -> Void) -> [UInt8] {
         if let item = items[id], item.revision == revision { return item.bytes }
-        let bytes = encode()
+        scratch.removeAll()
+        encode(&scratch)
+        let bytes = scratch.bytes
         items[id] = Item(revision: revision, bytes: bytes)
         return bytes
     }

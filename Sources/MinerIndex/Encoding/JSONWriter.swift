@@ -1,62 +1,70 @@
 import CSimdJSON
 
-/// A forward-only JSON writer into a byte array, for the flat records of this module. It inserts commas itself:
-/// every key or value is preceded by one when the previous item in the same container needs it.
+/// A forward-only JSON writer for the flat records of this module. It inserts commas itself: every key or value
+/// is preceded by one when the previous item in the same container needs it. Copy-on-write, like Array.
 public struct JSONWriter: Sendable {
-    public private(set) var bytes: [UInt8] = []
+    private var buffer: ByteBuffer
     private var needsComma = false
 
     public init(reservingCapacity capacity: Int = 256) {
-        bytes.reserveCapacity(capacity)
+        buffer = ByteBuffer(capacity: capacity)
     }
 
-    public mutating func beginObject() {
-        separate()
-        bytes.append(UInt8(ascii: "{"))
+    /// The bytes written so far (a copy).
+    public var bytes: [UInt8] { buffer.toArray() }
+
+    public var count: Int { buffer.count }
+
+    /// Empties the writer but keeps its allocation, for reuse as scratch space.
+    public mutating func removeAll() {
+        uniqueBuffer().removeAll()
         needsComma = false
     }
 
-    public mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
-        needsComma = true
+    /// Calls `body` with the bytes written so far, without copying them.
+    public func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try body(UnsafeBufferPointer(start: buffer.base, count: buffer.count))
     }
 
-    public mutating func beginArray() {
-        separate()
-        bytes.append(UInt8(ascii: "["))
-        needsComma = false
+    @inline(__always)
+    private mutating func uniqueBuffer() -> ByteBuffer {
+        if !isKnownUniquelyReferenced(&buffer) { buffer = buffer.copy() }
+        return buffer
     }
 
-    public mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
-        needsComma = true
-    }
+    public mutating func beginObject() { open(UInt8(ascii: "{")) }
+
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+
+    public mutating func beginArray() { open(UInt8(ascii: "[")) }
+
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
 
     public mutating func key(_ key: JSONKey) {
-        separate()
-        bytes.append(contentsOf: key.encoded)
+        let output = separated()
+        output.append(key.encoded)
         needsComma = false
     }
 
     /// An object key made of a decimal id, as the broadcast maps use.
     public mutating func key(id: Int64) {
-        separate()
-        bytes.append(UInt8(ascii: "\""))
-        appendDigits(id)
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        let output = separated()
+        output.append(UInt8(ascii: "\""))
+        Self.appendDigits(id, to: output)
+        output.append(UInt8(ascii: "\""))
+        output.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
     public mutating func key(_ name: String) {
-        separate()
-        appendEscaped(name)
-        bytes.append(UInt8(ascii: ":"))
+        let output = separated()
+        Self.appendQuoted(name, to: output)
+        output.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
     public mutating func string(_ value: String) {
-        separate()
-        appendEscaped(value)
+        Self.appendQuoted(value, to: separated())
         needsComma = true
     }
 
@@ -65,27 +73,17 @@ public struct JSONWriter: Sendable {
         string(value)
     }
 
-    public mutating func null() {
-        separate()
-        bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
-        needsComma = true
-    }
+    public mutating func null() { literal("null") }
 
-    public mutating func bool(_ value: Bool) {
-        separate()
-        if value { bytes.append(contentsOf: "true".utf8) } else { bytes.append(contentsOf: "false".utf8) }
-        needsComma = true
-    }
+    public mutating func bool(_ value: Bool) { literal(value ? "true" : "false") }
 
     public mutating func integer(_ value: Int64) {
-        separate()
-        appendDigits(value)
+        Self.appendDigits(value, to: separated())
         needsComma = true
     }
 
     public mutating func integer(_ value: UInt64) {
-        separate()
-        appendDigits(value)
+        Self.appendDigits(value, to: separated())
         needsComma = true
     }
 
@@ -105,18 +103,13 @@ public struct JSONWriter: Sendable {
     /// so those become null.
     public mutating func decimal(_ value: Double?) {
         guard let value, value.isFinite else { return null() }
-        separate()
-        let start = bytes.count
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buffer in
-            guard let base = buffer.baseAddress else { return }
-            let length = Int(csj_format_double(value, base))
-            UnsafeRawBufferPointer(start: base, count: length).withMemoryRebound(to: UInt8.self) { digits in
-                bytes.append(contentsOf: digits)
-            }
+        let output = separated()
+        let destination = output.reserve(34)
+        let length = destination.withMemoryRebound(to: CChar.self, capacity: 32) {
+            Int(csj_format_double(value, $0))
         }
-        if !bytes[start...].contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") }) {
-            bytes.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0")])
-        }
+        output.advance(length)
+        Self.markAsFloat(output.last(length), output)
         needsComma = true
     }
 
@@ -124,92 +117,147 @@ public struct JSONWriter: Sendable {
     /// the 1500000026624.0 its Double widening would show.
     mutating func compactDecimal(_ value: Float?) {
         guard let value, value.isFinite else { return null() }
-        separate()
-        let text = value.description
-        bytes.append(contentsOf: text.utf8)
-        if !text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") }) {
-            bytes.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0")])
-        }
+        let output = separated()
+        var text = value.description
+        text.withUTF8 { output.append($0) }
+        Self.markAsFloat(output.last(text.utf8.count), output)
         needsComma = true
     }
 
     public mutating func timestamp(_ value: Timestamp?) {
         guard let value else { return null() }
-        separate()
-        bytes.append(UInt8(ascii: "\""))
-        ISO8601Timestamp.append(value, to: &bytes)
-        bytes.append(UInt8(ascii: "\""))
+        let output = separated()
+        output.append(UInt8(ascii: "\""))
+        let destination = output.reserve(ISO8601Timestamp.maximumLength)
+        output.advance(ISO8601Timestamp.write(value, to: destination))
+        output.append(UInt8(ascii: "\""))
         needsComma = true
     }
 
     /// Splices an already encoded JSON value.
     public mutating func raw(_ encoded: [UInt8]) {
-        separate()
-        bytes.append(contentsOf: encoded)
+        let output = separated()
+        encoded.withUnsafeBufferPointer { output.append($0) }
         needsComma = true
     }
 
-    private mutating func separate() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
+    // MARK: Plumbing
+
+    /// The buffer, ready for the next item: unique, and with the comma written if one is due.
+    @inline(__always)
+    private mutating func separated() -> ByteBuffer {
+        let output = uniqueBuffer()
+        if needsComma { output.append(UInt8(ascii: ",")) }
+        return output
     }
 
-    private mutating func appendDigits(_ value: Int64) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDigits(value.magnitude)
+    private mutating func open(_ bracket: UInt8) {
+        separated().append(bracket)
+        needsComma = false
     }
 
-    private mutating func appendDigits(_ value: UInt64) {
-        let start = bytes.count
-        var remaining = value
-        repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(remaining % 10))
-            remaining /= 10
-        } while remaining > 0
-        bytes[start...].reverse()
+    private mutating func close(_ bracket: UInt8) {
+        uniqueBuffer().append(bracket)
+        needsComma = true
     }
 
-    private mutating func appendEscaped(_ value: String) {
-        var text = value
-        text.withUTF8 { utf8 in
-            bytes.append(UInt8(ascii: "\""))
-            if !utf8.contains(where: JSONWriter.needsEscape) {
-                bytes.append(contentsOf: utf8)
-            } else {
-                for byte in utf8 { appendEscaped(byte) }
-            }
-            bytes.append(UInt8(ascii: "\""))
+    private mutating func literal(_ text: StaticString) {
+        separated().append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        needsComma = true
+    }
+
+    /// Appends ".0" when the number just written has neither a fraction nor an exponent.
+    private static func markAsFloat(_ written: UnsafeBufferPointer<UInt8>, _ output: ByteBuffer) {
+        if !written.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") }) {
+            output.append(UInt8(ascii: "."))
+            output.append(UInt8(ascii: "0"))
         }
+    }
+
+    private static func appendDigits(_ value: Int64, to output: ByteBuffer) {
+        if value < 0 { output.append(UInt8(ascii: "-")) }
+        appendDigits(value.magnitude, to: output)
+    }
+
+    private static func appendDigits(_ value: UInt64, to output: ByteBuffer) {
+        var length = 1
+        var probe = value
+        while probe >= 10 {
+            probe /= 10
+            length += 1
+        }
+        let destination = output.reserve(length)
+        var remaining = value
+        for position in stride(from: length - 1, through: 0, by: -1) {
+            destination[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            remaining /= 10
+        }
+        output.advance(length)
+    }
+
+    private static func appendQuoted(_ value: String, to output: ByteBuffer) {
+        output.append(UInt8(ascii: "\""))
+        let handled: Void? = value.utf8.withContiguousStorageIfAvailable { utf8 in
+            if !utf8.contains(where: needsEscape) {
+                output.append(utf8)
+            } else {
+                for byte in utf8 { appendEscaped(byte, to: output) }
+            }
+        }
+        if handled == nil {
+            for byte in value.utf8 { appendEscaped(byte, to: output) }
+        }
+        output.append(UInt8(ascii: "\""))
     }
 
     private static func needsEscape(_ byte: UInt8) -> Bool {
         byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 
-    private mutating func appendEscaped(_ byte: UInt8) {
-        switch byte {
-        case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-        case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-        case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-        case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-        case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-        case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-        case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-        case ..<0x20:
-            let hex = Array("0123456789abcdef".utf8)
-            bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                      hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
-        default: bytes.append(byte)
+    private static func appendEscaped(_ byte: UInt8, to output: ByteBuffer) {
+        let escape: UInt8? = switch byte {
+        case UInt8(ascii: "\""): UInt8(ascii: "\"")
+        case UInt8(ascii: "\\"): UInt8(ascii: "\\")
+        case 0x0A: UInt8(ascii: "n")
+        case 0x0D: UInt8(ascii: "r")
+        case 0x09: UInt8(ascii: "t")
+        case 0x08: UInt8(ascii: "b")
+        case 0x0C: UInt8(ascii: "f")
+        default: nil
+        }
+        if let escape {
+            output.append(UInt8(ascii: "\\"))
+            output.append(escape)
+        } else if byte < 0x20 {
+            let hex: StaticString = "0123456789abcdef"
+            for character in [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                              hex.utf8Start[Int(byte >> 4)], hex.utf8Start[Int(byte & 0x0F)]] {
+                output.append(character)
+            }
+        } else {
+            output.append(byte)
         }
     }
 }
 
 /// An object key encoded once, quotes and colon included, so writing it is a single copy.
-public struct JSONKey: Sendable, Hashable {
-    let encoded: [UInt8]
+///
+/// The bytes live in a buffer that is never freed: keys are created once, as statics, and sharing a raw buffer
+/// spares the retain and release an array would cost on every field of every record written.
+/// `@unchecked Sendable` because the buffer is immutable after `init`.
+public struct JSONKey: @unchecked Sendable, Hashable {
+    let encoded: UnsafeBufferPointer<UInt8>
 
     public init(_ name: String) {
         var writer = JSONWriter(reservingCapacity: name.utf8.count + 3)
         writer.key(name)
-        encoded = writer.bytes
+        let written = writer.bytes
+        let storage = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: written.count)
+        _ = storage.initialize(from: written)
+        encoded = UnsafeBufferPointer(storage)
     }
+
+    public static func == (lhs: JSONKey, rhs: JSONKey) -> Bool { lhs.encoded.elementsEqual(rhs.encoded) }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes: UnsafeRawBufferPointer(encoded)) }
 }

@@ -28,10 +28,10 @@ public struct MinerPayloadEncoder<Miner: RegisteredMiner & JSONRecord, Log: Mine
         writer.beginObject()
         writer.key(vocabulary.minerMap)
         writer.beginObject()
-        for (id, entry) in snapshot.registry.entries where entry.miner.activated {
+        for (id, entry) in snapshot.registry.entries where entry.activated {
             writer.key(id: id)
             if cachesRecords {
-                writer.raw(minerCache.bytes(for: id, revision: entry.revision) { entry.miner.encodedJSON() })
+                writer.raw(minerCache.bytes(for: id, revision: entry.revision) { entry.miner.writeJSON(to: &$0) })
             } else {
                 entry.miner.writeJSON(to: &writer)
             }
@@ -42,7 +42,7 @@ public struct MinerPayloadEncoder<Miner: RegisteredMiner & JSONRecord, Log: Mine
         snapshot.forEachListedLog { id, entry in
             writer.key(id: id)
             if cachesRecords {
-                writer.raw(logCache.bytes(for: id, revision: entry.revision) { entry.log.encodedJSON() })
+                writer.raw(logCache.bytes(for: id, revision: entry.revision) { entry.log.writeJSON(to: &$0) })
             } else {
                 entry.log.writeJSON(to: &writer)
             }
@@ -54,7 +54,7 @@ public struct MinerPayloadEncoder<Miner: RegisteredMiner & JSONRecord, Log: Mine
         writer.endObject()
 
         pruneCaches(snapshot)
-        lastPayloadSize = writer.bytes.count
+        lastPayloadSize = writer.count
         return writer.bytes
     }
 

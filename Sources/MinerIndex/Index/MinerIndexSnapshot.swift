@@ -6,7 +6,7 @@ public struct MinerIndexSnapshot<Miner: RegisteredMiner, Log: MinerLog>: Sendabl
     public let registry: MinerRegistry<Miner>
     public let operational: [Int64: OperationalMap<Log>.Entry]
 
-    /// Ids of the activated miners: the ones listed in the broadcast maps and counted as registered.
+    /// How many miners are activated: the ones listed in the broadcast maps and counted as registered.
     public var listedMinerCount: Int { registry.activatedCount }
 
     /// Calls `body` for each latest log of an activated miner: the ones listed and counted as live.

@@ -2,8 +2,18 @@
 public struct MinerRegistry<Miner: RegisteredMiner>: Sendable {
     /// A record plus the index revision at which it last changed, which lets encoders reuse cached bytes.
     public struct Entry: Sendable {
-        public let miner: Miner
+        private let box: SharedBox<Miner>
+        /// Kept beside the box so the hot "is it listed?" check does not reach into the record.
+        public let activated: Bool
         public let revision: UInt64
+
+        init(miner: Miner, revision: UInt64) {
+            box = SharedBox(miner)
+            activated = miner.activated
+            self.revision = revision
+        }
+
+        public var miner: Miner { box.value }
     }
 
     public private(set) var entries: [Int64: Entry] = [:]
@@ -13,11 +23,11 @@ public struct MinerRegistry<Miner: RegisteredMiner>: Sendable {
 
     public subscript(id: Int64) -> Miner? { entries[id]?.miner }
 
-    public func isActivated(_ id: Int64) -> Bool { entries[id]?.miner.activated ?? false }
+    public func isActivated(_ id: Int64) -> Bool { entries[id]?.activated ?? false }
 
     mutating func upsert(_ miner: Miner, revision: UInt64) {
         let previous = entries.updateValue(Entry(miner: miner, revision: revision), forKey: miner.id)
-        if previous?.miner.activated == true { activatedCount -= 1 }
+        if previous?.activated == true { activatedCount -= 1 }
         if miner.activated { activatedCount += 1 }
     }
 
@@ -31,7 +41,7 @@ public struct MinerRegistry<Miner: RegisteredMiner>: Sendable {
     @discardableResult
     mutating func remove(_ id: Int64) -> Bool {
         guard let previous = entries.removeValue(forKey: id) else { return false }
-        if previous.miner.activated { activatedCount -= 1 }
+        if previous.activated { activatedCount -= 1 }
         return true
     }
 }

@@ -1,10 +1,18 @@
 /// The latest log of each live miner and when it was observed, with the schedule that expires it.
 public struct OperationalMap<Log: MinerLog>: Sendable {
     public struct Entry: Sendable {
-        public let log: Log
+        private let box: SharedBox<Log>
         public let observedAt: Timestamp
         /// The index revision at which this entry was stored, which lets encoders reuse cached bytes.
         public let revision: UInt64
+
+        init(log: Log, observedAt: Timestamp, revision: UInt64) {
+            box = SharedBox(log)
+            self.observedAt = observedAt
+            self.revision = revision
+        }
+
+        public var log: Log { box.value }
     }
 
     public private(set) var entries: [Int64: Entry] = [:]

@@ -59,49 +59,65 @@ public enum ISO8601Timestamp {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Longest text `write` produces (a six-digit negative year with microseconds), for callers' buffers.
+    static let maximumLength = 40
+
     static func append(_ timestamp: Timestamp, to bytes: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximumLength) { buffer in
+            guard let base = buffer.baseAddress else { return }
+            bytes.append(contentsOf: UnsafeBufferPointer(start: base, count: write(timestamp, to: base)))
+        }
+    }
+
+    /// Writes the text into `output`, which must hold `maximumLength` bytes, and returns its length.
+    static func write(_ timestamp: Timestamp, to output: UnsafeMutablePointer<UInt8>) -> Int {
+        var cursor = output
+        func put(_ byte: UInt8) {
+            cursor.pointee = byte
+            cursor += 1
+        }
+        func digits(_ value: Int64, width: Int) {
+            var remaining = value
+            if remaining < 0 {
+                put(UInt8(ascii: "-"))
+                remaining = -remaining
+            }
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            // Years past 9999 still print every digit rather than wrapping.
+            while remaining / divisor >= 10 { divisor *= 10 }
+            while divisor > 0 {
+                put(UInt8(ascii: "0") + UInt8(remaining / divisor % 10))
+                divisor /= 10
+            }
+        }
         let micros = timestamp.microsecondsSinceEpoch
         let totalSeconds = floorDivide(micros, 1_000_000)
         let fraction = micros - totalSeconds * 1_000_000
         let days = floorDivide(totalSeconds, 86_400)
         let secondOfDay = totalSeconds - days * 86_400
         let (year, month, day) = civilFromDays(days)
-        appendDigits(year, width: 4, to: &bytes)
-        bytes.append(UInt8(ascii: "-"))
-        appendDigits(month, width: 2, to: &bytes)
-        bytes.append(UInt8(ascii: "-"))
-        appendDigits(day, width: 2, to: &bytes)
-        bytes.append(UInt8(ascii: "T"))
-        appendDigits(secondOfDay / 3600, width: 2, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        appendDigits(secondOfDay / 60 % 60, width: 2, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        appendDigits(secondOfDay % 60, width: 2, to: &bytes)
+        digits(year, width: 4)
+        put(UInt8(ascii: "-"))
+        digits(month, width: 2)
+        put(UInt8(ascii: "-"))
+        digits(day, width: 2)
+        put(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, width: 2)
+        put(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, width: 2)
+        put(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, width: 2)
         if fraction != 0 {
-            bytes.append(UInt8(ascii: "."))
+            put(UInt8(ascii: "."))
             if fraction % 1000 == 0 {
-                appendDigits(fraction / 1000, width: 3, to: &bytes)
+                digits(fraction / 1000, width: 3)
             } else {
-                appendDigits(fraction, width: 6, to: &bytes)
+                digits(fraction, width: 6)
             }
         }
-        bytes.append(UInt8(ascii: "Z"))
-    }
-
-    private static func appendDigits(_ value: Int64, width: Int, to bytes: inout [UInt8]) {
-        var divisor: Int64 = 1
-        for _ in 1..<width { divisor *= 10 }
-        var remaining = value
-        if remaining < 0 {
-            bytes.append(UInt8(ascii: "-"))
-            remaining = -remaining
-        }
-        // Years past 9999 still print every digit rather than wrapping.
-        while remaining / divisor >= 10 { divisor *= 10 }
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(remaining / divisor % 10))
-            divisor /= 10
-        }
+        put(UInt8(ascii: "Z"))
+        return cursor - output
     }
 
     private static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
