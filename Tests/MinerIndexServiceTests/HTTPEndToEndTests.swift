@@ -23,6 +23,8 @@ import Testing
             (try? await metric("miner_index_messages_applied_total{kind=\"asic_miner\",outcome=\"applied\"}", harness)) == 1
         })
         #expect(await eventually { ((try? await metric("miner_index_acks_total", harness)) ?? 0) >= 2 })
+        #expect(await eventually { ((try? await metric("miner_index_history_entries", harness)) ?? 0) >= 1 })
+        #expect(await eventually { (try? await metric("miner_index_miners_alive{kind=\"asic_miner\"}", harness)) == 1 })
         #expect(await eventually {
             ((try? await metric("miner_index_snapshots_published_total{exchange=\"\(harness.configuration.outputExchanges.asicIndex)\"}", harness)) ?? 0) >= 1
         })

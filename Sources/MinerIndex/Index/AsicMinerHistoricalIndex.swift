@@ -18,6 +18,9 @@ public struct AsicMinerHistoricalIndex: Sendable {
 
     public var minerCount: Int { rings.count }
 
+    /// Entries held over all miners; walks the rings, so call it about once a second, not per message.
+    public var entryCount: Int { rings.values.reduce(0) { $0 + $1.count } }
+
     /// Appends the log's numbers if it is newer than the newest entry; older or equal ones (reordered or
     /// redelivered) are dropped so the ring stays in time order. Returns whether it was appended.
     @discardableResult

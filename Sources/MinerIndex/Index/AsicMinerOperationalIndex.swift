@@ -87,6 +87,9 @@ public actor AsicMinerOperationalIndex {
 
     // MARK: History
 
+    /// History entries held for all miners, for the metrics gauge.
+    public var historyEntryCount: Int { historical.entryCount }
+
     /// The miner's recent entries at `now`, oldest first.
     public func history(_ id: Int64, now: Timestamp) -> [AsicMinerHistoryEntry] { historical.get(id, now: now) }
 

@@ -6,6 +6,7 @@ import MinerIndex
 /// version, so the next broadcast shows it.
 struct ExpirySweeper {
     let indexes: MinerIndexes
+    let metrics: ServiceMetrics
     let interval: Duration
     let logger: Logger
 
@@ -27,6 +28,7 @@ struct ExpirySweeper {
         async let asic = indexes.asic.expire(now: now)
         async let cpuGpu = indexes.cpuGpu.expire(now: now)
         let (asicExpired, cpuGpuExpired) = await (asic, cpuGpu)
+        metrics.historyEntries.record(await indexes.asic.historyEntryCount)
         if !asicExpired.isEmpty || !cpuGpuExpired.isEmpty {
             logger.debug(
                 "miners went offline",

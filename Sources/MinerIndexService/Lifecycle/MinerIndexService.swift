@@ -63,7 +63,7 @@ public final class MinerIndexService: Service, Sendable {
             indexes: indexes, exchanges: configuration.outputExchanges, publisher: publisher, metrics: metrics,
             interval: configuration.broadcastInterval, idleInterval: configuration.idleBroadcastInterval,
             logger: logger)
-        let sweeper = ExpirySweeper(indexes: indexes, interval: configuration.expirySweepInterval, logger: logger)
+        let sweeper = ExpirySweeper(indexes: indexes, metrics: metrics, interval: configuration.expirySweepInterval, logger: logger)
         let ingest = IngestPipeline(
             consumer: consumer,
             deadLetters: DeadLetterPublisher(publisher: publisher, exchange: configuration.deadLetterExchange),
