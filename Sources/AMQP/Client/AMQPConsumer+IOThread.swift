@@ -73,12 +73,10 @@ extension AMQPConsumer {
         control.withLock { control in
             finishDeliveries(&control)
             control.status = .closed
-            control.threadFinished = true
-            for waiter in control.threadFinishedWaiters { waiter.resume() }
-            control.threadFinishedWaiters = []
         }
         eventContinuation.finish()
         logger.info("consumer closed")
+        thread.markFinished()
     }
 
     /// Opens the channel, declares the topology, sets the prefetch and subscribes (unless consuming was stopped).
@@ -108,10 +106,11 @@ extension AMQPConsumer {
     private func pump(_ connection: RawConnection, generation: UInt64, consumerTag: String?) throws {
         var consumerTag = consumerTag
         while true {
-            let (commands, stopRequested, closeRequested) = control.withLock { control in
+            let closeRequested = thread.isCloseRequested
+            let (commands, stopRequested) = control.withLock { control in
                 let commands = control.commands
                 control.commands = []
-                return (commands, control.stopConsumingRequested, control.closeRequested)
+                return (commands, control.stopConsumingRequested)
             }
             try send(commands, on: connection, generation: generation)
 
@@ -132,7 +131,7 @@ extension AMQPConsumer {
             if !connection.hasBufferedInput {
                 // TLS can hold decrypted bytes that poll cannot see, so poll only briefly there.
                 let timeout = settings.tls == nil ? Self.pollInterval : .milliseconds(5)
-                wakeup.wait(socket: connection.socketDescriptor, timeout: timeout)
+                thread.wakeup.wait(socket: connection.socketDescriptor, timeout: timeout)
             }
             try readDeliveries(connection, generation: generation, onlyQueued: false)
         }
@@ -226,16 +225,17 @@ extension AMQPConsumer {
         }
     }
 
-    private var isCloseRequested: Bool { control.withLock { $0.closeRequested } }
+    private var isCloseRequested: Bool { thread.isCloseRequested }
 
     private func setStatus(_ status: Status) {
         control.withLock { $0.status = status }
     }
 
     private func recordFailure(_ error: AMQPError, failures: Int) {
+        let closing = isCloseRequested
         control.withLock { control in
             control.lastError = error
-            if !control.closeRequested { control.status = .disconnected(reason: error.description) }
+            if !closing { control.status = .disconnected(reason: error.description) }
         }
         emit(.disconnected(reason: error.description))
         let level: Logger.Level = failures == 0 ? .warning : .info
@@ -245,10 +245,6 @@ extension AMQPConsumer {
     }
 
     private func sleepBeforeRetry(failures: Int) {
-        let delay = configuration.backoff.delay(afterFailures: failures)
-        let deadline = ContinuousClock.now + delay
-        while !isCloseRequested, ContinuousClock.now < deadline {
-            wakeup.wait(socket: nil, timeout: min(Self.pollInterval, deadline - ContinuousClock.now))
-        }
+        thread.sleep(for: configuration.backoff.delay(afterFailures: failures))
     }
 }

@@ -65,22 +65,18 @@ public final class AMQPConsumer: Sendable {
 
     struct Control {
         var commands: [Command] = []
-        var started = false
         var stopConsumingRequested = false
-        var closeRequested = false
         var deliveriesFinished = false
-        var threadFinished = false
         var status: Status = .idle
         var lastError: AMQPError?
         var deliveriesFinishedWaiters: [CheckedContinuation<Void, Never>] = []
-        var threadFinishedWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     let settings: ConnectionSettings
     let configuration: Configuration
     let logger: Logger
     let control = Mutex(Control())
-    let wakeup = Wakeup()
+    let thread = ClientThread(name: "amqp-consumer")
     let batchContinuation: AsyncStream<[Delivery]>.Continuation
     let eventContinuation: AsyncStream<ConnectionEvent>.Continuation
 
@@ -101,21 +97,12 @@ public final class AMQPConsumer: Sendable {
         (events, eventContinuation) = AsyncStream<ConnectionEvent>.makeStream(bufferingPolicy: .bufferingNewest(256))
     }
 
-    deinit {
-        wakeup.close()
-    }
-
     /// Starts the I/O thread. The first connection is retried with backoff like any reconnect.
     public func start() {
-        let shouldStart = control.withLock { control in
-            guard !control.started, !control.closeRequested else { return false }
-            control.started = true
-            control.status = .connecting
-            return true
-        }
-        guard shouldStart else { return }
-        DedicatedThread.start(name: "amqp-consumer") { [self] in
-            run()
+        if thread.start({ [self] in run() }) {
+            control.withLock { control in
+                if control.status == .idle { control.status = .connecting }
+            }
         }
     }
 
@@ -124,18 +111,14 @@ public final class AMQPConsumer: Sendable {
 
     /// Waits until the consumer is consuming. On timeout, throws the last connection error if there was one.
     public func waitUntilConsuming(timeout: Duration) async throws(AMQPError) {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        try await ClientThread.waitUntil(timeout: timeout, operation: "waiting for the consumer to connect") {
             let (status, lastError) = control.withLock { ($0.status, $0.lastError) }
             switch status {
-            case .consuming: return
-            case .closed: throw .closed
-            default:
-                if let lastError, lastError.isPermanentConfigurationError { throw lastError }
+            case .consuming: return (true, nil, lastError)
+            case .closed: return (false, .closed, lastError)
+            default: return (false, lastError.flatMap { $0.isPermanentConfigurationError ? $0 : nil }, lastError)
             }
-            try? await Task.sleep(for: .milliseconds(20))
         }
-        throw lastError ?? .timedOut(operation: "waiting for the consumer to connect", after: timeout)
     }
 
     public func ack(_ tag: DeliveryTag, multiple: Bool = false) {
@@ -152,19 +135,20 @@ public final class AMQPConsumer: Sendable {
 
     private func enqueue(_ command: Command) {
         control.withLock { $0.commands.append(command) }
-        wakeup.signal()
+        thread.wakeup.signal()
     }
 
     /// Cancels the subscription: the broker sends nothing more, and `deliveries` ends after the deliveries that
     /// had already arrived. Acks keep working until `close()`.
     public func stopConsuming() async {
+        let started = thread.hasStarted
         let alreadyFinished = control.withLock { control in
             control.stopConsumingRequested = true
-            if !control.started { finishDeliveries(&control) }
+            if !started { finishDeliveries(&control) }
             return control.deliveriesFinished
         }
         guard !alreadyFinished else { return }
-        wakeup.signal()
+        thread.wakeup.signal()
         await withCheckedContinuation { continuation in
             let finished = control.withLock { control in
                 if control.deliveriesFinished { return true }
@@ -178,26 +162,13 @@ public final class AMQPConsumer: Sendable {
     /// Sends the acknowledgements already queued, closes the connection and ends the thread. Deliveries that were
     /// never acknowledged go back to the queue.
     public func close() async {
-        let alreadyFinished = control.withLock { control in
-            control.stopConsumingRequested = true
-            control.closeRequested = true
-            if !control.started {
+        control.withLock { $0.stopConsumingRequested = true }
+        await thread.close {
+            control.withLock { control in
                 finishDeliveries(&control)
-                control.threadFinished = true
                 control.status = .closed
-                eventContinuation.finish()
             }
-            return control.threadFinished
-        }
-        guard !alreadyFinished else { return }
-        wakeup.signal()
-        await withCheckedContinuation { continuation in
-            let finished = control.withLock { control in
-                if control.threadFinished { return true }
-                control.threadFinishedWaiters.append(continuation)
-                return false
-            }
-            if finished { continuation.resume() }
+            eventContinuation.finish()
         }
     }
 

@@ -174,16 +174,13 @@ extension AMQPPublisher {
 
         let leftover = control.withLock { control in
             control.status = .closed
-            control.threadFinished = true
-            let leftover = control.requests
-            control.requests = []
-            for waiter in control.threadFinishedWaiters { waiter.resume() }
-            control.threadFinishedWaiters = []
-            return leftover
+            defer { control.requests = [] }
+            return control.requests
         }
         for request in leftover { request.fail(.closed) }
         eventContinuation.finish()
         logger.info("publisher closed")
+        thread.markFinished()
     }
 
     private func pump(_ connection: RawConnection, outstanding: inout Outstanding) throws {
@@ -223,7 +220,7 @@ extension AMQPPublisher {
                     timeout = min(timeout, .milliseconds(50))
                 }
                 if closeRequested { timeout = .milliseconds(20) }
-                wakeup.wait(socket: connection.socketDescriptor, timeout: timeout)
+                thread.wakeup.wait(socket: connection.socketDescriptor, timeout: timeout)
             }
             try readFrames(connection, outstanding: &outstanding)
         }
@@ -237,7 +234,7 @@ extension AMQPPublisher {
             guard case .blocked(let reason) = control.status else {
                 let requests = control.requests
                 control.requests = []
-                return (requests, control.closeRequested, nil)
+                return (requests, control.closing, nil)
             }
             let now = ContinuousClock.now
             control.requests.removeAll { request in
@@ -247,11 +244,11 @@ extension AMQPPublisher {
                 case .failImmediately: limit = .zero
                 case .wait(let upTo): limit = upTo
                 }
-                guard waited >= limit || control.closeRequested else { return false }
+                guard waited >= limit || control.closing else { return false }
                 expired.append((request, waited))
                 return true
             }
-            return ([], control.closeRequested, reason)
+            return ([], control.closing, reason)
         }
         if let reason = result.2 {
             for (request, waited) in expired { request.fail(.blocked(reason: reason, waited: waited)) }
@@ -316,16 +313,17 @@ extension AMQPPublisher {
         }
     }
 
-    private var isCloseRequested: Bool { control.withLock { $0.closeRequested } }
+    private var isCloseRequested: Bool { thread.isCloseRequested }
 
     private func setStatus(_ status: Status) {
         control.withLock { $0.status = status }
     }
 
     private func recordFailure(_ error: AMQPError, failures: Int) {
+        let closing = isCloseRequested
         let unsent = control.withLock { control in
             control.lastError = error
-            if !control.closeRequested { control.status = .disconnected(reason: error.description) }
+            if !closing { control.status = .disconnected(reason: error.description) }
             let unsent = control.requests
             control.requests = []
             return unsent
@@ -339,10 +337,6 @@ extension AMQPPublisher {
     }
 
     private func sleepBeforeRetry(failures: Int) {
-        let delay = configuration.backoff.delay(afterFailures: failures)
-        let deadline = ContinuousClock.now + delay
-        while !isCloseRequested, ContinuousClock.now < deadline {
-            wakeup.wait(socket: nil, timeout: min(Self.pollInterval, deadline - ContinuousClock.now))
-        }
+        thread.sleep(for: configuration.backoff.delay(afterFailures: failures))
     }
 }

@@ -57,17 +57,14 @@ public final class AMQPPublisher: Sendable {
 
     struct Control {
         var requests: [Request] = []
-        var started = false
-        var closeRequested = false
-        var threadFinished = false
+        var closing = false
         var status: Status = .idle
         var generation: UInt64 = 0
         var lastError: AMQPError?
-        var threadFinishedWaiters: [CheckedContinuation<Void, Never>] = []
 
         var acceptsPublishes: Bool {
             switch status {
-            case .connected, .blocked: return !closeRequested
+            case .connected, .blocked: return !closing
             default: return false
             }
         }
@@ -77,7 +74,7 @@ public final class AMQPPublisher: Sendable {
     let configuration: Configuration
     let logger: Logger
     let control = Mutex(Control())
-    let wakeup = Wakeup()
+    let thread = ClientThread(name: "amqp-publisher")
     let eventContinuation: AsyncStream<ConnectionEvent>.Continuation
     public let events: AsyncStream<ConnectionEvent>
 
@@ -90,20 +87,12 @@ public final class AMQPPublisher: Sendable {
         (events, eventContinuation) = AsyncStream<ConnectionEvent>.makeStream(bufferingPolicy: .bufferingNewest(256))
     }
 
-    deinit {
-        wakeup.close()
-    }
-
+    /// Starts the I/O thread. The first connection is retried with backoff like any reconnect.
     public func start() {
-        let shouldStart = control.withLock { control in
-            guard !control.started, !control.closeRequested else { return false }
-            control.started = true
-            control.status = .connecting
-            return true
-        }
-        guard shouldStart else { return }
-        DedicatedThread.start(name: "amqp-publisher") { [self] in
-            run()
+        if thread.start({ [self] in run() }) {
+            control.withLock { control in
+                if control.status == .idle { control.status = .connecting }
+            }
         }
     }
 
@@ -111,18 +100,14 @@ public final class AMQPPublisher: Sendable {
     public var lastError: AMQPError? { control.withLock { $0.lastError } }
 
     public func waitUntilConnected(timeout: Duration) async throws(AMQPError) {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        try await ClientThread.waitUntil(timeout: timeout, operation: "waiting for the publisher to connect") {
             let (status, lastError) = control.withLock { ($0.status, $0.lastError) }
             switch status {
-            case .connected, .blocked: return
-            case .closed: throw .closed
-            default:
-                if let lastError, lastError.isPermanentConfigurationError { throw lastError }
+            case .connected, .blocked: return (true, nil, lastError)
+            case .closed: return (false, .closed, lastError)
+            default: return (false, lastError.flatMap { $0.isPermanentConfigurationError ? $0 : nil }, lastError)
             }
-            try? await Task.sleep(for: .milliseconds(20))
         }
-        throw lastError ?? .timedOut(operation: "waiting for the publisher to connect", after: timeout)
     }
 
     /// Publishes one message and waits for the broker's answer.
@@ -138,7 +123,7 @@ public final class AMQPPublisher: Sendable {
         return await withCheckedContinuation { continuation in
             let request = Request(messages: messages, enqueuedAt: .now, continuation: continuation)
             let refusal: AMQPError? = control.withLock { control in
-                if control.closeRequested || control.status == .closed { return .closed }
+                if control.closing || control.status == .closed { return .closed }
                 guard control.acceptsPublishes else { return .notConnected }
                 if case .blocked(let reason) = control.status, configuration.whenBlocked == .failImmediately {
                     return .blocked(reason: reason, waited: .zero)
@@ -149,31 +134,17 @@ public final class AMQPPublisher: Sendable {
             if let refusal {
                 request.fail(refusal)
             } else {
-                wakeup.signal()
+                thread.wakeup.signal()
             }
         }
     }
 
     /// Waits (bounded by `closeTimeout`) for outstanding confirms, then closes the connection and ends the thread.
     public func close() async {
-        let alreadyFinished = control.withLock { control in
-            control.closeRequested = true
-            if !control.started {
-                control.threadFinished = true
-                control.status = .closed
-                eventContinuation.finish()
-            }
-            return control.threadFinished
-        }
-        guard !alreadyFinished else { return }
-        wakeup.signal()
-        await withCheckedContinuation { continuation in
-            let finished = control.withLock { control in
-                if control.threadFinished { return true }
-                control.threadFinishedWaiters.append(continuation)
-                return false
-            }
-            if finished { continuation.resume() }
+        control.withLock { $0.closing = true }
+        await thread.close {
+            control.withLock { $0.status = .closed }
+            eventContinuation.finish()
         }
     }
 
