@@ -32,23 +32,7 @@ actor Broadcaster {
 
     /// Runs until the task is cancelled.
     func run() async {
-        let clock = ContinuousClock()
-        var next = clock.now + interval
-        while !Task.isCancelled {
-            do {
-                try await clock.sleep(until: next)
-            } catch {
-                return
-            }
-            await tick(force: false)
-            next = next + interval
-            let now = clock.now
-            if next < now {
-                // Fell behind (a slow publish): skip the missed ticks rather than publishing them back to back.
-                let missed = ((now - next) / interval).rounded(.down)
-                next = next + interval * (missed + 1)
-            }
-        }
+        await runFixedRate(every: interval) { await tick(force: false) }
     }
 
     /// Not reentrant in practice: the periodic loop is stopped before the final forced tick.

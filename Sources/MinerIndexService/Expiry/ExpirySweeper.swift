@@ -11,17 +11,7 @@ struct ExpirySweeper {
     let logger: Logger
 
     func run() async {
-        let clock = ContinuousClock()
-        var next = clock.now + interval
-        while !Task.isCancelled {
-            do {
-                try await clock.sleep(until: next)
-            } catch {
-                return
-            }
-            await sweep(now: Timestamp(Date()))
-            next = max(next + interval, clock.now)
-        }
+        await runFixedRate(every: interval) { await sweep(now: Timestamp(Date())) }
     }
 
     func sweep(now: Timestamp) async {
