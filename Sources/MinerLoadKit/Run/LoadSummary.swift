@@ -63,6 +63,9 @@ public struct LoadSummary: Sendable, Codable {
                 lines.append("    alive expected \(expected.live)/\(expected.registered), got \(observed.live)/\(observed.registered); "
                     + "power expected \(expected.totalPower) W, got \(observed.totalPower) W")
             }
+            if let p50 = kind.lag.p50, let p99 = kind.lag.p99 {
+                lines.append("    lag p50 \(Self.milliseconds(p50)), p99 \(Self.milliseconds(p99)) (\(kind.lag.samples) probes)")
+            }
             for difference in kind.differences { lines.append("    - \(difference)") }
         }
         let lag = verification.lag

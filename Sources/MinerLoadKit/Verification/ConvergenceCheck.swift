@@ -62,7 +62,7 @@ struct ConvergenceCheck: Sendable {
                     ?? ["no snapshot arrived on \(exchange) — is miner-index running, publishing to these exchanges?"],
                 snapshotsReceived: watch.counts(on: exchange).received,
                 indexExchange: indexExchange, indexSnapshotsReceived: index.received, indexSnapshotBytes: index.lastBytes,
-                minersInDoubt: evaluation?.expected.minersInDoubt ?? 0,
+                minersInDoubt: evaluation?.expected.minersInDoubt ?? 0, lag: watch.lag.summary(of: kind),
                 expected: evaluation.map { VerificationReport.Totals($0.expected) },
                 observed: evaluation.map { VerificationReport.Totals($0.snapshot) })
         }

@@ -1,3 +1,4 @@
+import Foundation
 import MinerIndex
 
 /// The aggregated index the service should publish at a given moment, as a range per figure. A figure is exact
@@ -21,8 +22,14 @@ public struct ExpectedTotals: Sendable, Hashable {
             isExact ? Self.format(low) : "\(Self.format(low))…\(Self.format(high))"
         }
 
+        /// Watts and counts: whole numbers as such, others to the milliwatt, since sums of decimals carry
+        /// binary noise in the last digits that means nothing to a reader.
         static func format(_ value: Double) -> String {
-            value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+            let rounded = (value * 1000).rounded() / 1000
+            if rounded == rounded.rounded(), abs(rounded) < 1e15 { return String(Int64(rounded)) }
+            var text = String(format: "%.3f", rounded)
+            while text.hasSuffix("0") { text.removeLast() }
+            return text
         }
     }
 

@@ -12,7 +12,7 @@ public final class LagTracker: Sendable {
     private struct State {
         var pending: [MinerKind: [Pending]] = [:]
         var resolvedUpTo: [MinerKind: Int] = [:]
-        var lags: [Double] = []
+        var lags: [MinerKind: [Double]] = [:]
     }
 
     private let state = Mutex(State())
@@ -40,14 +40,18 @@ public final class LagTracker: Sendable {
             guard let list = state.pending[kind] else { return }
             var next = state.resolvedUpTo[kind] ?? 0
             while next < list.count, list[next].serial <= serial {
-                if !list[next].failed { state.lags.append((arrivedAt - list[next].sentAt).secondsValue) }
+                if !list[next].failed { state.lags[kind, default: []].append((arrivedAt - list[next].sentAt).secondsValue) }
                 next += 1
             }
             state.resolvedUpTo[kind] = next
         }
     }
 
-    public var summary: LagSummary { LagSummary(samples: state.withLock { $0.lags }) }
+    /// Both kinds together.
+    public var summary: LagSummary { LagSummary(samples: state.withLock { $0.lags.values.flatMap { $0 } }) }
+
+    /// Per kind: each kind's snapshots are built and published in turn, so their lags can differ.
+    public func summary(of kind: MinerKind) -> LagSummary { LagSummary(samples: state.withLock { $0.lags[kind] ?? [] }) }
 }
 
 /// Lag percentiles in seconds, nearest-rank.

@@ -23,11 +23,12 @@ public struct VerificationReport: Sendable, Codable {
         public var indexSnapshotsReceived: Int
         public var indexSnapshotBytes: Int
         public var minersInDoubt: Int
+        public var lag: LagSummary
         public var expected: Totals?
         public var observed: Totals?
 
         enum CodingKeys: String, CodingKey {
-            case kind, exchange, matched, differences, expected, observed
+            case kind, exchange, matched, differences, expected, observed, lag
             case snapshotsReceived = "snapshots_received"
             case indexExchange = "index_exchange"
             case indexSnapshotsReceived = "index_snapshots_received"

@@ -1,0 +1,97 @@
+import AMQP
+import BrokerTestSupport
+import Foundation
+import Logging
+import Testing
+@testable import MinerLoadKit
+
+/// miner-load against a real miner-index, in-process, on the real broker.
+@Suite(.serialized) struct EndToEndTests {
+    var logger: Logger { TestBroker.logger }
+
+    @Test func aVerifiedRunWithRegistrationChurnAndBadMessagesPasses() async throws {
+        let service = try InProcessService(offlineAfter: .seconds(3))
+        try await service.start()
+        defer { Task { await service.stop() } }
+
+        let configuration = service.loadConfiguration().make { configuration in
+            configuration.asicCount = 30
+            configuration.cpuGpuCount = 20
+            configuration.reportInterval = .milliseconds(500)
+            configuration.register = true
+            configuration.deactivatedFraction = 0.1
+            configuration.churn = .init(fraction: 0.3, silence: .seconds(4))
+            configuration.badFraction = 0.05
+            configuration.length = .duration(.seconds(5))
+        }
+        let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
+        let verification = try #require(summary.verification)
+
+        #expect(verification.passed, "\(summary.text())")
+        #expect(verification.kinds.map(\.kind) == [.asic, .cpuGpu])
+        #expect(verification.kinds.allSatisfy { $0.snapshotsReceived > 0 && $0.indexSnapshotsReceived > 0 })
+        #expect(verification.lag.samples > 0)
+        #expect(summary.counts.upserts == 50)
+        #expect(summary.counts.malformed > 0)
+        #expect(summary.counts.confirmed == summary.counts.sent)
+        // Every malformed message was dead-lettered by the service, none applied.
+        let malformed = summary.counts.malformed
+        #expect(try await eventually(timeout: .seconds(10)) { try await service.deadLetterCount() == malformed })
+    }
+
+    @Test func aMismatchFailsTheVerificationWithTheDifferences() async throws {
+        // The service expires a silent miner after 1 s, but miner-load is told 60 s. Every miner churns, silent
+        // for 4 s at a time, so at the end of the run the service has dropped miners that miner-load still
+        // expects to be live.
+        let service = try InProcessService(offlineAfter: .seconds(1))
+        try await service.start()
+        defer { Task { await service.stop() } }
+
+        let configuration = service.loadConfiguration(verifyOfflineAfter: .seconds(60)).make { configuration in
+            configuration.asicCount = 20
+            configuration.cpuGpuCount = 20
+            configuration.reportInterval = .milliseconds(250)
+            configuration.churn = .init(fraction: 1, silence: .seconds(4))
+            configuration.length = .duration(.seconds(6))
+            configuration.verification?.timeout = .seconds(3)
+        }
+        let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
+        let verification = try #require(summary.verification)
+        #expect(!verification.passed)
+        #expect(!summary.succeeded)
+        #expect(verification.kinds.contains { kind in kind.differences.contains { $0.hasPrefix("live miners: expected") } })
+        #expect(summary.text().contains("verify: FAILED"))
+    }
+
+    @Test func anUnreachableBrokerFailsWithAClearMessage() async throws {
+        var configuration = LoadConfiguration(amqp: try ConnectionSettings(url: "amqp://guest:topsecret@127.0.0.1:1/"))
+        configuration.connectTimeout = .milliseconds(500)
+        configuration.length = .count(10)
+        do {
+            _ = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
+            Issue.record("a run without a broker succeeded")
+        } catch {
+            guard case .brokerUnreachable = error else {
+                Issue.record("unexpected error \(error)")
+                return
+            }
+            #expect(error.description.hasPrefix("cannot reach the broker at amqp://guest:***@127.0.0.1:1/"))
+            #expect(!error.description.contains("topsecret"))
+        }
+    }
+
+    @Test func withoutAServiceEveryMessageIsReportedUnroutable() async throws {
+        var configuration = LoadConfiguration(amqp: try TestBroker.settings)
+        configuration.exchange = TestBroker.uniqueName("load.nobody")
+        configuration.asicCount = 5
+        configuration.cpuGpuCount = 5
+        configuration.rate = .unlimited
+        configuration.length = .count(200)
+        let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
+        #expect(summary.counts.sent == 200)
+        #expect(summary.counts.unroutable == 200)
+        #expect(summary.text().contains("is miner-index running"))
+        let exchange = configuration.exchange
+        _ = try? await AMQPAdmin.withChannel(configuration.amqp) { channel throws(AMQPError) in try channel.deleteExchange(exchange) }
+    }
+}

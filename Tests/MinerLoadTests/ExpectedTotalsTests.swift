@@ -1,0 +1,126 @@
+import Foundation
+import MinerIndex
+import Testing
+@testable import MinerLoadKit
+
+@Suite struct ExpectedTotalsTests {
+    let now = Timestamp(microsecondsSinceEpoch: 1_700_000_100_000_000)
+
+    func state(secondsAgo: Double, _ coins: [(String, Double)], power: Double) -> MinerLedger.LoggedState {
+        .init(insertedAt: now.adding(seconds: -secondsAgo),
+              contribution: MinerContribution(coins: coins.map { .init(coin: $0.0, hashesPerSecond: $0.1) }, power: power))
+    }
+
+    func totals(_ ledger: MinerLedger, _ kind: MinerKind = .asic) -> ExpectedTotals {
+        ExpectedTotals.compute(entries: ledger.entries(of: kind), at: now, offlineAfter: .seconds(60), sweepInterval: .seconds(1))
+    }
+
+    @Test func liveActivatedMinersAddUpPerCoinAndOnlyTheyCount() {
+        var ledger = MinerLedger(asicCount: 5, cpuGpuCount: 0)
+        ledger.upserted(MinerSlot(kind: .asic, index: 0), activated: true, confirmed: true)
+        ledger.upserted(MinerSlot(kind: .asic, index: 1), activated: false, confirmed: true)
+        ledger.upserted(MinerSlot(kind: .asic, index: 4), activated: true, confirmed: true)
+        ledger.logConfirmed(MinerSlot(kind: .asic, index: 0), state(secondsAgo: 2, [("Bitcoin", 100e12)], power: 3000))
+        ledger.logConfirmed(MinerSlot(kind: .asic, index: 1), state(secondsAgo: 2, [("Bitcoin", 90e12)], power: 3100))
+        // Never upserted: its log registers it.
+        ledger.logConfirmed(MinerSlot(kind: .asic, index: 2), state(secondsAgo: 3, [("Bitcoin", 500e12), ("Kaspa", 2e12)], power: 4000))
+        // Silent for two minutes: expired, but still registered.
+        ledger.logConfirmed(MinerSlot(kind: .asic, index: 3), state(secondsAgo: 120, [("Kaspa", 9e12)], power: 3500))
+        let expected = totals(ledger)
+        #expect(expected.live == .init(low: 2, high: 2))
+        #expect(expected.registered == .init(low: 4, high: 4), "0, 2, 3 and the upserted 4; not the deactivated 1")
+        #expect(expected.power == .init(low: 7000, high: 7000))
+        #expect(expected.coins["Bitcoin"] == .init(low: 600e12, high: 600e12))
+        #expect(expected.coins["Kaspa"] == .init(low: 2e12, high: 2e12))
+        #expect(expected.minersInDoubt == 0)
+    }
+
+    @Test func aLogWithinTheSweepPeriodOfExpiringMayGoEitherWay() {
+        var ledger = MinerLedger(asicCount: 2, cpuGpuCount: 0)
+        ledger.logConfirmed(MinerSlot(kind: .asic, index: 0), state(secondsAgo: 1, [("Bitcoin", 100e12)], power: 3000))
+        ledger.logConfirmed(MinerSlot(kind: .asic, index: 1), state(secondsAgo: 60.5, [("Bitcoin", 50e12)], power: 1000))
+        let expected = totals(ledger)
+        #expect(expected.live == .init(low: 1, high: 2))
+        #expect(expected.registered == .init(low: 2, high: 2))
+        #expect(expected.power == .init(low: 3000, high: 4000))
+        #expect(expected.coins["Bitcoin"] == .init(low: 100e12, high: 150e12))
+        #expect(expected.minersInDoubt == 1)
+    }
+
+    @Test func aFailedPublishLeavesTheMinerBetweenItsOldAndNewState() {
+        var ledger = MinerLedger(asicCount: 0, cpuGpuCount: 2)
+        let rig = MinerSlot(kind: .cpuGpu, index: 0)
+        ledger.logConfirmed(rig, state(secondsAgo: 5, [("Monero", 20e3), ("Monero", 3e3)], power: 500))
+        ledger.logInDoubt(rig, state(secondsAgo: 1, [("Ergo", 150e6)], power: 600))
+        // A never-confirmed first log: the rig may not even be registered.
+        ledger.logInDoubt(MinerSlot(kind: .cpuGpu, index: 1), state(secondsAgo: 1, [("Ergo", 100e6)], power: 300))
+        let expected = totals(ledger, .cpuGpu)
+        #expect(expected.registered == .init(low: 1, high: 2))
+        #expect(expected.live == .init(low: 1, high: 2))
+        #expect(expected.power == .init(low: 500, high: 900))
+        #expect(expected.coins["Monero"] == .init(low: 0, high: 23e3))
+        #expect(expected.coins["Ergo"] == .init(low: 0, high: 250e6))
+        // A later confirm settles the doubt.
+        ledger.logConfirmed(rig, state(secondsAgo: 0.5, [("Ergo", 160e6)], power: 610))
+        #expect(totals(ledger, .cpuGpu).minersInDoubt == 1)
+    }
+
+    @Test func aSnapshotIsComparedFigureByFigure() throws {
+        var ledger = MinerLedger(asicCount: 2, cpuGpuCount: 0)
+        ledger.logConfirmed(MinerSlot(kind: .asic, index: 0), state(secondsAgo: 1, [("Bitcoin", 100.1e12)], power: 3000.5))
+        ledger.logConfirmed(MinerSlot(kind: .asic, index: 1), state(secondsAgo: 1, [("Litecoin", 9.5e9)], power: 3425))
+        let expected = totals(ledger)
+        let generatedAt = ISO8601Timestamp.format(now)
+        let matching = try AggregatedSnapshot(kind: .asic, body: Array("""
+            {"coin_hashrate_map":{"Bitcoin":[100.1,"TH/s"],"Litecoin":[9.5,"GH/s"]},"total_power":6425.5,\
+            "asic_miner_alive":"2/2","sequence":3,"generated_at":"\(generatedAt)"}
+            """.utf8), arrivedAt: .now)
+        #expect(TotalsComparison(expected: expected, observed: matching).matches)
+
+        let wrong = try AggregatedSnapshot(kind: .asic, body: Array("""
+            {"coin_hashrate_map":{"Bitcoin":[100.1,"GH/s"],"Dash":[1.0,"TH/s"]},"total_power":6425,\
+            "asic_miner_alive":"1/2","sequence":4,"generated_at":"\(generatedAt)"}
+            """.utf8), arrivedAt: .now)
+        let differences = TotalsComparison(expected: expected, observed: wrong).differences
+        #expect(differences.count == 5, "\(differences)")
+        #expect(differences.contains("live miners: expected 2, got 1"))
+        #expect(differences.contains("total_power: expected 6425.5 W, got 6425 W"))
+        #expect(differences.contains("Litecoin: expected 9.5 GH/s, missing from the snapshot"))
+        #expect(differences.contains { $0.hasPrefix("Bitcoin: expected 100.") && $0.hasSuffix("GH/s") })
+        #expect(differences.contains { $0.hasPrefix("Dash: expected 0 H/s") })
+    }
+
+    @Test func unreadableSnapshotsAreReportedNotGuessed() {
+        #expect(throws: AggregatedSnapshot.ParseError.self) {
+            try AggregatedSnapshot(kind: .cpuGpu, body: Array(#"{"asic_miner_alive":"1/1"}"#.utf8), arrivedAt: .now)
+        }
+    }
+}
+
+@Suite struct LagTests {
+    @Test func percentilesAreNearestRank() {
+        let summary = LagSummary(samples: (1...100).map { Double($0) / 1000 }.shuffled())
+        #expect(summary.samples == 100)
+        #expect(summary.p50 == 0.050)
+        #expect(summary.p95 == 0.095)
+        #expect(summary.p99 == 0.099)
+        #expect(summary.max == 0.100)
+        #expect(LagSummary(samples: []).p99 == nil)
+    }
+
+    @Test func aSnapshotResolvesEveryProbeItReflectsOnce() {
+        let tracker = LagTracker()
+        let start = ContinuousClock.now
+        for serial in 1...4 { tracker.probeSent(.asic, serial: Int64(serial), at: start + .milliseconds(100 * serial)) }
+        tracker.probeFailed(.asic, serial: 3)
+        tracker.snapshotArrived(.asic, reflecting: 2, at: start + .milliseconds(500))
+        tracker.snapshotArrived(.asic, reflecting: 2, at: start + .milliseconds(900))
+        tracker.snapshotArrived(.cpuGpu, reflecting: 9, at: start + .milliseconds(900))
+        #expect(tracker.summary.samples == 2)
+        tracker.snapshotArrived(.asic, reflecting: 4, at: start + .milliseconds(1000))
+        let lags = tracker.summary
+        #expect(lags.samples == 3, "probe 3 failed and is left out")
+        #expect(lags.max == 0.6)
+        #expect(lags.p50 == 0.4)
+    }
+}

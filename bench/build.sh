@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds the release binaries the service benchmarks run: miner-index, miner-load and amqp-drain-bench.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+scratch=${BENCH_SCRATCH:-.build-load-release}
+for product in miner-index miner-load amqp-drain-bench; do
+  swift build -c release --scratch-path "$scratch" --product "$product"
+done

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Bench 1, ingest vs the physical limit: pre-fill the input queue with 200,000 mixed logs, then time how fast
+each contender drains it, on the same queue and broker, repeated with the order rotated:
+
+  miner-index   the release executable: decode, validate, apply to the index actors, ack (multiple)
+  bare          amqp-drain-bench drain: our AMQP layer, ack (multiple) per batch, nothing else
+  pika          the Python peer: pika + json.loads + dict update, ack (multiple) every 50
+
+The drain is timed from outside, identically for all: from the first poll that sees the queue shrink to the
+first that sees it empty (amqp-drain-bench watch-drain, polling a passive declare every 5 ms).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from benchlib import (AMQP_URL, binary, cpu_seconds, finish_watch, log, machine, median, run_json, start_watch,
+                      status_bytes, stop, write_results)
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--messages", type=int, default=200_000)
+parser.add_argument("--repeats", type=int, default=3)
+parser.add_argument("--asic", type=int, default=10_000)
+parser.add_argument("--cpu-gpu", type=int, default=10_000)
+parser.add_argument("--contenders", default="miner-index,bare,pika")
+arguments = parser.parse_args()
+
+PREFIX = "bench.ingest"
+QUEUE, EXCHANGE, DLX, DLQ = f"{PREFIX}.logs", f"{PREFIX}.in", f"{PREFIX}.dlx", f"{PREFIX}.dlq"
+N = arguments.messages
+
+
+def bench_tool(*args):
+    subprocess.run([binary("amqp-drain-bench"), *args, "--amqp-url", AMQP_URL, "--queue", QUEUE], check=True)
+
+
+def prefill(seed):
+    bench_tool("purge", "--also", DLQ)
+    started = time.monotonic()
+    summary = run_json([binary("miner-load"), "--amqp-url", AMQP_URL, "--exchange", EXCHANGE,
+                        "--asic", str(arguments.asic), "--cpu-gpu", str(arguments.cpu_gpu), "--rate", "max",
+                        "--count", str(N), "--seed", str(seed), "--quiet", "--json"])
+    counts = summary["counts"]
+    if counts["confirmed"] != N or counts["unroutable"]:
+        raise RuntimeError(f"prefill incomplete: {counts}")
+    return {"seconds": time.monotonic() - started, "rate": summary["achieved_rate"]}
+
+
+def drain_miner_index():
+    watcher = start_watch(QUEUE, N)
+    service = subprocess.Popen(
+        [binary("miner-index"), "--amqp-url", AMQP_URL, "--queue", QUEUE, "--exchange", EXCHANGE,
+         "--dead-letter-exchange", DLX, "--dead-letter-queue", DLQ, "--offline-after", "1h", "--http-port", "0",
+         "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        result = finish_watch(watcher)
+        result["cpu_seconds"] = cpu_seconds(service.pid)
+        result["peak_rss_bytes"] = status_bytes(service.pid, "VmHWM")
+    finally:
+        stop(service)
+    return result
+
+
+def drain_bare():
+    watcher = start_watch(QUEUE, N)
+    consumer = subprocess.Popen(
+        [binary("amqp-drain-bench"), "drain", "--amqp-url", AMQP_URL, "--queue", QUEUE, "--expect", str(N)],
+        stdout=subprocess.PIPE, text=True)
+    result = finish_watch(watcher)
+    out, _ = consumer.communicate(timeout=120)
+    result["cpu_seconds"] = run_json_line(out)["cpu_seconds"]
+    return result
+
+
+def drain_pika():
+    watcher = start_watch(QUEUE, N)
+    consumer = subprocess.Popen(
+        [sys.executable, os.path.join(os.path.dirname(__file__), "pika_consumer.py"), "--url", AMQP_URL,
+         "--queue", QUEUE, "--expect", str(N)],
+        stdout=subprocess.PIPE, text=True)
+    result = finish_watch(watcher)
+    out, _ = consumer.communicate(timeout=600)
+    result["cpu_seconds"] = run_json_line(out)["cpu_seconds"]
+    return result
+
+
+def run_json_line(text):
+    import json
+    return json.loads(text.strip().splitlines()[-1])
+
+
+CONTENDERS = {"miner-index": drain_miner_index, "bare": drain_bare, "pika": drain_pika}
+chosen = [name for name in arguments.contenders.split(",") if name]
+if "pika" in chosen:
+    try:
+        import pika  # noqa: F401
+    except ImportError:
+        log("installing pika for the Python peer")
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "pika"], check=True)
+
+subprocess.run([binary("amqp-drain-bench"), "declare-input", "--amqp-url", AMQP_URL, "--queue", QUEUE,
+                "--exchange", EXCHANGE, "--dead-letter-exchange", DLX, "--dead-letter-queue", DLQ], check=True)
+runs = {name: [] for name in chosen}
+prefills = []
+for repeat in range(arguments.repeats):
+    order = chosen[repeat % len(chosen):] + chosen[:repeat % len(chosen)]
+    for name in order:
+        fill = prefill(seed=repeat * 10 + len(runs[name]) + 1)
+        prefills.append(fill)
+        result = CONTENDERS[name]()
+        result["cpu_us_per_message"] = result["cpu_seconds"] / N * 1e6
+        runs[name].append(result)
+        log(f"repeat {repeat + 1} {name:12s} {result['rate']:9.0f} msg/s  {result['cpu_us_per_message']:6.1f} us CPU/msg"
+            f"   (prefill {fill['rate']:.0f} msg/s)")
+
+medians = {name: {"rate": median([r["rate"] for r in results]),
+                  "cpu_us_per_message": median([r["cpu_us_per_message"] for r in results])}
+           for name, results in runs.items()}
+print(f"\n{N} messages, {arguments.asic} ASIC + {arguments.cpu_gpu} CPU/GPU miners, {arguments.repeats} repeats (medians)\n")
+print("| contender | drain rate (msg/s) | vs bare consumer | CPU per message | runs (msg/s) |")
+print("|---|---:|---:|---:|---|")
+bare = medians.get("bare", {}).get("rate")
+for name in chosen:
+    ratio = f"{medians[name]['rate'] / bare:.2f}x" if bare else "n/a"
+    rates = ", ".join(f"{r['rate']:.0f}" for r in runs[name])
+    print(f"| {name} | {medians[name]['rate']:.0f} | {ratio} | {medians[name]['cpu_us_per_message']:.1f} us | {rates} |")
+print(f"\nprefill by miner-load --rate max: median {median([p['rate'] for p in prefills]):.0f} msg/s confirmed")
+if "miner-index" in runs:
+    print(f"miner-index peak RSS: {median([r['peak_rss_bytes'] for r in runs['miner-index']]) / 2**20:.0f} MiB")
+write_results("ingest", {"machine": machine(), "messages": N, "runs": runs, "medians": medians, "prefills": prefills})
