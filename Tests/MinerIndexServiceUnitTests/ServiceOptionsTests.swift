@@ -42,6 +42,12 @@ import Testing
         #expect(fromEnvironment.queueType == .quorum)
         #expect(fromEnvironment.singleActiveConsumer)
 
+        let renamed = try resolve(
+            ["--asic-index-exchange", "farm.asic"], environment: ["MINER_INDEX_CPU_GPU_AGGREGATED_EXCHANGE": "farm.rigs.agg"])
+        #expect(renamed.outputExchanges.asicIndex == "farm.asic")
+        #expect(renamed.outputExchanges.cpuGpuAggregatedIndex == "farm.rigs.agg")
+        #expect(renamed.outputExchanges.asicAggregatedIndex == "asic_miner_aggregated_index")
+
         let flagsWin = try resolve(["--prefetch", "50", "--broadcast-interval", "2s"], environment: environment)
         #expect(flagsWin.prefetch == 50)
         #expect(flagsWin.broadcastInterval == .seconds(2))

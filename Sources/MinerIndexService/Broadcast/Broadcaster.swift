@@ -2,50 +2,59 @@ import AMQP
 import Logging
 import MinerIndex
 
-/// Ticks every broadcast interval and lets each index publish if it changed. Ticks are fixed-rate: a slow tick
-/// delays the next one instead of bunching them, so no exchange ever gets more than one snapshot per interval.
-/// An actor so that the periodic loop and the final snapshot at shutdown share sequence numbers and caches.
-actor Broadcaster {
-    private var asic: SnapshotChannel<AsicMinerOperationalIndex>
-    private var cpuGpu: SnapshotChannel<CpuGpuMinerOperationalIndex>
-    let publisher: AMQPPublisher
-    let metrics: ServiceMetrics
+/// The four exchange broadcasters, each ticking on its own fixed-rate schedule.
+struct Broadcaster: Sendable {
+    private let asicIndex: ExchangeBroadcaster<AsicMinerOperationalIndex>
+    private let asicAggregated: ExchangeBroadcaster<AsicMinerOperationalIndex>
+    private let cpuGpuIndex: ExchangeBroadcaster<CpuGpuMinerOperationalIndex>
+    private let cpuGpuAggregated: ExchangeBroadcaster<CpuGpuMinerOperationalIndex>
     let interval: Duration
-    let idleInterval: Duration
-    let logger: Logger
 
     init(
         indexes: MinerIndexes, exchanges: ServiceConfiguration.ExchangeNames, publisher: AMQPPublisher,
         metrics: ServiceMetrics, interval: Duration, idleInterval: Duration, logger: Logger
     ) {
-        asic = SnapshotChannel(
-            source: indexes.asic, indexExchange: exchanges.asicIndex, aggregatedExchange: exchanges.asicAggregatedIndex)
-        cpuGpu = SnapshotChannel(
-            source: indexes.cpuGpu, indexExchange: exchanges.cpuGpuIndex,
-            aggregatedExchange: exchanges.cpuGpuAggregatedIndex)
-        self.publisher = publisher
-        self.metrics = metrics
         self.interval = interval
-        self.idleInterval = idleInterval
-        self.logger = logger
+        asicIndex = ExchangeBroadcaster(
+            source: indexes.asic, exchange: exchanges.asicIndex, payload: .fullIndex, kind: .asic,
+            publisher: publisher, metrics: metrics, idleInterval: idleInterval, logger: logger)
+        asicAggregated = ExchangeBroadcaster(
+            source: indexes.asic, exchange: exchanges.asicAggregatedIndex, payload: .aggregated, kind: .asic,
+            publisher: publisher, metrics: metrics, idleInterval: idleInterval, logger: logger)
+        cpuGpuIndex = ExchangeBroadcaster(
+            source: indexes.cpuGpu, exchange: exchanges.cpuGpuIndex, payload: .fullIndex, kind: .cpuGpu,
+            publisher: publisher, metrics: metrics, idleInterval: idleInterval, logger: logger)
+        cpuGpuAggregated = ExchangeBroadcaster(
+            source: indexes.cpuGpu, exchange: exchanges.cpuGpuAggregatedIndex, payload: .aggregated, kind: .cpuGpu,
+            publisher: publisher, metrics: metrics, idleInterval: idleInterval, logger: logger)
+    }
+
+    /// Aggregated payloads first: they are the cheap ones dashboards wait for.
+    private var ticks: [@Sendable (_ force: Bool) async -> Void] {
+        [
+            { [asicAggregated] in await asicAggregated.tick(force: $0) },
+            { [cpuGpuAggregated] in await cpuGpuAggregated.tick(force: $0) },
+            { [asicIndex] in await asicIndex.tick(force: $0) },
+            { [cpuGpuIndex] in await cpuGpuIndex.tick(force: $0) },
+        ]
     }
 
     /// Runs until the task is cancelled.
     func run() async {
-        await runFixedRate(every: interval) { await tick(force: false) }
+        let interval = self.interval
+        await withTaskGroup(of: Void.self) { group in
+            for tick in ticks {
+                group.addTask { await runFixedRate(every: interval) { await tick(false) } }
+            }
+        }
     }
 
-    /// Not reentrant in practice: the periodic loop is stopped before the final forced tick.
-    func tick(force: Bool) async {
-        var asicChannel = asic
-        await asicChannel.tick(
-            force: force, idleInterval: idleInterval, publisher: publisher, metrics: metrics, kind: .asic,
-            logger: logger)
-        asic = asicChannel
-        var cpuGpuChannel = cpuGpu
-        await cpuGpuChannel.tick(
-            force: force, idleInterval: idleInterval, publisher: publisher, metrics: metrics, kind: .cpuGpu,
-            logger: logger)
-        cpuGpu = cpuGpuChannel
+    /// One snapshot per exchange, whatever changed; called once the periodic loops have stopped.
+    func publishFinal() async {
+        await withTaskGroup(of: Void.self) { group in
+            for tick in ticks {
+                group.addTask { await tick(true) }
+            }
+        }
     }
 }

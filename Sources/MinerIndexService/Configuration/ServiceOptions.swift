@@ -27,6 +27,18 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: "Queue bound to the dead-letter exchange. (default: miner_index.dead_letter, env: MINER_INDEX_DEAD_LETTER_QUEUE)")
     public var deadLetterQueue: String?
 
+    @Option(help: "Fanout exchange for the full ASIC index. (default: asic_miner_index, env: MINER_INDEX_ASIC_INDEX_EXCHANGE)")
+    public var asicIndexExchange: String?
+
+    @Option(help: "Fanout exchange for the ASIC aggregates. (default: asic_miner_aggregated_index, env: MINER_INDEX_ASIC_AGGREGATED_EXCHANGE)")
+    public var asicAggregatedExchange: String?
+
+    @Option(help: "Fanout exchange for the full CPU/GPU index. (default: cpu_gpu_miner_index, env: MINER_INDEX_CPU_GPU_INDEX_EXCHANGE)")
+    public var cpuGpuIndexExchange: String?
+
+    @Option(help: "Fanout exchange for the CPU/GPU aggregates. (default: cpu_gpu_miner_aggregated_index, env: MINER_INDEX_CPU_GPU_AGGREGATED_EXCHANGE)")
+    public var cpuGpuAggregatedExchange: String?
+
     @Option(help: "Use single-active-consumer on the input queue, for standby instances. (default: false, env: MINER_INDEX_SINGLE_ACTIVE_CONSUMER)")
     public var singleActiveConsumer: Bool?
 
@@ -105,6 +117,18 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         if let exchange = value(exchange, "exchange")?.text { configuration.inputExchange = exchange }
         if let name = value(deadLetterExchange, "dead-letter-exchange")?.text { configuration.deadLetterExchange = name }
         if let name = value(deadLetterQueue, "dead-letter-queue")?.text { configuration.deadLetterQueue = name }
+        if let name = value(asicIndexExchange, "asic-index-exchange")?.text {
+            configuration.outputExchanges.asicIndex = name
+        }
+        if let name = value(asicAggregatedExchange, "asic-aggregated-exchange")?.text {
+            configuration.outputExchanges.asicAggregatedIndex = name
+        }
+        if let name = value(cpuGpuIndexExchange, "cpu-gpu-index-exchange")?.text {
+            configuration.outputExchanges.cpuGpuIndex = name
+        }
+        if let name = value(cpuGpuAggregatedExchange, "cpu-gpu-aggregated-exchange")?.text {
+            configuration.outputExchanges.cpuGpuAggregatedIndex = name
+        }
         if let flag = singleActiveConsumer {
             configuration.singleActiveConsumer = flag
         } else if let (text, source) = value(nil, "single-active-consumer") {

@@ -93,7 +93,7 @@ public final class MinerIndexService: Service, Sendable {
             }
         }
 
-        await broadcaster.tick(force: true)
+        await broadcaster.publishFinal()
         await consumer.close()
         await publisher.close()
         logger.info("miner-index stopped")

@@ -1,0 +1,86 @@
+import AMQP
+import Foundation
+import Logging
+import MinerIndex
+
+/// Publishes one payload of one index to one fanout exchange: at most once per interval, when the index changed
+/// since the last publish or the idle interval has passed.
+///
+/// Each exchange has its own broadcaster so that the small aggregated payload never waits for the full index,
+/// whose encoding grows with the fleet (tens of milliseconds at 10k miners, seconds at 100k). A slow full index
+/// only makes its own exchange skip ticks. The snapshot is taken from the index actor in O(1) and aggregated and
+/// encoded here, so ingest never waits for a broadcast.
+actor ExchangeBroadcaster<Source: SnapshotSource> {
+    enum Payload: Sendable {
+        /// Registry, live logs and aggregate (`asic_miner_index`, `cpu_gpu_miner_index`).
+        case fullIndex
+        /// The aggregated object alone.
+        case aggregated
+    }
+
+    let source: Source
+    let exchange: String
+    let payload: Payload
+    let kind: ServiceMetrics.Kind
+    let publisher: AMQPPublisher
+    let metrics: ServiceMetrics
+    let idleInterval: Duration
+    let logger: Logger
+    private var encoder: MinerPayloadEncoder<Source.Miner, Source.Log>
+    private var publishedVersion: UInt64?
+    private var publishedAt: ContinuousClock.Instant?
+    private var sequence: UInt64 = 0
+
+    init(
+        source: Source, exchange: String, payload: Payload, kind: ServiceMetrics.Kind, publisher: AMQPPublisher,
+        metrics: ServiceMetrics, idleInterval: Duration, logger: Logger
+    ) {
+        self.source = source
+        self.exchange = exchange
+        self.payload = payload
+        self.kind = kind
+        self.publisher = publisher
+        self.metrics = metrics
+        self.idleInterval = idleInterval
+        self.logger = logger
+        // Only the full index splices per-miner bytes; the aggregated payload has none to cache.
+        encoder = MinerPayloadEncoder(vocabulary: Source.vocabulary, cachesRecords: payload == .fullIndex)
+    }
+
+    /// Publishes if due; `force` publishes regardless (the final snapshot at shutdown).
+    func tick(force: Bool) async {
+        let version = await source.version
+        let idle = publishedAt.map { ContinuousClock.now - $0 >= idleInterval } ?? true
+        guard force || version != publishedVersion || idle else { return }
+
+        let started = ContinuousClock.now
+        let snapshot = await source.snapshot()
+        let aggregate = Source.aggregate(snapshot)
+        let generatedAt = Timestamp(Date())
+        sequence += 1
+        let body: [UInt8]
+        switch payload {
+        case .fullIndex:
+            body = encoder.indexPayload(snapshot, aggregate: aggregate, sequence: sequence, generatedAt: generatedAt)
+        case .aggregated:
+            body = encoder.aggregatedPayload(aggregate, sequence: sequence, generatedAt: generatedAt)
+            metrics.population(kind, aggregate: aggregate)
+        }
+        metrics.snapshotBuildSeconds.recordNanoseconds(Int64((ContinuousClock.now - started).seconds * 1e9))
+
+        let message = OutgoingMessage(
+            exchange: exchange, routingKey: "", body: body,
+            properties: MessageProperties(
+                contentType: "application/json", timestamp: generatedAt.date, type: exchange,
+                deliveryMode: .transient, headers: ["sequence": .int(Int64(sequence))]))
+        do {
+            _ = try await publisher.publish(message)
+            metrics.snapshotPublished(exchange: exchange)
+            publishedVersion = snapshot.version
+            publishedAt = .now
+        } catch {
+            logger.warning(
+                "snapshot not published; retrying next tick", metadata: ["exchange": "\(exchange)", "error": "\(error)"])
+        }
+    }
+}
