@@ -93,7 +93,8 @@ public struct MinerPayloadEncoder<Miner: RegisteredMiner & JSONRecord, Log: Mine
         writer.beginObject()
         if vocabulary.coinMapFirst { writeCoinMap(aggregate, to: &writer) }
         writer.key(PayloadKeys.totalPower)
-        writer.wholeOrDecimal(aggregate.totalPower)
+        // Summing thousands of float readings leaves noise like 866614.9999999992; watts to 1/1000 are plenty.
+        writer.wholeOrDecimal((aggregate.totalPower * 1000).rounded() / 1000)
         writer.key(vocabulary.alive)
         writer.string(aggregate.alive)
         if !vocabulary.coinMapFirst { writeCoinMap(aggregate, to: &writer) }
