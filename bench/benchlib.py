@@ -98,6 +98,36 @@ def machine():
     return {"nproc": os.cpu_count(), "cpu": model, "rabbitmq": rabbit, "kernel": os.uname().release}
 
 
+def output_exchanges(prefix):
+    """The four output exchanges of a bench run, named after its prefix so that bench runs never publish to
+    (or read from) the default exchanges another miner-index on the same broker uses."""
+    return {"asic-index": f"{prefix}.asic_miner_index", "asic-aggregated": f"{prefix}.asic_miner_aggregated_index",
+            "cpu-gpu-index": f"{prefix}.cpu_gpu_miner_index",
+            "cpu-gpu-aggregated": f"{prefix}.cpu_gpu_miner_aggregated_index"}
+
+
+def exchange_flags(exchanges):
+    """--asic-index-exchange NAME ... : the same flag names for miner-index and miner-load."""
+    return [item for flag, name in exchanges.items() for item in (f"--{flag}-exchange", name)]
+
+
+def delete_topology(queues, exchanges):
+    """Deletes the bench's queues and exchanges (with pika, if it is installed) so the broker is left as found."""
+    try:
+        import pika
+    except ImportError:
+        log(f"pika is not installed: delete these by hand: queues {queues}, exchanges {exchanges}")
+        return
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    channel = connection.channel()
+    for queue in queues:
+        channel.queue_delete(queue)
+    for exchange in exchanges:
+        channel.exchange_delete(exchange)
+    connection.close()
+    log(f"deleted {len(queues)} queues and {len(exchanges)} exchanges")
+
+
 def write_results(name, payload):
     directory = os.environ.get("BENCH_OUT", os.path.join(ROOT, "bench", "results"))
     os.makedirs(directory, exist_ok=True)

@@ -15,8 +15,8 @@ import subprocess
 import sys
 import time
 
-from benchlib import (AMQP_URL, binary, cpu_seconds, finish_watch, log, machine, median, run_json, start_watch,
-                      status_bytes, stop, write_results)
+from benchlib import (AMQP_URL, binary, cpu_seconds, delete_topology, exchange_flags, finish_watch, log, machine,
+                      median, output_exchanges, run_json, start_watch, status_bytes, stop, write_results)
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--messages", type=int, default=200_000)
@@ -24,10 +24,12 @@ parser.add_argument("--repeats", type=int, default=3)
 parser.add_argument("--asic", type=int, default=10_000)
 parser.add_argument("--cpu-gpu", type=int, default=10_000)
 parser.add_argument("--contenders", default="miner-index,bare,pika")
+parser.add_argument("--keep", action="store_true", help="keep the bench queues and exchanges afterwards")
 arguments = parser.parse_args()
 
 PREFIX = "bench.ingest"
 QUEUE, EXCHANGE, DLX, DLQ = f"{PREFIX}.logs", f"{PREFIX}.in", f"{PREFIX}.dlx", f"{PREFIX}.dlq"
+OUTPUTS = output_exchanges(PREFIX)
 N = arguments.messages
 
 
@@ -52,7 +54,7 @@ def drain_miner_index():
     service = subprocess.Popen(
         [binary("miner-index"), "--amqp-url", AMQP_URL, "--queue", QUEUE, "--exchange", EXCHANGE,
          "--dead-letter-exchange", DLX, "--dead-letter-queue", DLQ, "--offline-after", "1h", "--http-port", "0",
-         "--log-level", "warning"],
+         "--log-level", "warning", *exchange_flags(OUTPUTS)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         result = finish_watch(watcher)
@@ -130,3 +132,5 @@ print(f"\nprefill by miner-load --rate max: median {median([p['rate'] for p in p
 if "miner-index" in runs:
     print(f"miner-index peak RSS: {median([r['peak_rss_bytes'] for r in runs['miner-index']]) / 2**20:.0f} MiB")
 write_results("ingest", {"machine": machine(), "messages": N, "runs": runs, "medians": medians, "prefills": prefills})
+if not arguments.keep:
+    delete_topology([QUEUE, DLQ], [EXCHANGE, DLX, *OUTPUTS.values()])

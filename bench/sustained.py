@@ -8,7 +8,8 @@ import json
 import subprocess
 import time
 
-from benchlib import (AMQP_URL, binary, cpu_seconds, log, machine, median, status_bytes, stop, write_results)
+from benchlib import (AMQP_URL, binary, cpu_seconds, delete_topology, exchange_flags, log, machine, median,
+                      output_exchanges, status_bytes, stop, write_results)
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--repeats", type=int, default=3)
@@ -17,10 +18,12 @@ parser.add_argument("--cpu-gpu", type=int, default=40_000)
 parser.add_argument("--rate", type=int, default=20_000)
 parser.add_argument("--duration", default="60s")
 parser.add_argument("--broadcast-interval", default="1s")
+parser.add_argument("--keep", action="store_true", help="keep the bench queues and exchanges afterwards")
 arguments = parser.parse_args()
 
 PREFIX = "bench.sustained"
 QUEUE, EXCHANGE, DLX, DLQ = f"{PREFIX}.logs", f"{PREFIX}.in", f"{PREFIX}.dlx", f"{PREFIX}.dlq"
+OUTPUTS = output_exchanges(PREFIX)
 fleet = arguments.asic + arguments.cpu_gpu
 report_interval = f"{fleet / arguments.rate:g}s"  # the fleet's own pace is exactly the requested rate
 
@@ -35,7 +38,7 @@ def one_run(repeat):
     service = subprocess.Popen(
         [binary("miner-index"), "--amqp-url", AMQP_URL, "--queue", QUEUE, "--exchange", EXCHANGE,
          "--dead-letter-exchange", DLX, "--dead-letter-queue", DLQ, "--broadcast-interval", arguments.broadcast_interval,
-         "--http-port", "0", "--log-level", "warning"],
+         "--http-port", "0", "--log-level", "warning", *exchange_flags(OUTPUTS)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sampler = None
     try:
@@ -49,7 +52,7 @@ def one_run(repeat):
             [binary("miner-load"), "--amqp-url", AMQP_URL, "--exchange", EXCHANGE, "--asic", str(arguments.asic),
              "--cpu-gpu", str(arguments.cpu_gpu), "--report-interval", report_interval, "--rate", str(arguments.rate),
              "--duration", arguments.duration, "--register", "--verify", "--verify-timeout", "30s",
-             "--seed", str(repeat + 1), "--quiet", "--json"],
+             "--seed", str(repeat + 1), *exchange_flags(OUTPUTS), "--quiet", "--json"],
             capture_output=True, text=True)
         wall = time.monotonic() - started
         service_cpu = cpu_seconds(service.pid)
@@ -119,3 +122,5 @@ if target and p99s:
 first = runs[0]["depths"]
 print("\nqueue depth over time, run 1 (seconds: messages): " + ", ".join(f"{t:.0f}: {d}" for t, d in first[::5]))
 write_results("sustained", {"machine": machine(), "arguments": vars(arguments), "runs": runs})
+if not arguments.keep:
+    delete_topology([QUEUE, DLQ], [EXCHANGE, DLX, *OUTPUTS.values()])

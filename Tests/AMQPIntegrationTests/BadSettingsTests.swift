@@ -1,6 +1,7 @@
 import AMQP
 import BrokerTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 @Suite(.serialized) struct BadSettingsTests {
@@ -47,6 +48,23 @@ import Testing
         #expect(consumer.status == .closed)
     }
 
+    @Test func stoppingAConsumerThatCannotConnectReturnsAtOnce() async throws {
+        let settings = try ConnectionSettings(url: "amqp://guest:guest@127.0.0.1:1/")
+        let consumer = AMQPConsumer(
+            settings: settings, configuration: .init(queue: "irrelevant", backoff: TestBroker.fastBackoff),
+            logger: TestBroker.logger)
+        consumer.start()
+        try await Task.sleep(for: .milliseconds(300))
+        // A shutdown during a broker outage must not wait for the broker to come back.
+        let stopped = await finishes(within: .seconds(10)) {
+            await consumer.stopConsuming()
+            for await _ in consumer.deliveries {}
+            await consumer.close()
+        }
+        #expect(stopped)
+        #expect(consumer.status == .closed)
+    }
+
     @Test func publishingWithoutAConnectionFailsInsteadOfHanging() async throws {
         let settings = try ConnectionSettings(url: "amqp://guest:guest@127.0.0.1:1/")
         let publisher = AMQPPublisher(
@@ -60,4 +78,19 @@ import Testing
             try await publisher.publish(OutgoingMessage(exchange: "", routingKey: "q", body: [1]))
         }
     }
+}
+
+/// Whether `work` completes before `limit`. The work runs in its own task, so a hang fails the test instead of
+/// hanging it.
+private func finishes(within limit: Duration, _ work: @escaping @Sendable () async -> Void) async -> Bool {
+    let done = CompletionFlag()
+    Task {
+        await work()
+        done.value.withLock { $0 = true }
+    }
+    return await eventually(timeout: limit) { done.value.withLock { $0 } }
+}
+
+private final class CompletionFlag: Sendable {
+    let value = Mutex(false)
 }

@@ -141,10 +141,11 @@ public final class AMQPConsumer: Sendable {
     /// Cancels the subscription: the broker sends nothing more, and `deliveries` ends after the deliveries that
     /// had already arrived. Acks keep working until `close()`.
     public func stopConsuming() async {
-        let started = thread.hasStarted
         let alreadyFinished = control.withLock { control in
             control.stopConsumingRequested = true
-            if !started { finishDeliveries(&control) }
+            // Without a subscription (never started, or between reconnects) nothing more can arrive, so end the
+            // stream now instead of waiting for a connection that may not come back before shutdown.
+            if case .consuming = control.status {} else { finishDeliveries(&control) }
             return control.deliveriesFinished
         }
         guard !alreadyFinished else { return }

@@ -7,9 +7,12 @@ import MinerIndex
 /// since the last publish or the idle interval has passed.
 ///
 /// Each exchange has its own broadcaster so that the small aggregated payload never waits for the full index,
-/// whose encoding grows with the fleet (tens of milliseconds at 10k miners, seconds at 100k). A slow full index
-/// only makes its own exchange skip ticks. The snapshot is taken from the index actor in O(1) and aggregated and
-/// encoded here, so ingest never waits for a broadcast.
+/// whose cost grows with the fleet (tens of milliseconds and a few MB at 10k miners, seconds and ~100 MB at 100k).
+/// The full index is also paced by its own cost: it waits at least `fullIndexCostMultiple` times as long as its
+/// last build and publish took before building again, so on a large fleet it cannot take the CPU and the broker
+/// away from ingest. With 10k miners that is still every interval; with 100k, every several seconds, while the
+/// aggregated payloads stay at one per interval. The snapshot is taken from the index actor in O(1) and
+/// aggregated and encoded here, so ingest never waits for a broadcast.
 actor ExchangeBroadcaster<Source: SnapshotSource> {
     enum Payload: Sendable {
         /// Registry, live logs and aggregate (`asic_miner_index`, `cpu_gpu_miner_index`).
@@ -26,10 +29,13 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
     let metrics: ServiceMetrics
     let idleInterval: Duration
     let logger: Logger
-    private var encoder: MinerPayloadEncoder<Source.Miner, Source.Log>
+    private let encoder: SharedPayloadEncoder<Source.Miner, Source.Log>
     private var publishedVersion: UInt64?
     private var publishedAt: ContinuousClock.Instant?
     private var sequence: UInt64 = 0
+    /// How long the last build and publish took.
+    private var lastCost: Duration = .zero
+    static var fullIndexCostMultiple: Int { 4 }
 
     init(
         source: Source, exchange: String, payload: Payload, kind: ServiceMetrics.Kind, publisher: AMQPPublisher,
@@ -44,7 +50,8 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
         self.idleInterval = idleInterval
         self.logger = logger
         // Only the full index splices per-miner bytes; the aggregated payload has none to cache.
-        encoder = MinerPayloadEncoder(vocabulary: Source.vocabulary, cachesRecords: payload == .fullIndex)
+        encoder = SharedPayloadEncoder(
+            MinerPayloadEncoder(vocabulary: Source.vocabulary, cachesRecords: payload == .fullIndex))
     }
 
     /// Publishes if due; `force` publishes regardless (the final snapshot at shutdown).
@@ -52,18 +59,30 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
         let version = await source.version
         let idle = publishedAt.map { ContinuousClock.now - $0 >= idleInterval } ?? true
         guard force || version != publishedVersion || idle else { return }
+        if !force, payload == .fullIndex, let publishedAt,
+            ContinuousClock.now - publishedAt < lastCost * Self.fullIndexCostMultiple
+        {
+            return
+        }
 
         let started = ContinuousClock.now
         let snapshot = await source.snapshot()
-        let aggregate = Source.aggregate(snapshot)
         let generatedAt = Timestamp(Date())
         sequence += 1
         let body: [UInt8]
         switch payload {
         case .fullIndex:
-            body = encoder.indexPayload(snapshot, aggregate: aggregate, sequence: sequence, generatedAt: generatedAt)
+            body = await SnapshotEncodingQueue.run { [encoder, sequence] in
+                let aggregate = Source.aggregate(snapshot)
+                return encoder.encoder.withLock {
+                    $0.indexPayload(snapshot, aggregate: aggregate, sequence: sequence, generatedAt: generatedAt)
+                }
+            }
         case .aggregated:
-            body = encoder.aggregatedPayload(aggregate, sequence: sequence, generatedAt: generatedAt)
+            let aggregate = Source.aggregate(snapshot)
+            body = encoder.encoder.withLock {
+                $0.aggregatedPayload(aggregate, sequence: sequence, generatedAt: generatedAt)
+            }
             metrics.population(kind, aggregate: aggregate)
         }
         metrics.snapshotBuildSeconds.recordNanoseconds(Int64((ContinuousClock.now - started).seconds * 1e9))
@@ -78,6 +97,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
             metrics.snapshotPublished(exchange: exchange)
             publishedVersion = snapshot.version
             publishedAt = .now
+            lastCost = .now - started
         } catch {
             logger.warning(
                 "snapshot not published; retrying next tick", metadata: ["exchange": "\(exchange)", "error": "\(error)"])
