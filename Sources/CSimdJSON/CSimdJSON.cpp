@@ -2,22 +2,66 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cstring>
+#include <memory>
 #include <new>
-#include <string>
 #include <vector>
 
 namespace {
 
-// Open addressing over a flat power-of-two table: the schemas hold at most a few hundred short keys, so the
-// table stays in cache. The hash reads the first and last eight bytes of a key rather than every byte: the keys
-// differ at their start ("pool_1_…", "pool_2_…") or at their end ("…_temp_1", "…_temp_2"), and a collision
-// only costs a probe, since every match is confirmed with memcmp.
+// The longest key a schema may hold. A comparison reads this many bytes of the key it is given, which sits in
+// simdjson's string buffer: every string there is followed by others or by the buffer's SIMDJSON_PADDING bytes.
+constexpr size_t max_key_length = 32;
+static_assert(max_key_length <= simdjson::SIMDJSON_PADDING, "a key comparison may read past the buffer");
+
+// A schema key, zero-padded, with a mask per word that keeps the bytes that belong to it: comparing a candidate
+// is then four masked word comparisons with no data-dependent branch. When producers change their key order the
+// lookups stop being predictable, and a mispredicted loop exit per key cost more than the comparison itself.
+struct alignas(64) PaddedKey {
+    char bytes[max_key_length] = {};
+    uint64_t masks[max_key_length / 8] = {};
+    uint32_t length = 0;
+
+    void assign(const char *name, uint32_t name_length) {
+        std::memcpy(bytes, name, name_length);
+        length = name_length;
+        for (size_t word = 0; word < max_key_length / 8; ++word) {
+            const size_t offset = word * 8;
+            const size_t counted = name_length > offset ? std::min<size_t>(name_length - offset, 8) : 0;
+            masks[word] = counted == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * counted)) - 1;
+        }
+    }
+
+    // `key` needs max_key_length readable bytes.
+    bool matches(std::string_view key) const {
+        if (key.size() != length) return false;
+        uint64_t difference = 0;
+        for (size_t word = 0; word < max_key_length / 8; ++word) {
+            uint64_t mine, theirs;
+            std::memcpy(&mine, bytes + word * 8, 8);
+            std::memcpy(&theirs, key.data() + word * 8, 8);
+            difference |= (mine ^ theirs) & masks[word];
+        }
+        return difference == 0;
+    }
+};
+
+// Finds a member's key among the schema's keys. Producers write a record's keys in the same order every time, so
+// the table remembers which key followed which in the last message and tries that one first: a hit costs one
+// branch-free comparison and no hashing. A miss falls back to open addressing over a flat power-of-two table, whose hash reads only the first and last eight bytes of a key
+// (the keys differ at their start, "pool_1_…", or at their end, "…_temp_1"); a collision only costs a probe.
 struct KeyTable {
-    std::vector<std::string> keys;
+    std::vector<PaddedKey> keys;
     std::vector<int32_t> table;
     uint64_t mask = 0;
+    // successors[0] predicts the first key, successors[slot + 1] the key after `slot`, and successors[count + 1]
+    // the key after one outside the schema. Shared by every thread parsing with this schema: a stale or torn
+    // prediction only costs a miss, so relaxed order is enough, and it is stored only when it changes so that
+    // threads parsing the same layout do not keep invalidating each other's cache line.
+    std::unique_ptr<std::atomic<int32_t>[]> successors;
 
     static uint64_t hash(const char *data, size_t length) {
         uint64_t head = 0, tail = 0;
@@ -31,31 +75,97 @@ struct KeyTable {
         return value ^ (value >> 29);
     }
 
-    void build() {
+    bool build(const char *const *names, const uint32_t *lengths, uint32_t count) {
+        keys.resize(count);
+        for (uint32_t slot = 0; slot < count; ++slot) {
+            if (lengths[slot] > max_key_length) return false;
+            keys[slot].assign(names[slot], lengths[slot]);
+        }
         size_t size = 16;
         while (size < keys.size() * 4) size <<= 1;
         table.assign(size, -1);
         mask = size - 1;
         for (size_t slot = 0; slot < keys.size(); ++slot) {
-            uint64_t position = hash(keys[slot].data(), keys[slot].size()) & mask;
+            uint64_t position = hash(keys[slot].bytes, keys[slot].length) & mask;
             while (table[position] != -1) position = (position + 1) & mask;
             table[position] = static_cast<int32_t>(slot);
         }
+        successors.reset(new (std::nothrow) std::atomic<int32_t>[count + 2]);
+        if (!successors) return false;
+        for (uint32_t index = 0; index < count + 2; ++index) successors[index].store(-1, std::memory_order_relaxed);
+        return true;
     }
 
+    uint32_t count() const { return static_cast<uint32_t>(keys.size()); }
+
+    // The slot of `key`, or -1 for a key outside the schema. `key` needs max_key_length readable bytes.
     int32_t find(std::string_view key) const {
         uint64_t position = hash(key.data(), key.size()) & mask;
         while (true) {
             int32_t slot = table[position];
             if (slot == -1) return -1;
-            const std::string &candidate = keys[static_cast<size_t>(slot)];
-            if (candidate.size() == key.size() && std::memcmp(candidate.data(), key.data(), key.size()) == 0) {
-                return slot;
-            }
+            if (keys[static_cast<size_t>(slot)].matches(key)) return slot;
             position = (position + 1) & mask;
         }
     }
+
+    // Like `find`, for the member that follows the one whose successor index is `previous` (0 for the first
+    // member, slot + 1 after a schema key, count + 1 after any other key).
+    int32_t find_after(uint32_t previous, std::string_view key) const {
+        const int32_t predicted = successors[previous].load(std::memory_order_relaxed);
+        if (predicted >= 0 && keys[static_cast<size_t>(predicted)].matches(key)) return predicted;
+        const int32_t slot = find(key);
+        if (predicted != slot) successors[previous].store(slot, std::memory_order_relaxed);
+        return slot;
+    }
+
+    uint32_t successor_index(int32_t slot) const {
+        return slot >= 0 ? static_cast<uint32_t>(slot) + 1 : count() + 1;
+    }
 };
+
+// simdjson reads SIMDJSON_PADDING bytes past the body, which a caller's buffer does not promise. Asked to, it would
+// copy each body into a freshly allocated buffer; this thread-local one is grown as needed and kept instead.
+struct PaddedBuffer {
+    std::unique_ptr<uint8_t[]> bytes;
+    size_t capacity = 0;
+
+    bool hold(const uint8_t *body, size_t length) {
+        const size_t needed = length + simdjson::SIMDJSON_PADDING;
+        if (needed > capacity) {
+            size_t grown = capacity == 0 ? 4096 : capacity;
+            while (grown < needed) grown *= 2;
+            bytes.reset(new (std::nothrow) uint8_t[grown]);
+            capacity = bytes ? grown : 0;
+            if (!bytes) return false;
+        }
+        std::memcpy(bytes.get(), body, length);
+        std::memset(bytes.get() + length, 0, simdjson::SIMDJSON_PADDING);
+        return true;
+    }
+};
+
+}  // namespace
+
+struct csj_schema {
+    KeyTable keys;
+};
+
+extern "C" csj_schema *csj_schema_create(const char *const *keys, const uint32_t *key_lengths, uint32_t count) {
+    csj_schema *schema = new (std::nothrow) csj_schema();
+    if (schema == nullptr) return nullptr;
+    if (!schema->keys.build(keys, key_lengths, count)) {
+        delete schema;
+        return nullptr;
+    }
+    return schema;
+}
+
+extern "C" void csj_schema_destroy(csj_schema *schema) { delete schema; }
+
+extern "C" uint32_t csj_schema_count(const csj_schema *schema) { return schema->keys.count(); }
+
+namespace {
 
 void fill(csj_value &slot, simdjson::dom::element value) {
     using simdjson::dom::element_type;
@@ -103,43 +213,26 @@ void fill(csj_value &slot, simdjson::dom::element value) {
 
 }  // namespace
 
-struct csj_schema {
-    KeyTable keys;
-};
-
-extern "C" csj_schema *csj_schema_create(const char *const *keys, const uint32_t *key_lengths, uint32_t count) {
-    csj_schema *schema = new (std::nothrow) csj_schema();
-    if (schema == nullptr) return nullptr;
-    schema->keys.keys.reserve(count);
-    for (uint32_t index = 0; index < count; ++index) {
-        schema->keys.keys.emplace_back(keys[index], key_lengths[index]);
-    }
-    schema->keys.build();
-    return schema;
-}
-
-extern "C" void csj_schema_destroy(csj_schema *schema) { delete schema; }
-
-extern "C" uint32_t csj_schema_count(const csj_schema *schema) {
-    return static_cast<uint32_t>(schema->keys.keys.size());
-}
-
 extern "C" csj_status csj_parse_object(const csj_schema *schema, const uint8_t *bytes, size_t length,
                                        csj_value *slots) {
     // One parser per thread: simdjson parsers are not thread-safe, and reusing one keeps its buffers warm.
     thread_local simdjson::dom::parser parser;
-    const size_t count = schema->keys.keys.size();
-    for (size_t index = 0; index < count; ++index) slots[index] = csj_value{};
+    thread_local PaddedBuffer padded;
+    const KeyTable &keys = schema->keys;
+    for (uint32_t index = 0; index < keys.count(); ++index) slots[index] = csj_value{};
+    if (!padded.hold(bytes, length)) return CSJ_OUT_OF_MEMORY;
 
     simdjson::dom::element root;
-    simdjson::error_code error = parser.parse(bytes, length).get(root);
+    simdjson::error_code error = parser.parse(padded.bytes.get(), length, false).get(root);
     if (error == simdjson::MEMALLOC) return CSJ_OUT_OF_MEMORY;
     if (error) return CSJ_INVALID_JSON;
     simdjson::dom::object object;
     if (root.get_object().get(object)) return CSJ_NOT_AN_OBJECT;
+    uint32_t previous = 0;
     for (simdjson::dom::key_value_pair member : object) {
-        int32_t slot = schema->keys.find(member.key);
+        const int32_t slot = keys.find_after(previous, member.key);
         if (slot >= 0) fill(slots[slot], member.value);
+        previous = keys.successor_index(slot);
     }
     return CSJ_OK;
 }

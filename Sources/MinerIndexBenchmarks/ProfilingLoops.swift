@@ -1,6 +1,6 @@
 import MinerIndex
 
-/// Focused loops for `perf record`: `miner-index-benchmarks profile encode|aggregate|decode` repeats one
+/// Focused loops for `perf record`: `miner-index-benchmarks profile encode|record|aggregate|decode|decode-cpu-gpu` repeats one
 /// operation for a few seconds so a sampling profiler sees nothing else.
 enum ProfilingLoops {
     static func run(_ name: String, index: AsicMinerOperationalIndex) async {
@@ -37,13 +37,15 @@ enum ProfilingLoops {
             print("aggregated \(iterations) times in 5 s")
         default:
             let decoder = MinerMessageDecoder()
-            let bodies = (0..<256).map { SampleMessages.asicLog(id: $0) }
+            let isCpuGpu = name == "decode-cpu-gpu"
+            let routingKey = isCpuGpu ? "cpu_gpu_miner.log" : "asic_miner.log"
+            let bodies = (0..<256).map { isCpuGpu ? SampleMessages.cpuGpuLog(id: $0) : SampleMessages.asicLog(id: $0) }
             var count = 0
             while Measurement.now() < deadline {
-                for body in bodies { consume(try? decoder.decode(routingKey: "asic_miner.log", body: body)) }
+                for body in bodies { consume(try? decoder.decode(routingKey: routingKey, body: body)) }
                 count += bodies.count
             }
-            print("decoded \(count)")
+            print("decoded \(count) \(routingKey) bodies in 5 s")
         }
     }
 }

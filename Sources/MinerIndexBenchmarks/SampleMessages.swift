@@ -62,8 +62,40 @@ enum SampleMessages {
                   updatedAt: ISO8601Timestamp.parse("2023-06-01T12:00:00Z"))
     }
 
+    /// Keys in one fixed order, as a producer that serialises the same record type every time writes them.
     private static func serialise(_ object: [String: Any]) -> [UInt8] {
-        guard let data = try? JSONSerialization.data(withJSONObject: object) else { return [] }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return [] }
         return Array(data)
+    }
+
+    /// The same members in a different order for every body: the worst case for the decoder's key prediction,
+    /// which learns the order producers write. `body` must be a flat JSON object.
+    static func withShuffledKeys<Generator: RandomNumberGenerator>(
+        _ body: [UInt8], using generator: inout Generator
+    ) -> [UInt8] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return [] }
+        let members = object.keys.shuffled(using: &generator).compactMap { key -> String? in
+            guard let keyData = try? JSONSerialization.data(withJSONObject: key, options: .fragmentsAllowed),
+                  let valueData = try? JSONSerialization.data(withJSONObject: object[key] as Any,
+                                                              options: .fragmentsAllowed)
+            else { return nil }
+            return String(decoding: keyData, as: UTF8.self) + ":" + String(decoding: valueData, as: UTF8.self)
+        }
+        return Array(("{" + members.joined(separator: ",") + "}").utf8)
+    }
+}
+
+/// A fixed-seed generator (SplitMix64), so that every benchmark run decodes the same shuffled bodies.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var value = state
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        return value ^ (value >> 31)
     }
 }

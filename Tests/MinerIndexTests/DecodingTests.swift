@@ -131,6 +131,63 @@ import Testing
         }
     }
 
+    /// Unknown fields are skipped, but a malformed value must still fail the message wherever it is: in a field
+    /// nobody reads, nested in a container, or after the object.
+    @Test func malformedValuesInFieldsNobodyReads() {
+        let valid = String(decoding: Fixtures.json(Fixtures.asicLogObject()), as: UTF8.self)
+        let withoutBrace = String(valid.dropLast())
+        let malformedTails = [
+            #","extra":tru}"#, #","extra":nul}"#, #","extra":1.5e}"#, #","extra":01}"#, #","extra":12ab}"#,
+            #","extra":"bad \x escape"}"#, #","extra":[1,,2]}"#, #","extra":[1,2}}"#, #","extra":{"a" 1}}"#,
+            #","extra":{"a":[tru]}}"#, #","extra":1 "more":2}"#, #","extra":1,}"#, "} x", "}}", "}]",
+        ]
+        for tail in malformedTails {
+            #expect(throws: RecordDecodingError(field: "body", problem: .invalidJSON), "tail \(tail)") {
+                try decoder.decode(routingKey: "asic_miner.log", body: Array((withoutBrace + tail).utf8))
+            }
+        }
+        let wellFormedTails = [#","extra":[1,{"a":[true,null]}],"more":{"b":"\u00e9"}}"#, "}  \n"]
+        for tail in wellFormedTails {
+            #expect(throws: Never.self, "tail \(tail)") {
+                try decoder.decode(routingKey: "asic_miner.log", body: Array((withoutBrace + tail).utf8))
+            }
+        }
+    }
+
+    /// The parser guesses each key from the order of the previous message; a wrong guess must only cost time.
+    @Test func keyOrderChangesBetweenMessagesDecodeAlike() throws {
+        let object = Fixtures.asicLogObject(overrides: ["unknown_extra": 1])
+        func body(keys: [String]) -> [UInt8] {
+            let members = keys.map { key in
+                String(decoding: Fixtures.json([key: object[key] as Any]).dropFirst().dropLast(), as: UTF8.self)
+            }
+            return Array(("{" + members.joined(separator: ",") + "}").utf8)
+        }
+        let sorted = object.keys.sorted()
+        var generator = SystemRandomNumberGenerator()
+        let orders = [sorted, sorted.reversed(), sorted.shuffled(using: &generator), sorted.filter { $0 != "wan_ip" }]
+        guard case let .asic(.log(expected)) = try decoder.decode(routingKey: "asic_miner.log", body: body(keys: sorted))
+        else { Issue.record("not an ASIC log"); return }
+        for round in 0..<20 {
+            let keys = orders[round % orders.count]
+            guard case var .asic(.log(log)) = try decoder.decode(routingKey: "asic_miner.log", body: body(keys: keys))
+            else { Issue.record("not an ASIC log"); return }
+            if !keys.contains("wan_ip") {
+                #expect(log.wanIp == nil)
+                log.wanIp = expected.wanIp
+            }
+            #expect(log == expected, "round \(round)")
+        }
+    }
+
+    @Test func escapedKeysAreMatched() throws {
+        let body = #"{"asic_miner_\u0069d":7,"# + String(decoding: Fixtures.json(Fixtures.asicLogObject(
+            removing: ["asic_miner_id"])), as: UTF8.self).dropFirst()
+        guard case let .asic(.log(log)) = try decoder.decode(routingKey: "asic_miner.log", body: Array(body.utf8))
+        else { Issue.record("not an ASIC log"); return }
+        #expect(log.asicMinerId == 7)
+    }
+
     @Test func oversizedBodyIsRejectedBeforeParsing() {
         // Ten megabytes of bytes that are not JSON at all: only the size check can produce this error.
         let huge = [UInt8](repeating: UInt8(ascii: "x"), count: 10_000_000)

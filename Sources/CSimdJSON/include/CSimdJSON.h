@@ -44,7 +44,9 @@ typedef struct csj_value {
     double number;
 } csj_value;
 
-/// Builds an immutable lookup table of `count` keys; the slot of key i is i. Safe to share between threads.
+/// Builds a lookup table of `count` keys of at most 32 bytes (NULL if one is longer, or on allocation failure); the
+/// slot of key i is i. Safe to share between threads: the keys are immutable, and the only thing that changes is
+/// which key it expects next, a hint kept in relaxed atomics.
 csj_schema *csj_schema_create(const char *const *keys, const uint32_t *key_lengths, uint32_t count);
 void csj_schema_destroy(csj_schema *schema);
 uint32_t csj_schema_count(const csj_schema *schema);

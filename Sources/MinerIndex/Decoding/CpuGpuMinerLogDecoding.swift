@@ -34,6 +34,9 @@ extension CpuGpuMinerLog {
         static let miningSlots = (1...CpuGpuMinerLog.slotCount).map { slot in
             slotFieldNames.map { schema.slot("gpu_\($0)_\(slot)") }
         }
+        /// All-or-nothing groups, built once rather than per message.
+        static let cpuCoinGroup = [cpuCoinName, cpuAlgorithm, cpuHashrate, cpuHashrateUnit]
+        static let miningSlotCoinGroups = miningSlots.map { slots in [slots[2], slots[0], slots[1]] }
     }
 
     /// Decodes and validates one rig log. Only the id is required; the CPU coin group (coin, algorithm, hashrate,
@@ -44,8 +47,7 @@ extension CpuGpuMinerLog {
         try Fields.schema.withParsedObject(body, limits: limits) { (fields) throws(RecordDecodingError) in
             let id = try fields.requiredIdentifier(Fields.cpuGpuMinerId)
 
-            try fields.requireWholeGroup([Fields.cpuCoinName, Fields.cpuAlgorithm, Fields.cpuHashrate,
-                                          Fields.cpuHashrateUnit])
+            try fields.requireWholeGroup(Fields.cpuCoinGroup)
             let cpuHashrate = try fields.measure(Fields.cpuHashrate)
             var cpuMining: CoinMining?
             if let coinName = try fields.string(Fields.cpuCoinName),
@@ -69,7 +71,7 @@ extension CpuGpuMinerLog {
             gpuSlots.reserveCapacity(slotCount)
             for (index, slots) in Fields.miningSlots.enumerated() {
                 let algorithmSlot = slots[0], unitSlot = slots[1], coinSlot = slots[2]
-                try fields.requireWholeGroup([coinSlot, algorithmSlot, unitSlot])
+                try fields.requireWholeGroup(Fields.miningSlotCoinGroups[index])
                 var mining: CoinMining?
                 if let coinName = try fields.string(coinSlot), let algorithm = try fields.string(algorithmSlot),
                    let unit = try fields.hashrateUnit(unitSlot) {

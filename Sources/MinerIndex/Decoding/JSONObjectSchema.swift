@@ -20,7 +20,9 @@ final class JSONObjectSchema: @unchecked Sendable {
                 csj_schema_create(keyBuffer.baseAddress, lengthBuffer.baseAddress, UInt32(keys.count))
             }
         }) else {
-            fatalError("out of memory while building a JSON schema of \(keys.count) keys")
+            // Only reachable through this module's own literal keys: one longer than the C layer's 32-byte limit,
+            // or no memory at start-up.
+            fatalError("cannot build a JSON schema of \(keys.count) keys (a key over 32 bytes, or out of memory)")
         }
         self.table = table
     }

@@ -71,9 +71,9 @@ public struct AsicMinerLog: Sendable, Hashable {
         self.hashrateUnit = hashrateUnit
         self.poolRejectionRate = poolRejectionRate
         self.uptime = uptime
-        self.pools = Self.padded(pools, to: Self.poolCount, with: Pool())
-        self.hashboards = Self.padded(hashboards, to: Self.hashboardCount, with: Hashboard())
-        self.fanSpeeds = Self.padded(fanSpeeds, to: Self.fanCount, with: nil)
+        self.pools = pools.padded(to: Self.poolCount, with: Pool())
+        self.hashboards = hashboards.padded(to: Self.hashboardCount, with: Hashboard())
+        self.fanSpeeds = fanSpeeds.padded(to: Self.fanCount, with: nil)
         self.lanIp = lanIp
         self.wanIp = wanIp
         self.coinName = coinName
@@ -83,14 +83,19 @@ public struct AsicMinerLog: Sendable, Hashable {
 
     /// The 5-minute hashrate in H/s, the figure the aggregated index sums.
     public var hashrate: Hashrate { Hashrate(hashrate5Min, hashrateUnit) }
-
-    private static func padded<Element>(_ values: [Element], to count: Int, with filler: Element) -> [Element] {
-        var result = Array(values.prefix(count))
-        while result.count < count { result.append(filler) }
-        return result
-    }
 }
 
 extension AsicMinerLog: MinerLog {
     public var minerId: Int64 { asicMinerId }
+}
+
+extension Array {
+    /// Exactly `count` elements: cut, or filled up with `filler`. The decoders always pass the right count, and
+    /// then the array is kept as it is rather than copied.
+    func padded(to count: Int, with filler: Element) -> [Element] {
+        if self.count == count { return self }
+        var result = Array(prefix(count))
+        while result.count < count { result.append(filler) }
+        return result
+    }
 }

@@ -95,13 +95,9 @@ public struct CpuGpuMinerLog: Sendable, Hashable {
         self.cpuPoolAddress = cpuPoolAddress
         self.cpuWalletAddress = cpuWalletAddress
         self.cpuPower = cpuPower
-        var paddedGpus = Array(gpus.prefix(Self.gpuCount))
-        while paddedGpus.count < Self.gpuCount { paddedGpus.append(Gpu()) }
-        self.gpus = paddedGpus
+        self.gpus = gpus.padded(to: Self.gpuCount, with: Gpu())
         self.gpuFanUnit = gpuFanUnit
-        var paddedSlots = Array(gpuSlots.prefix(Self.slotCount))
-        while paddedSlots.count < Self.slotCount { paddedSlots.append(GpuSlot()) }
-        self.gpuSlots = paddedSlots
+        self.gpuSlots = gpuSlots.padded(to: Self.slotCount, with: GpuSlot())
         self.lanIp = lanIp
         self.wanIp = wanIp
         self.uptime = uptime
