@@ -94,4 +94,71 @@ import Testing
         await index.upsert(AsicMiner(id: 1, activated: true))
         #expect(await index.snapshot().aggregate().alive == "1/1")
     }
+
+    /// The aggregate the actors keep up to date must always equal the one summed afresh, whatever the mix of
+    /// logs, re-registrations, deactivations, deletions, removals and expiry; and it must come back to exactly
+    /// nothing when every miner has gone.
+    @Test func runningAggregateMatchesARecomputationThroughRandomChanges() async {
+        var generator = SystemRandomNumberGenerator()
+        let configuration = IndexConfiguration(offlineAfterSeconds: 30)
+        let asic = AsicMinerOperationalIndex(configuration: configuration)
+        let rigs = CpuGpuMinerOperationalIndex(configuration: configuration)
+        let coins = ["bitcoin", "Bitcoin", " KASPA", "litecoin"]
+        let units: [HashrateUnit] = [.gigahashesPerSecond, .terahashesPerSecond, .petahashesPerSecond]
+        var clock = 0.0
+        for step in 0..<3_000 {
+            clock += Double.random(in: 0...0.2, using: &generator)
+            let time = Fixtures.seconds(clock)
+            let id = Int64.random(in: 1...40, using: &generator)
+            switch Int.random(in: 0..<100, using: &generator) {
+            case 0..<60:
+                let log = Fixtures.asicLog(
+                    id: id, hashrate: Double.random(in: 0...500, using: &generator), unit: units.randomElement(using: &generator) ?? .terahashesPerSecond,
+                    coin: coins.randomElement(using: &generator) ?? "bitcoin",
+                    power: Double.random(in: 0...4000, using: &generator).rounded() / 8,
+                    insertedAt: Fixtures.seconds(clock - Double.random(in: 0...40, using: &generator)))
+                await asic.put(log, receivedAt: time)
+                await rigs.put(rig(id: id, cpuCoin: coins.randomElement(using: &generator),
+                                   slot1Coin: Bool.random(using: &generator) ? coins.randomElement(using: &generator) : nil,
+                                   slot2Coin: coins.randomElement(using: &generator)),
+                               receivedAt: time)
+            case 60..<72:
+                let activated = Bool.random(using: &generator)
+                await asic.upsert(AsicMiner(id: id, activated: activated))
+                await rigs.upsert(CpuGpuMiner(id: id, activated: activated))
+            case 72..<78:
+                await asic.delete(id: id)
+                await rigs.delete(id: id)
+            case 78..<84:
+                await asic.remove(id)
+                await rigs.remove(id)
+            default:
+                await asic.expire(now: time)
+                await rigs.expire(now: time)
+            }
+            if step % 25 == 0 {
+                expectEqual(await asic.snapshot(), step: step)
+                expectEqual(await rigs.snapshot(), step: step)
+            }
+        }
+        for id in Int64(1)...40 {
+            await asic.delete(id: id)
+            await rigs.delete(id: id)
+        }
+        for aggregate in [await asic.snapshot().aggregate(), await rigs.snapshot().aggregate()] {
+            #expect(aggregate == MinerAggregate(coinHashrates: [:], totalPower: 0, liveCount: 0, registeredCount: 0))
+        }
+    }
+
+    private func expectEqual<Miner, Log>(_ snapshot: MinerIndexSnapshot<Miner, Log>, step: Int) {
+        let running = snapshot.aggregate(), recomputed = snapshot.recomputedAggregate()
+        #expect(running.liveCount == recomputed.liveCount, "step \(step)")
+        #expect(running.registeredCount == recomputed.registeredCount, "step \(step)")
+        #expect(abs(running.totalPower - recomputed.totalPower) <= 1e-9 * max(1, recomputed.totalPower), "step \(step)")
+        #expect(Set(running.coinHashrates.keys) == Set(recomputed.coinHashrates.keys), "step \(step)")
+        for (coin, hashrate) in recomputed.coinHashrates {
+            let difference = abs((running.coinHashrates[coin]?.hashesPerSecond ?? .nan) - hashrate.hashesPerSecond)
+            #expect(difference <= 1e-9 * max(1, hashrate.hashesPerSecond), "step \(step) coin \(coin)")
+        }
+    }
 }

@@ -159,7 +159,7 @@ extension AMQPConsumer {
     private func readDeliveries(_ connection: RawConnection, generation: UInt64, onlyQueued: Bool) throws {
         var batch: [Delivery] = []
         defer {
-            if !batch.isEmpty { batchContinuation.yield(batch) }
+            deliveryBuffer.append(batch)
         }
         while batch.count < Self.maximumBatch {
             if onlyQueued, !connection.hasBufferedInput { return }

@@ -77,7 +77,7 @@ public final class AMQPConsumer: Sendable {
     let logger: Logger
     let control = Mutex(Control())
     let thread = ClientThread(name: "amqp-consumer")
-    let batchContinuation: AsyncStream<[Delivery]>.Continuation
+    let deliveryBuffer: DeliveryBuffer
     let eventContinuation: AsyncStream<ConnectionEvent>.Continuation
 
     public let deliveries: DeliveryStream
@@ -91,9 +91,9 @@ public final class AMQPConsumer: Sendable {
         logger[metadataKey: "amqp.queue"] = .string(configuration.queue)
         logger[metadataKey: "amqp.broker"] = .string(settings.redactedURL)
         self.logger = logger
-        let (batches, batchContinuation) = AsyncStream<[Delivery]>.makeStream()
-        self.deliveries = DeliveryStream(batches: batches)
-        self.batchContinuation = batchContinuation
+        let deliveryBuffer = DeliveryBuffer()
+        self.deliveryBuffer = deliveryBuffer
+        self.deliveries = DeliveryStream(buffer: deliveryBuffer)
         (events, eventContinuation) = AsyncStream<ConnectionEvent>.makeStream(bufferingPolicy: .bufferingNewest(256))
     }
 
@@ -176,7 +176,7 @@ public final class AMQPConsumer: Sendable {
     func finishDeliveries(_ control: inout Control) {
         guard !control.deliveriesFinished else { return }
         control.deliveriesFinished = true
-        batchContinuation.finish()
+        deliveryBuffer.finish()
         for waiter in control.deliveriesFinishedWaiters { waiter.resume() }
         control.deliveriesFinishedWaiters = []
     }

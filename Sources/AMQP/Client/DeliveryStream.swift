@@ -1,18 +1,18 @@
-/// The deliveries of a consumer, in order. The consumer's thread hands them over in batches (everything that was
-/// readable at once), which `nextBatch()` exposes for callers that work in batches; `next()` yields them one by one.
+/// The deliveries of a consumer, in order. `nextBatch()` returns everything that has arrived since the last call,
+/// for callers that work in batches; `next()` yields the deliveries one by one.
 /// At most the prefetch count of one channel generation is ever in the buffer, because the broker sends no more
 /// until earlier ones are acknowledged.
 public struct DeliveryStream: AsyncSequence, Sendable {
     public typealias Element = Delivery
 
-    let batches: AsyncStream<[Delivery]>
+    let buffer: DeliveryBuffer
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(batches: batches.makeAsyncIterator())
+        Iterator(buffer: buffer)
     }
 
     public struct Iterator: AsyncIteratorProtocol {
-        var batches: AsyncStream<[Delivery]>.AsyncIterator
+        let buffer: DeliveryBuffer
         var pending: [Delivery] = []
         var index = 0
 
@@ -37,10 +37,7 @@ public struct DeliveryStream: AsyncSequence, Sendable {
             }
             pending = []
             index = 0
-            while let batch = await batches.next() {
-                if !batch.isEmpty { return batch }
-            }
-            return nil
+            return await buffer.next()
         }
     }
 }

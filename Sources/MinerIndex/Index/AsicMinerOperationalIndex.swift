@@ -97,6 +97,12 @@ public actor AsicMinerOperationalIndex {
 
     public func snapshot() -> AsicMinerIndexSnapshot { core.snapshot() }
 
+    /// The aggregated index and its version, in O(coins): aggregated broadcasts need no snapshot of the tables,
+    /// whose next write would then have to copy them.
+    public func versionedAggregate() -> VersionedAggregate {
+        VersionedAggregate(version: core.version, aggregate: core.aggregate)
+    }
+
     /// A snapshot only if something changed after `version`, so an idle broadcaster tick costs one comparison.
     public func snapshot(ifChangedSince version: UInt64) -> AsicMinerIndexSnapshot? {
         core.version == version ? nil : core.snapshot()

@@ -56,6 +56,12 @@ public actor CpuGpuMinerOperationalIndex {
 
     public func miner(_ id: Int64) -> CpuGpuMiner? { core.registry[id] }
 
+    /// The aggregated index and its version, in O(coins): aggregated broadcasts need no snapshot of the tables,
+    /// whose next write would then have to copy them.
+    public func versionedAggregate() -> VersionedAggregate {
+        VersionedAggregate(version: core.version, aggregate: core.aggregate)
+    }
+
     public func snapshot() -> CpuGpuMinerIndexSnapshot { core.snapshot() }
 
     public func snapshot(ifChangedSince version: UInt64) -> CpuGpuMinerIndexSnapshot? {

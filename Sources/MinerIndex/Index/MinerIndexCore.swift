@@ -7,6 +7,9 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
     private(set) var operational: OperationalMap<Log>
     /// Bumped by every change visible in a snapshot; entries remember the value at which they changed.
     private(set) var version: UInt64 = 0
+    /// The aggregated index over the listed logs (latest logs of activated miners), kept in step with every
+    /// change below.
+    private var running = RunningAggregate()
 
     init(configuration: IndexConfiguration) {
         self.configuration = configuration
@@ -24,22 +27,34 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
     mutating func put(_ log: Log, observedAt: Timestamp, receivedAt: Timestamp) -> ApplyOutcome {
         if isOffline(observedAt, at: receivedAt) { return .ignoredOffline }
         let revision = version + 1
+        let previous = operational[log.minerId]
         guard operational.put(log, observedAt: observedAt, revision: revision) else { return .ignoredOutOfOrder }
         _ = registry.registerIfUnknown(log.minerId, revision: revision)
+        if registry.isActivated(log.minerId) {
+            if let previous { running.subtract(previous.log) }
+            running.add(log)
+        }
         version = revision
         return .applied
     }
 
     mutating func upsert(_ miner: Miner) -> ApplyOutcome {
         version += 1
+        let wasListed = registry.isActivated(miner.id)
         registry.upsert(miner, revision: version)
+        if wasListed != miner.activated, let entry = operational[miner.id] {
+            if miner.activated { running.add(entry.log) } else { running.subtract(entry.log) }
+        }
         return .applied
     }
 
     /// Forgets the miner and its latest log together.
     mutating func delete(id: Int64) -> ApplyOutcome {
+        let wasListed = registry.isActivated(id)
         let wasRegistered = registry.remove(id)
-        let hadLog = operational.remove(id) != nil
+        let removed = operational.remove(id)
+        if wasListed, let removed { running.subtract(removed.log) }
+        let hadLog = removed != nil
         guard wasRegistered || hadLog else { return .notFound }
         version += 1
         return .applied
@@ -47,7 +62,8 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
 
     /// Drops the latest log only, as the original GenServer's `remove` did; the registration stays.
     mutating func remove(_ id: Int64) -> Bool {
-        guard operational.remove(id) != nil else { return false }
+        guard let removed = operational.remove(id) else { return false }
+        if registry.isActivated(id) { running.subtract(removed.log) }
         version += 1
         return true
     }
@@ -56,11 +72,16 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
         let cutoff = Timestamp(microsecondsSinceEpoch: now.microsecondsSinceEpoch
                                - configuration.offlineAfterMicroseconds)
         let removed = operational.expire(before: cutoff)
+        for (id, entry) in removed where registry.isActivated(id) { running.subtract(entry.log) }
         if !removed.isEmpty { version += 1 }
-        return removed
+        return removed.map(\.id)
     }
 
+    /// The aggregated index now, in O(coins).
+    var aggregate: MinerAggregate { running.aggregate(registeredCount: registry.activatedCount) }
+
     func snapshot() -> MinerIndexSnapshot<Miner, Log> {
-        MinerIndexSnapshot(version: version, registry: registry, operational: operational.entries)
+        MinerIndexSnapshot(version: version, registry: registry, operational: operational.entries,
+                           aggregate: aggregate)
     }
 }

@@ -5,6 +5,19 @@ public struct MinerIndexSnapshot<Miner: RegisteredMiner, Log: MinerLog>: Sendabl
     public let version: UInt64
     public let registry: MinerRegistry<Miner>
     public let operational: [Int64: OperationalMap<Log>.Entry]
+    /// The aggregated index at this version, maintained by the index as logs come and go.
+    private let runningAggregate: MinerAggregate
+
+    init(version: UInt64, registry: MinerRegistry<Miner>, operational: [Int64: OperationalMap<Log>.Entry],
+         aggregate: MinerAggregate) {
+        self.version = version
+        self.registry = registry
+        self.operational = operational
+        runningAggregate = aggregate
+    }
+
+    /// Per coin the summed hashrate, the total power and live/registered activated miners, in O(1).
+    public func aggregate() -> MinerAggregate { runningAggregate }
 
     /// How many miners are activated: the ones listed in the broadcast maps and counted as registered.
     public var listedMinerCount: Int { registry.activatedCount }

@@ -38,16 +38,16 @@ public struct OperationalMap<Log: MinerLog>: Sendable {
     @discardableResult
     mutating func remove(_ id: Int64) -> Entry? { entries.removeValue(forKey: id) }
 
-    /// Removes every entry observed strictly before `cutoff` and returns their ids.
-    mutating func expire(before cutoff: Timestamp) -> [Int64] {
-        var removed: [Int64] = []
+    /// Removes every entry observed strictly before `cutoff` and returns them.
+    mutating func expire(before cutoff: Timestamp) -> [(id: Int64, entry: Entry)] {
+        var removed: [(id: Int64, entry: Entry)] = []
         // Swapped out so the sweep's callback may change `entries` without overlapping access to `self`.
         var pending = schedule
         schedule = ExpirySchedule(bucketWidthMicroseconds: 1)
         pending.sweep(before: cutoff) { id in
             guard let entry = entries[id], entry.observedAt < cutoff else { return false }
             entries[id] = nil
-            removed.append(id)
+            removed.append((id, entry))
             return true
         }
         schedule = pending

@@ -87,6 +87,13 @@ public struct AsicMinerLog: Sendable, Hashable {
 
 extension AsicMinerLog: MinerLog {
     public var minerId: Int64 { asicMinerId }
+
+    /// The 5-minute hashrate, on the log's one coin.
+    public func forEachCoinHashrate(_ body: (_ rawCoinName: String, _ hashrate: Hashrate) -> Void) {
+        body(coinName, hashrate)
+    }
+
+    public var aggregatedPower: Double { power }
 }
 
 extension Array {

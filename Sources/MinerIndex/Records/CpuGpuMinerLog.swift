@@ -126,4 +126,11 @@ public struct CpuGpuMinerLog: Sendable, Hashable {
 
 extension CpuGpuMinerLog: MinerLog {
     public var minerId: Int64 { cpuGpuMinerId }
+
+    public func forEachCoinHashrate(_ body: (_ rawCoinName: String, _ hashrate: Hashrate) -> Void) {
+        forEachCoinContribution(body)
+    }
+
+    /// CPU plus every GPU.
+    public var aggregatedPower: Double { totalPower }
 }

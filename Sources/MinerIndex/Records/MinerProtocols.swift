@@ -10,4 +10,8 @@ public protocol RegisteredMiner: Sendable {
 public protocol MinerLog: Sendable {
     var minerId: Int64 { get }
     var insertedAt: Timestamp? { get }
+    /// Calls `body` with each hashrate this log adds to a coin, under the producer's raw coin name.
+    func forEachCoinHashrate(_ body: (_ rawCoinName: String, _ hashrate: Hashrate) -> Void)
+    /// The watts this log adds to the total power.
+    var aggregatedPower: Double { get }
 }

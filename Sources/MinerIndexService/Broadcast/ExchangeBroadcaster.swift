@@ -11,8 +11,9 @@ import MinerIndex
 /// The full index is also paced by its own cost: it waits at least `fullIndexCostMultiple` times as long as its
 /// last build and publish took before building again, so on a large fleet it cannot take the CPU and the broker
 /// away from ingest. With 10k miners that is still every interval; with 100k, every several seconds, while the
-/// aggregated payloads stay at one per interval. The snapshot is taken from the index actor in O(1) and
-/// aggregated and encoded here, so ingest never waits for a broadcast.
+/// aggregated payloads stay at one per interval. The full index's snapshot is taken from the index actor in O(1)
+/// and encoded off the actor, so ingest never waits for a broadcast; the aggregated payloads read the aggregate
+/// the actor keeps up to date, which costs the number of coins, and take no snapshot at all.
 actor ExchangeBroadcaster<Source: SnapshotSource> {
     enum Payload: Sendable {
         /// Registry, live logs and aggregate (`asic_miner_index`, `cpu_gpu_miner_index`).
@@ -66,24 +67,27 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
         }
 
         let started = ContinuousClock.now
-        let snapshot = await source.snapshot()
         let generatedAt = Timestamp(Date())
         sequence += 1
         let body: [UInt8]
+        let payloadVersion: UInt64
         switch payload {
         case .fullIndex:
+            let snapshot = await source.snapshot()
+            payloadVersion = snapshot.version
             body = await SnapshotEncodingQueue.run { [encoder, sequence] in
-                let aggregate = Source.aggregate(snapshot)
-                return encoder.encoder.withLock {
-                    $0.indexPayload(snapshot, aggregate: aggregate, sequence: sequence, generatedAt: generatedAt)
+                encoder.encoder.withLock {
+                    $0.indexPayload(snapshot, aggregate: snapshot.aggregate(), sequence: sequence,
+                                    generatedAt: generatedAt)
                 }
             }
         case .aggregated:
-            let aggregate = Source.aggregate(snapshot)
+            let current = await source.versionedAggregate()
+            payloadVersion = current.version
             body = encoder.encoder.withLock {
-                $0.aggregatedPayload(aggregate, sequence: sequence, generatedAt: generatedAt)
+                $0.aggregatedPayload(current.aggregate, sequence: sequence, generatedAt: generatedAt)
             }
-            metrics.population(kind, aggregate: aggregate)
+            metrics.population(kind, aggregate: current.aggregate)
         }
         metrics.snapshotBuildSeconds.recordNanoseconds(Int64((ContinuousClock.now - started).seconds * 1e9))
 
@@ -95,7 +99,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
         do {
             _ = try await publisher.publish(message)
             metrics.snapshotPublished(exchange: exchange)
-            publishedVersion = snapshot.version
+            publishedVersion = payloadVersion
             publishedAt = .now
             lastCost = .now - started
         } catch {

@@ -18,16 +18,14 @@ public protocol SnapshotSource: Sendable {
 
     var version: UInt64 { get async }
     func snapshot() async -> MinerIndexSnapshot<Miner, Log>
+    func versionedAggregate() async -> VersionedAggregate
     static var vocabulary: PayloadVocabulary { get }
-    static func aggregate(_ snapshot: MinerIndexSnapshot<Miner, Log>) -> MinerAggregate
 }
 
 extension AsicMinerOperationalIndex: SnapshotSource {
     public static var vocabulary: PayloadVocabulary { .asicMiner }
-    public static func aggregate(_ snapshot: AsicMinerIndexSnapshot) -> MinerAggregate { snapshot.aggregate() }
 }
 
 extension CpuGpuMinerOperationalIndex: SnapshotSource {
     public static var vocabulary: PayloadVocabulary { .cpuGpuMiner }
-    public static func aggregate(_ snapshot: CpuGpuMinerIndexSnapshot) -> MinerAggregate { snapshot.aggregate() }
 }

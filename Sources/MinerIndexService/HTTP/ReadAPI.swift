@@ -19,9 +19,9 @@ struct ReadAPI: Sendable {
     }
 
     func asicAggregatedIndex() async -> [UInt8] {
-        let snapshot = await indexes.asic.snapshot()
+        let current = await indexes.asic.versionedAggregate()
         let encoder = MinerPayloadEncoder<AsicMiner, AsicMinerLog>(vocabulary: .asicMiner, cachesRecords: false)
-        return encoder.aggregatedPayload(snapshot.aggregate(), sequence: snapshot.version, generatedAt: Timestamp(Date()))
+        return encoder.aggregatedPayload(current.aggregate, sequence: current.version, generatedAt: Timestamp(Date()))
     }
 
     func asicMiner(_ idText: String) async throws(Failure) -> [UInt8] {
@@ -48,9 +48,9 @@ struct ReadAPI: Sendable {
     }
 
     func cpuGpuAggregatedIndex() async -> [UInt8] {
-        let snapshot = await indexes.cpuGpu.snapshot()
+        let current = await indexes.cpuGpu.versionedAggregate()
         let encoder = MinerPayloadEncoder<CpuGpuMiner, CpuGpuMinerLog>(vocabulary: .cpuGpuMiner, cachesRecords: false)
-        return encoder.aggregatedPayload(snapshot.aggregate(), sequence: snapshot.version, generatedAt: Timestamp(Date()))
+        return encoder.aggregatedPayload(current.aggregate, sequence: current.version, generatedAt: Timestamp(Date()))
     }
 
     func cpuGpuMiner(_ idText: String) async throws(Failure) -> [UInt8] {
