@@ -17,6 +17,7 @@ import Testing
         #expect(configuration.deadLetterExchange == "miner_index.dead_letter")
         #expect(configuration.broadcastInterval == .seconds(1))
         #expect(configuration.idleBroadcastInterval == .seconds(10))
+        #expect(configuration.fullIndexBacklogInterval == .seconds(5))
         #expect(configuration.offlineAfter == .seconds(60))
         #expect(configuration.historyLimit == 60)
         #expect(configuration.maxBodyBytes == 65536)
@@ -33,6 +34,7 @@ import Testing
             "MINER_INDEX_BROADCAST_INTERVAL": "500ms",
             "MINER_INDEX_QUEUE_TYPE": "quorum",
             "MINER_INDEX_SINGLE_ACTIVE_CONSUMER": "true",
+            "MINER_INDEX_FULL_INDEX_BACKLOG_INTERVAL": "20s",
         ]
         let fromEnvironment = try resolve([], environment: environment)
         #expect(fromEnvironment.amqp.host == "broker")
@@ -41,6 +43,7 @@ import Testing
         #expect(fromEnvironment.broadcastInterval == .milliseconds(500))
         #expect(fromEnvironment.queueType == .quorum)
         #expect(fromEnvironment.singleActiveConsumer)
+        #expect(fromEnvironment.fullIndexBacklogInterval == .seconds(20))
 
         let renamed = try resolve(
             ["--asic-index-exchange", "farm.asic"], environment: ["MINER_INDEX_CPU_GPU_AGGREGATED_EXCHANGE": "farm.rigs.agg"])

@@ -2,6 +2,15 @@ import AMQP
 import Logging
 import MinerIndex
 
+/// When the broadcasters publish: every `interval` if the index changed, every `idleInterval` regardless, and the
+/// full indexes at most every `fullIndexBacklogInterval` while ingest is behind.
+struct BroadcastPacing: Sendable {
+    let interval: Duration
+    let idleInterval: Duration
+    let fullIndexBacklogInterval: Duration
+    let backlog: IngestBacklog
+}
+
 /// The four exchange broadcasters, each ticking on its own fixed-rate schedule.
 struct Broadcaster: Sendable {
     private let asicIndex: ExchangeBroadcaster<AsicMinerOperationalIndex>
@@ -12,21 +21,21 @@ struct Broadcaster: Sendable {
 
     init(
         indexes: MinerIndexes, exchanges: ServiceConfiguration.ExchangeNames, publisher: AMQPPublisher,
-        metrics: ServiceMetrics, interval: Duration, idleInterval: Duration, logger: Logger
+        metrics: ServiceMetrics, pacing: BroadcastPacing, logger: Logger
     ) {
-        self.interval = interval
+        self.interval = pacing.interval
         asicIndex = ExchangeBroadcaster(
             source: indexes.asic, exchange: exchanges.asicIndex, payload: .fullIndex, kind: .asic,
-            publisher: publisher, metrics: metrics, idleInterval: idleInterval, logger: logger)
+            publisher: publisher, metrics: metrics, pacing: pacing, logger: logger)
         asicAggregated = ExchangeBroadcaster(
             source: indexes.asic, exchange: exchanges.asicAggregatedIndex, payload: .aggregated, kind: .asic,
-            publisher: publisher, metrics: metrics, idleInterval: idleInterval, logger: logger)
+            publisher: publisher, metrics: metrics, pacing: pacing, logger: logger)
         cpuGpuIndex = ExchangeBroadcaster(
             source: indexes.cpuGpu, exchange: exchanges.cpuGpuIndex, payload: .fullIndex, kind: .cpuGpu,
-            publisher: publisher, metrics: metrics, idleInterval: idleInterval, logger: logger)
+            publisher: publisher, metrics: metrics, pacing: pacing, logger: logger)
         cpuGpuAggregated = ExchangeBroadcaster(
             source: indexes.cpuGpu, exchange: exchanges.cpuGpuAggregatedIndex, payload: .aggregated, kind: .cpuGpu,
-            publisher: publisher, metrics: metrics, idleInterval: idleInterval, logger: logger)
+            publisher: publisher, metrics: metrics, pacing: pacing, logger: logger)
     }
 
     /// Aggregated payloads first: they are the cheap ones dashboards wait for.

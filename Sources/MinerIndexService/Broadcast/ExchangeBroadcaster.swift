@@ -11,7 +11,8 @@ import MinerIndex
 /// The full index is also paced by its own cost: it waits at least `fullIndexCostMultiple` times as long as its
 /// last build and publish took before building again, so on a large fleet it cannot take the CPU and the broker
 /// away from ingest. With 10k miners that is still every interval; with 100k, every several seconds, while the
-/// aggregated payloads stay at one per interval. The full index's snapshot is taken from the index actor in O(1)
+/// aggregated payloads stay at one per interval. While ingest is behind the queue, the full index also waits
+/// `fullIndexBacklogInterval` between builds (see `IngestBacklog`). The full index's snapshot is taken from the index actor in O(1)
 /// and encoded off the actor, so ingest never waits for a broadcast; the aggregated payloads read the aggregate
 /// the actor keeps up to date, which costs the number of coins, and take no snapshot at all.
 actor ExchangeBroadcaster<Source: SnapshotSource> {
@@ -28,7 +29,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
     let kind: ServiceMetrics.Kind
     let publisher: AMQPPublisher
     let metrics: ServiceMetrics
-    let idleInterval: Duration
+    let pacing: BroadcastPacing
     let logger: Logger
     private let encoder: SharedPayloadEncoder<Source.Miner, Source.Log>
     private var publishedVersion: UInt64?
@@ -40,7 +41,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
 
     init(
         source: Source, exchange: String, payload: Payload, kind: ServiceMetrics.Kind, publisher: AMQPPublisher,
-        metrics: ServiceMetrics, idleInterval: Duration, logger: Logger
+        metrics: ServiceMetrics, pacing: BroadcastPacing, logger: Logger
     ) {
         self.source = source
         self.exchange = exchange
@@ -48,7 +49,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
         self.kind = kind
         self.publisher = publisher
         self.metrics = metrics
-        self.idleInterval = idleInterval
+        self.pacing = pacing
         self.logger = logger
         // Only the full index splices per-miner bytes; the aggregated payload has none to cache.
         encoder = SharedPayloadEncoder(
@@ -58,12 +59,17 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
     /// Publishes if due; `force` publishes regardless (the final snapshot at shutdown).
     func tick(force: Bool) async {
         let version = await source.version
-        let idle = publishedAt.map { ContinuousClock.now - $0 >= idleInterval } ?? true
+        let idle = publishedAt.map { ContinuousClock.now - $0 >= pacing.idleInterval } ?? true
         guard force || version != publishedVersion || idle else { return }
-        if !force, payload == .fullIndex, let publishedAt,
-            ContinuousClock.now - publishedAt < lastCost * Self.fullIndexCostMultiple
-        {
-            return
+        if !force, payload == .fullIndex, let publishedAt {
+            let sincePublished = ContinuousClock.now - publishedAt
+            if sincePublished < lastCost * Self.fullIndexCostMultiple { return }
+            // A full index built mid-backlog is stale by the time it is read; catching up makes the next one current.
+            if sincePublished < pacing.fullIndexBacklogInterval,
+                pacing.backlog.wasBehind(within: pacing.interval * 2)
+            {
+                return
+            }
         }
 
         let started = ContinuousClock.now

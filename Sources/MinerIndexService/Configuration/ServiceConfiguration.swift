@@ -31,6 +31,9 @@ public struct ServiceConfiguration: Sendable {
     public var outputExchanges = ExchangeNames()
     public var broadcastInterval: Duration = .seconds(1)
     public var idleBroadcastInterval: Duration = .seconds(10)
+    /// While ingest is behind the queue, the full indexes are built at most this often (the aggregated payloads
+    /// keep `broadcastInterval`), so that catching up is not slowed by re-encoding every miner each second.
+    public var fullIndexBacklogInterval: Duration = .seconds(5)
     public var offlineAfter: Duration = .seconds(60)
     public var expirySweepInterval: Duration = .seconds(1)
     public var historyLimit = 60
@@ -59,6 +62,7 @@ public struct ServiceConfiguration: Sendable {
             "dead_letter_queue": "\(deadLetterQueue)",
             "broadcast_interval": "\(DurationText.format(broadcastInterval))",
             "idle_broadcast_interval": "\(DurationText.format(idleBroadcastInterval))",
+            "full_index_backlog_interval": "\(DurationText.format(fullIndexBacklogInterval))",
             "offline_after": "\(DurationText.format(offlineAfter))",
             "history_limit": "\(historyLimit)",
             "max_body_bytes": "\(maxBodyBytes)",

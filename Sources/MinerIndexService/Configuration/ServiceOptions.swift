@@ -48,6 +48,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: "Republish unchanged snapshots this often. (default: 10s, env: MINER_INDEX_IDLE_BROADCAST_INTERVAL)")
     public var idleBroadcastInterval: String?
 
+    @Option(help: "While ingest is behind the queue, build the full indexes at most this often. (default: 5s, env: MINER_INDEX_FULL_INDEX_BACKLOG_INTERVAL)")
+    public var fullIndexBacklogInterval: String?
+
     @Option(help: "A miner silent this long is offline and leaves the index. (default: 60s, env: MINER_INDEX_OFFLINE_AFTER)")
     public var offlineAfter: String?
 
@@ -142,6 +145,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         }
         if let interval = try duration(idleBroadcastInterval, "idle-broadcast-interval") {
             configuration.idleBroadcastInterval = interval
+        }
+        if let interval = try duration(fullIndexBacklogInterval, "full-index-backlog-interval") {
+            configuration.fullIndexBacklogInterval = interval
         }
         if let offline = try duration(offlineAfter, "offline-after") { configuration.offlineAfter = offline }
         if let limit = try integer(historyLimit, "history-limit", Int.self) {

@@ -11,17 +11,19 @@ struct IngestPipeline {
     let deadLetters: DeadLetterPublisher
     let indexes: MinerIndexes
     let decoder: MinerMessageDecoder
+    let backlog: IngestBacklog
     let metrics: ServiceMetrics
     var warnings: RateLimitedLog
 
     init(
         consumer: AMQPConsumer, deadLetters: DeadLetterPublisher, indexes: MinerIndexes,
-        decoder: MinerMessageDecoder, metrics: ServiceMetrics, logger: Logger
+        decoder: MinerMessageDecoder, backlog: IngestBacklog, metrics: ServiceMetrics, logger: Logger
     ) {
         self.consumer = consumer
         self.deadLetters = deadLetters
         self.indexes = indexes
         self.decoder = decoder
+        self.backlog = backlog
         self.metrics = metrics
         self.warnings = RateLimitedLog(logger: logger)
     }
@@ -30,6 +32,7 @@ struct IngestPipeline {
     mutating func run() async {
         var iterator = consumer.deliveries.makeAsyncIterator()
         while let batch = await iterator.nextBatch() {
+            backlog.record(batchSize: batch.count)
             await process(batch)
         }
     }

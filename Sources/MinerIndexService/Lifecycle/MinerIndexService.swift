@@ -59,16 +59,19 @@ public final class MinerIndexService: Service, Sendable {
         publisher.start()
         consumer.start()
 
+        let backlog = IngestBacklog(prefetch: configuration.prefetch)
         let broadcaster = Broadcaster(
             indexes: indexes, exchanges: configuration.outputExchanges, publisher: publisher, metrics: metrics,
-            interval: configuration.broadcastInterval, idleInterval: configuration.idleBroadcastInterval,
+            pacing: BroadcastPacing(
+                interval: configuration.broadcastInterval, idleInterval: configuration.idleBroadcastInterval,
+                fullIndexBacklogInterval: configuration.fullIndexBacklogInterval, backlog: backlog),
             logger: logger)
         let sweeper = ExpirySweeper(indexes: indexes, metrics: metrics, interval: configuration.expirySweepInterval, logger: logger)
         let ingest = IngestPipeline(
             consumer: consumer,
             deadLetters: DeadLetterPublisher(publisher: publisher, exchange: configuration.deadLetterExchange),
             indexes: indexes, decoder: MinerMessageDecoder(limits: DecodingLimits(maxBodyBytes: configuration.maxBodyBytes)),
-            metrics: metrics, logger: logger)
+            backlog: backlog, metrics: metrics, logger: logger)
 
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
