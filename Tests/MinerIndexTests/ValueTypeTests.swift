@@ -8,6 +8,13 @@ import Testing
         #expect(Hashrate(1, .petahashesPerSecond).hashesPerSecond == 1e15)
     }
 
+    @Test func displayHidesTheBinaryNoiseOfSums() {
+        var sum = Hashrate.zero
+        for reading in [22.4746, 32.5796, 39.4362, 4.693, 1.4174] { sum += Hashrate(reading, .kilohashesPerSecond) }
+        #expect(sum.hashesPerSecond != 100_600.8)  // the binary sum itself is off in its last bits
+        #expect(sum.display == .init(value: 100.6008, unit: .kilohashesPerSecond))
+    }
+
     @Test func displayPicksTheLargestUnitAtLeastOne() {
         #expect(Hashrate(1500, .gigahashesPerSecond).display == .init(value: 1.5, unit: .terahashesPerSecond))
         #expect(Hashrate.zero.display == .init(value: 0, unit: .hashesPerSecond))

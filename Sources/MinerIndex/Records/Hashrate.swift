@@ -30,7 +30,10 @@ public struct Hashrate: Sendable, Hashable, Comparable {
             unit = candidate
             break
         }
-        return Display(value: hashesPerSecond / unit.factor, unit: unit)
+        // Rounded to a billionth of the display unit (from 1 H/s up, at least ten significant digits): sums of
+        // decimal readings otherwise show their binary noise, as 806.2941999999999 KH/s.
+        let value = hashesPerSecond / unit.factor
+        return Display(value: (value * 1e9).rounded() / 1e9, unit: unit)
     }
 
     public struct Display: Sendable, Hashable, CustomStringConvertible {
