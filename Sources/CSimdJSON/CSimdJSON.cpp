@@ -51,8 +51,9 @@ struct alignas(64) PaddedKey {
 
 // Finds a member's key among the schema's keys. Producers write a record's keys in the same order every time, so
 // the table remembers which key followed which in the last message and tries that one first: a hit costs one
-// branch-free comparison and no hashing. A miss falls back to open addressing over a flat power-of-two table, whose hash reads only the first and last eight bytes of a key
-// (the keys differ at their start, "pool_1_…", or at their end, "…_temp_1"); a collision only costs a probe.
+// branch-free comparison and no hashing. A miss falls back to open addressing over a flat power-of-two table,
+// whose hash reads only the first and last eight bytes of a key (the keys differ at their start, "pool_1_…", or at
+// their end, "…_temp_1"); a collision only costs a probe.
 struct KeyTable {
     std::vector<PaddedKey> keys;
     std::vector<int32_t> table;

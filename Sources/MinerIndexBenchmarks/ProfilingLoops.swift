@@ -1,7 +1,7 @@
 import MinerIndex
 
-/// Focused loops for `perf record`: `miner-index-benchmarks profile encode|record|aggregate|decode|decode-cpu-gpu` repeats one
-/// operation for a few seconds so a sampling profiler sees nothing else.
+/// Focused loops for `perf record`: `miner-index-benchmarks profile encode|record|aggregate|decode|decode-cpu-gpu`
+/// repeats one operation for a few seconds so a sampling profiler sees nothing else.
 enum ProfilingLoops {
     static func run(_ name: String, index: AsicMinerOperationalIndex) async {
         let snapshot = await index.snapshot()

@@ -129,7 +129,8 @@ func compareDecoding(kind: String, keyOrder: String, routingKey: String, bodies:
     }
     let ratios = zip(baseline, ours).map { $0 / $1 }.sorted()
     let size = bodies.reduce(0) { $0 + $1.count } / bodies.count
-    report.add("decode+validate \(kind) log (\(size) B, \(keyOrder)), miner-index", microseconds(Measurement.median(ours)))
+    report.add("decode+validate \(kind) log (\(size) B, \(keyOrder)), miner-index",
+               microseconds(Measurement.median(ours)))
     report.add("decode \(kind) log (\(size) B, \(keyOrder)), Foundation JSONDecoder (no validation)",
                microseconds(Measurement.median(baseline)),
                "miner-index is **\(format(Measurement.median(ratios), digits: 1))x** faster (pairs: "

@@ -113,13 +113,14 @@ import Testing
             switch Int.random(in: 0..<100, using: &generator) {
             case 0..<60:
                 let log = Fixtures.asicLog(
-                    id: id, hashrate: Double.random(in: 0...500, using: &generator), unit: units.randomElement(using: &generator) ?? .terahashesPerSecond,
+                    id: id, hashrate: Double.random(in: 0...500, using: &generator),
+                    unit: units.randomElement(using: &generator) ?? .terahashesPerSecond,
                     coin: coins.randomElement(using: &generator) ?? "bitcoin",
                     power: Double.random(in: 0...4000, using: &generator).rounded() / 8,
                     insertedAt: Fixtures.seconds(clock - Double.random(in: 0...40, using: &generator)))
                 await asic.put(log, receivedAt: time)
-                await rigs.put(rig(id: id, cpuCoin: coins.randomElement(using: &generator),
-                                   slot1Coin: Bool.random(using: &generator) ? coins.randomElement(using: &generator) : nil,
+                let slot1Coin = Bool.random(using: &generator) ? coins.randomElement(using: &generator) : nil
+                await rigs.put(rig(id: id, cpuCoin: coins.randomElement(using: &generator), slot1Coin: slot1Coin,
                                    slot2Coin: coins.randomElement(using: &generator)),
                                receivedAt: time)
             case 60..<72:

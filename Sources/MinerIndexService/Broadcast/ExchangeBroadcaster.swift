@@ -12,9 +12,9 @@ import MinerIndex
 /// last build and publish took before building again, so on a large fleet it cannot take the CPU and the broker
 /// away from ingest. With 10k miners that is still every interval; with 100k, every several seconds, while the
 /// aggregated payloads stay at one per interval. While ingest is behind the queue, the full index also waits
-/// `fullIndexBacklogInterval` between builds (see `IngestBacklog`). The full index's snapshot is taken from the index actor in O(1)
-/// and encoded off the actor, so ingest never waits for a broadcast; the aggregated payloads read the aggregate
-/// the actor keeps up to date, which costs the number of coins, and take no snapshot at all.
+/// `fullIndexBacklogInterval` between builds (see `IngestBacklog`). The full index's snapshot is taken from the
+/// index actor in O(1) and encoded off the actor, so ingest never waits for a broadcast; the aggregated payloads
+/// read the aggregate the actor keeps up to date, which costs the number of coins, and take no snapshot at all.
 actor ExchangeBroadcaster<Source: SnapshotSource> {
     enum Payload: Sendable {
         /// Registry, live logs and aggregate (`asic_miner_index`, `cpu_gpu_miner_index`).
@@ -64,7 +64,8 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
         if !force, payload == .fullIndex, let publishedAt {
             let sincePublished = ContinuousClock.now - publishedAt
             if sincePublished < lastCost * Self.fullIndexCostMultiple { return }
-            // A full index built mid-backlog is stale by the time it is read; catching up makes the next one current.
+            // A full index built mid-backlog is stale by the time it is read; catching up makes the next one
+            // current.
             if sincePublished < pacing.fullIndexBacklogInterval,
                 pacing.backlog.wasBehind(within: pacing.interval * 2)
             {

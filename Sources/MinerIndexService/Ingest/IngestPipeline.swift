@@ -76,7 +76,8 @@ struct IngestPipeline {
         // batch cost more than the two actors could gain by running side by side on a machine the broker shares.
         if !asicCommands.isEmpty {
             let outcomes = await indexes.asic.apply(asicCommands)
-            record(outcomes, kind: .asic, commands: asicCommands.lazy.map(\.observedLogTime), appliedAt: Timestamp(Date()))
+            record(outcomes, kind: .asic, commands: asicCommands.lazy.map(\.observedLogTime),
+                   appliedAt: Timestamp(Date()))
         }
         if !cpuGpuCommands.isEmpty {
             let outcomes = await indexes.cpuGpu.apply(cpuGpuCommands)
