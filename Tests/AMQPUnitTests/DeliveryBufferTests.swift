@@ -1,0 +1,59 @@
+@testable import AMQP
+import Testing
+
+@Suite struct DeliveryBufferTests {
+    private func deliveries(_ tags: ClosedRange<UInt64>) -> [Delivery] {
+        tags.map { tag in
+            Delivery(tag: DeliveryTag(generation: 1, value: tag), exchange: "in", routingKey: "asic_miner.log",
+                     redelivered: false, properties: MessageProperties(), body: [UInt8(tag % 256)])
+        }
+    }
+
+    @Test func aReaderTakesEverythingThatArrivedSinceItLastLooked() async {
+        let buffer = DeliveryBuffer()
+        buffer.append(deliveries(1...3))
+        buffer.append(deliveries(4...4))
+        buffer.append([])
+        buffer.append(deliveries(5...9))
+        let batch = await buffer.next()
+        #expect(batch?.map(\.tag.value) == Array(1...9))
+    }
+
+    @Test func aWaitingReaderGetsTheNextAppendInOrder() async {
+        let buffer = DeliveryBuffer()
+        async let first = buffer.next()
+        // Give the reader time to suspend, so the append below resumes it rather than filling the buffer.
+        try? await Task.sleep(for: .milliseconds(50))
+        buffer.append(deliveries(1...2))
+        #expect(await first?.map(\.tag.value) == [1, 2])
+        buffer.append(deliveries(3...3))
+        #expect(await buffer.next()?.map(\.tag.value) == [3])
+    }
+
+    @Test func finishingHandsOverWhatIsPendingThenEnds() async {
+        let buffer = DeliveryBuffer()
+        buffer.append(deliveries(1...2))
+        buffer.finish()
+        buffer.append(deliveries(3...3))
+        #expect(await buffer.next()?.map(\.tag.value) == [1, 2])
+        #expect(await buffer.next() == nil)
+    }
+
+    @Test func finishingWakesAWaitingReader() async {
+        let buffer = DeliveryBuffer()
+        async let waiting = buffer.next()
+        try? await Task.sleep(for: .milliseconds(50))
+        buffer.finish()
+        #expect(await waiting == nil)
+    }
+
+    @Test func cancellingAWaitingReaderEndsItsWaitAndLosesNothing() async {
+        let buffer = DeliveryBuffer()
+        let reader = Task { await buffer.next() }
+        try? await Task.sleep(for: .milliseconds(50))
+        reader.cancel()
+        #expect(await reader.value == nil)
+        buffer.append(deliveries(1...2))
+        #expect(await buffer.next()?.map(\.tag.value) == [1, 2])
+    }
+}
