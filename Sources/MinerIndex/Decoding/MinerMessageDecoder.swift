@@ -12,6 +12,20 @@ public struct MinerMessageDecoder: Sendable {
         case cpuGpuLog = "cpu_gpu_miner.log"
         case cpuGpuUpsert = "cpu_gpu_miner.upsert"
         case cpuGpuDelete = "cpu_gpu_miner.delete"
+
+        /// Like `init(rawValue:)`, which searches the raw values through a generic string table; a switch of
+        /// literal comparisons is cheaper, and this runs once per message.
+        static func matching(_ routingKey: String) -> RoutingKey? {
+            switch routingKey {
+            case "asic_miner.log": .asicLog
+            case "cpu_gpu_miner.log": .cpuGpuLog
+            case "asic_miner.upsert": .asicUpsert
+            case "cpu_gpu_miner.upsert": .cpuGpuUpsert
+            case "asic_miner.delete": .asicDelete
+            case "cpu_gpu_miner.delete": .cpuGpuDelete
+            default: nil
+            }
+        }
     }
 
     public let limits: DecodingLimits
@@ -21,7 +35,7 @@ public struct MinerMessageDecoder: Sendable {
     }
 
     public func decode(routingKey: String, body: [UInt8]) throws(RecordDecodingError) -> MinerCommand {
-        guard let route = RoutingKey(rawValue: routingKey) else {
+        guard let route = RoutingKey.matching(routingKey) else {
             throw RecordDecodingError(field: "routing_key", problem: .unknownRoutingKey(routingKey))
         }
         return try withBody(body, limits: limits) { (buffer) throws(RecordDecodingError) in
@@ -33,7 +47,7 @@ public struct MinerMessageDecoder: Sendable {
     public func decode(routingKey: String, body: UnsafeRawBufferPointer) throws(RecordDecodingError)
         -> MinerCommand
     {
-        guard let route = RoutingKey(rawValue: routingKey) else {
+        guard let route = RoutingKey.matching(routingKey) else {
             throw RecordDecodingError(field: "routing_key", problem: .unknownRoutingKey(routingKey))
         }
         guard body.count <= limits.maxBodyBytes else {
