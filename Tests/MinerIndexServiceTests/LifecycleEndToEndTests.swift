@@ -17,6 +17,7 @@ import Testing
 
         #expect(harness.service.consumer.status == .closed)
         #expect(harness.service.publisher.status == .closed)
+        #expect(harness.service.fullIndexPublisher.status == .closed)
         let finalSnapshots = await eventually(timeout: .seconds(10)) {
             exchanges.all.allSatisfy { exchange in
                 harness.snapshots(on: exchange).contains { $0.receivedAt >= shutdownAt }

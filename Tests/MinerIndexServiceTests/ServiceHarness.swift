@@ -114,6 +114,7 @@ final class ServiceHarness: Sendable {
         running.withLock { $0 = Task { try await group.run() } }
         try await service.consumer.waitUntilConsuming(timeout: .seconds(10))
         try await service.publisher.waitUntilConnected(timeout: .seconds(10))
+        try await service.fullIndexPublisher.waitUntilConnected(timeout: .seconds(10))
     }
 
     /// Graceful shutdown, as SIGTERM would do it, and waits for the service to finish.

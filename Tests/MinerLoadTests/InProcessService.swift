@@ -40,6 +40,7 @@ final class InProcessService: Sendable {
         running.withLock { $0 = Task { try await group.run() } }
         try await service.consumer.waitUntilConsuming(timeout: .seconds(10))
         try await service.publisher.waitUntilConnected(timeout: .seconds(10))
+        try await service.fullIndexPublisher.waitUntilConnected(timeout: .seconds(10))
     }
 
     /// Shuts the service down and deletes its topology.

@@ -21,18 +21,18 @@ struct Broadcaster: Sendable {
 
     init(
         indexes: MinerIndexes, exchanges: ServiceConfiguration.ExchangeNames, publisher: AMQPPublisher,
-        metrics: ServiceMetrics, pacing: BroadcastPacing, logger: Logger
+        fullIndexPublisher: AMQPPublisher, metrics: ServiceMetrics, pacing: BroadcastPacing, logger: Logger
     ) {
         self.interval = pacing.interval
         asicIndex = ExchangeBroadcaster(
             source: indexes.asic, exchange: exchanges.asicIndex, payload: .fullIndex, kind: .asic,
-            publisher: publisher, metrics: metrics, pacing: pacing, logger: logger)
+            publisher: fullIndexPublisher, metrics: metrics, pacing: pacing, logger: logger)
         asicAggregated = ExchangeBroadcaster(
             source: indexes.asic, exchange: exchanges.asicAggregatedIndex, payload: .aggregated, kind: .asic,
             publisher: publisher, metrics: metrics, pacing: pacing, logger: logger)
         cpuGpuIndex = ExchangeBroadcaster(
             source: indexes.cpuGpu, exchange: exchanges.cpuGpuIndex, payload: .fullIndex, kind: .cpuGpu,
-            publisher: publisher, metrics: metrics, pacing: pacing, logger: logger)
+            publisher: fullIndexPublisher, metrics: metrics, pacing: pacing, logger: logger)
         cpuGpuAggregated = ExchangeBroadcaster(
             source: indexes.cpuGpu, exchange: exchanges.cpuGpuAggregatedIndex, payload: .aggregated, kind: .cpuGpu,
             publisher: publisher, metrics: metrics, pacing: pacing, logger: logger)

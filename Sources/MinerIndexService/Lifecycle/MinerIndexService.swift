@@ -8,14 +8,18 @@ import ServiceLifecycle
 ///
 /// Graceful shutdown (SIGTERM or SIGINT through a `ServiceGroup`, or `triggerGracefulShutdown()` in tests): stop
 /// the periodic work, cancel the subscription, finish and acknowledge the deliveries already received, publish one
-/// final snapshot per exchange, then close both connections. Deliveries never applied are never acknowledged, so
+/// final snapshot per exchange, then close the connections. Deliveries never applied are never acknowledged, so
 /// the broker gives them to the next instance.
 public final class MinerIndexService: Service, Sendable {
     public let configuration: ServiceConfiguration
     public let indexes: MinerIndexes
     public let metrics: ServiceMetrics
     public let consumer: AMQPConsumer
+    /// The aggregated payloads and the dead letters.
     public let publisher: AMQPPublisher
+    /// The full indexes, on a connection of their own: one takes a while to send and route (tens of megabytes on
+    /// a large fleet), and on a shared connection the small aggregated payloads waited behind it.
+    public let fullIndexPublisher: AMQPPublisher
     let logger: Logger
 
     public init(configuration: ServiceConfiguration, metrics: ServiceMetrics = ServiceMetrics(), logger: Logger) {
@@ -34,12 +38,12 @@ public final class MinerIndexService: Service, Sendable {
                 queue: configuration.queue, prefetch: configuration.prefetch, topology: topology.input,
                 consumerTag: "miner-index", backoff: configuration.reconnectBackoff),
             logger: logger)
-        publisher = AMQPPublisher(
-            settings: configuration.amqp,
-            configuration: .init(
-                topology: topology.output, whenBlocked: .wait(upTo: configuration.broadcastInterval),
-                backoff: configuration.reconnectBackoff),
-            logger: logger)
+        let publisherConfiguration = AMQPPublisher.Configuration(
+            topology: topology.output, whenBlocked: .wait(upTo: configuration.broadcastInterval),
+            backoff: configuration.reconnectBackoff)
+        publisher = AMQPPublisher(settings: configuration.amqp, configuration: publisherConfiguration, logger: logger)
+        fullIndexPublisher = AMQPPublisher(
+            settings: configuration.amqp, configuration: publisherConfiguration, logger: logger)
     }
 
     /// Ready means consuming: connected, topology declared, subscribed.
@@ -57,11 +61,13 @@ public final class MinerIndexService: Service, Sendable {
     public func run() async throws {
         logger.info("starting miner-index", metadata: configuration.summary)
         publisher.start()
+        fullIndexPublisher.start()
         consumer.start()
 
         let backlog = IngestBacklog(prefetch: configuration.prefetch)
         let broadcaster = Broadcaster(
-            indexes: indexes, exchanges: configuration.outputExchanges, publisher: publisher, metrics: metrics,
+            indexes: indexes, exchanges: configuration.outputExchanges, publisher: publisher,
+            fullIndexPublisher: fullIndexPublisher, metrics: metrics,
             pacing: BroadcastPacing(
                 interval: configuration.broadcastInterval, idleInterval: configuration.idleBroadcastInterval,
                 fullIndexBacklogInterval: configuration.fullIndexBacklogInterval, backlog: backlog),
@@ -78,7 +84,7 @@ public final class MinerIndexService: Service, Sendable {
                 var pipeline = ingest
                 await pipeline.run()
             }
-            group.addTask { [consumer, publisher, metrics, logger] in
+            group.addTask { [consumer, publisher, fullIndexPublisher, metrics, logger] in
                 await withTaskGroup(of: Void.self) { periodic in
                     periodic.addTask { await broadcaster.run() }
                     periodic.addTask { await sweeper.run() }
@@ -87,6 +93,10 @@ public final class MinerIndexService: Service, Sendable {
                     }
                     periodic.addTask {
                         await Self.follow(publisher.events, client: "publisher", metrics: metrics, logger: logger)
+                    }
+                    periodic.addTask {
+                        await Self.follow(
+                            fullIndexPublisher.events, client: "full-index publisher", metrics: metrics, logger: logger)
                     }
                     try? await gracefulShutdown()
                     logger.info("shutting down: stopping the subscription and finishing in-flight messages")
@@ -99,6 +109,7 @@ public final class MinerIndexService: Service, Sendable {
         await broadcaster.publishFinal()
         await consumer.close()
         await publisher.close()
+        await fullIndexPublisher.close()
         logger.info("miner-index stopped")
     }
 
