@@ -24,6 +24,7 @@ parser.add_argument("--repeats", type=int, default=3)
 parser.add_argument("--asic", type=int, default=10_000)
 parser.add_argument("--cpu-gpu", type=int, default=10_000)
 parser.add_argument("--contenders", default="miner-index,bare,pika")
+parser.add_argument("--prefetch", type=int, default=500, help="the same prefetch for every contender")
 parser.add_argument("--keep", action="store_true", help="keep the bench queues and exchanges afterwards")
 arguments = parser.parse_args()
 
@@ -54,7 +55,7 @@ def drain_miner_index():
     service = subprocess.Popen(
         [binary("miner-index"), "--amqp-url", AMQP_URL, "--queue", QUEUE, "--exchange", EXCHANGE,
          "--dead-letter-exchange", DLX, "--dead-letter-queue", DLQ, "--offline-after", "1h", "--http-port", "0",
-         "--log-level", "warning", *exchange_flags(OUTPUTS)],
+         "--log-level", "warning", "--prefetch", str(arguments.prefetch), *exchange_flags(OUTPUTS)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         result = finish_watch(watcher)
@@ -68,7 +69,8 @@ def drain_miner_index():
 def drain_bare():
     watcher = start_watch(QUEUE, N)
     consumer = subprocess.Popen(
-        [binary("amqp-drain-bench"), "drain", "--amqp-url", AMQP_URL, "--queue", QUEUE, "--expect", str(N)],
+        [binary("amqp-drain-bench"), "drain", "--amqp-url", AMQP_URL, "--queue", QUEUE, "--expect", str(N),
+         "--prefetch", str(arguments.prefetch)],
         stdout=subprocess.PIPE, text=True)
     result = finish_watch(watcher)
     out, _ = consumer.communicate(timeout=120)
@@ -80,7 +82,7 @@ def drain_pika():
     watcher = start_watch(QUEUE, N)
     consumer = subprocess.Popen(
         [sys.executable, os.path.join(os.path.dirname(__file__), "pika_consumer.py"), "--url", AMQP_URL,
-         "--queue", QUEUE, "--expect", str(N)],
+         "--queue", QUEUE, "--expect", str(N), "--prefetch", str(arguments.prefetch)],
         stdout=subprocess.PIPE, text=True)
     result = finish_watch(watcher)
     out, _ = consumer.communicate(timeout=600)
@@ -120,7 +122,8 @@ for repeat in range(arguments.repeats):
 medians = {name: {"rate": median([r["rate"] for r in results]),
                   "cpu_us_per_message": median([r["cpu_us_per_message"] for r in results])}
            for name, results in runs.items()}
-print(f"\n{N} messages, {arguments.asic} ASIC + {arguments.cpu_gpu} CPU/GPU miners, {arguments.repeats} repeats (medians)\n")
+print(f"\n{N} messages, {arguments.asic} ASIC + {arguments.cpu_gpu} CPU/GPU miners, prefetch {arguments.prefetch}, "
+      f"{arguments.repeats} repeats (medians)\n")
 print("| contender | drain rate (msg/s) | vs bare consumer | CPU per message | runs (msg/s) |")
 print("|---|---:|---:|---:|---|")
 bare = medians.get("bare", {}).get("rate")
