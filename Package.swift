@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C layer
@@ -50,11 +51,30 @@ let package = Package(
             dependencies: ["CSimdJSON"]
         ),
 
+        // State: what survives a restart, behind one protocol (a store) with the rules every backend shares:
+        // record formats, write ordering, retries, restore.
+        .target(
+            name: "MinerIndexState",
+            dependencies: [
+                "MinerIndex",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The embedded default backend: one SQLite file through GRDB.
+        .target(
+            name: "MinerIndexStateSQLite",
+            dependencies: [
+                "MinerIndexState", "MinerIndex",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Service wiring: queue → index actors → throttled fanout snapshots.
         .target(
             name: "MinerIndexService",
             dependencies: [
-                "AMQP", "MinerIndex",
+                "AMQP", "MinerIndex", "MinerIndexState", "MinerIndexStateSQLite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -112,6 +132,20 @@ let package = Package(
         .testTarget(name: "AMQPUnitTests", dependencies: ["AMQP"]),
         .testTarget(name: "AMQPIntegrationTests", dependencies: ["AMQP", "BrokerTestSupport"]),
         .testTarget(name: "MinerIndexTests", dependencies: ["MinerIndex"]),
+        .testTarget(
+            name: "StateEndToEndTests",
+            dependencies: [
+                "MinerLoadKit", "AMQP", "BrokerTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "MinerIndexStateTests",
+            dependencies: [
+                "MinerIndexState", "MinerIndexStateSQLite", "MinerIndex", "BrokerTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(name: "MinerIndexServiceUnitTests", dependencies: ["MinerIndexService", "AMQP"]),
         .testTarget(
             name: "MinerIndexServiceTests",
@@ -128,6 +162,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+
+        // The state store's checkpoint, disk and restore costs at a given fleet; run in release.
+        .executableTarget(
+            name: "state-benchmarks",
+            dependencies: [
+                "MinerIndex", "MinerIndexState", "MinerIndexStateSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/StateBenchmarks"
         ),
 
         // Benchmarks of the domain against Foundation's JSON coders; run in release.

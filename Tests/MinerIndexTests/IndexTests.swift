@@ -105,7 +105,7 @@ import Testing
             history.put(Fixtures.asicLog(id: 9, hashrate: second), observedAt: Fixtures.seconds(second))
         }
         #expect(history.get(9, now: Fixtures.seconds(26)).map(\.observedAt) == [23, 24, 25, 26].map(Fixtures.seconds))
-        #expect(history.put(Fixtures.asicLog(id: 9), observedAt: Fixtures.seconds(26)) == false)
+        #expect(history.put(Fixtures.asicLog(id: 9), observedAt: Fixtures.seconds(26)) == nil)
     }
 
     @Test func historyEntryKeepsTheNumbers() throws {

@@ -22,17 +22,37 @@ public struct AsicMinerHistoricalIndex: Sendable {
     public var entryCount: Int { rings.values.reduce(0) { $0 + $1.count } }
 
     /// Appends the log's numbers if it is newer than the newest entry; older or equal ones (reordered or
-    /// redelivered) are dropped so the ring stays in time order. Returns whether it was appended.
+    /// redelivered) are dropped so the ring stays in time order. Returns the entry if it was appended, with the
+    /// time of the newest entry before it.
     @discardableResult
-    public mutating func put(_ log: AsicMinerLog, observedAt: Timestamp) -> Bool {
+    public mutating func put(_ log: AsicMinerLog, observedAt: Timestamp)
+        -> (entry: AsicMinerHistoryEntry, previousNewest: Timestamp?)?
+    {
         let id = log.asicMinerId
         let cutoff = Timestamp(microsecondsSinceEpoch: observedAt.microsecondsSinceEpoch - maxAgeMicroseconds)
         let entry = AsicMinerHistoryEntry(log: log, observedAt: observedAt)
         // One in-place dictionary access: the ring is never copied, whatever its size.
         let outcome = rings[id, default: HistoryRing(capacity: capacity)]
             .appendIfNewer(entry, capacity: capacity, droppingOlderThan: cutoff)
-        if outcome.appended { schedule.file(id, at: observedAt, previous: outcome.previousNewest) }
-        return outcome.appended
+        guard outcome.appended else { return nil }
+        schedule.file(id, at: observedAt, previous: outcome.previousNewest)
+        return (entry, outcome.previousNewest)
+    }
+
+    /// Puts back entries read from a store, oldest first: they go before the ones already held (which arrived
+    /// after the restart), the ring keeps the newest `capacity`, and entries older than the age limit are dropped.
+    public mutating func restore(_ entries: [AsicMinerHistoryEntry], of id: Int64, now: Timestamp) {
+        let limit = cutoff(now)
+        var ring = HistoryRing(capacity: capacity)
+        let held = rings[id].map { ring in (0..<ring.count).map { ring[$0] } } ?? []
+        var merged = entries.filter { $0.observedAt >= limit }
+        if let firstHeld = held.first { merged.removeAll { $0.observedAt >= firstHeld.observedAt } }
+        merged.append(contentsOf: held)
+        guard !merged.isEmpty else { return }
+        for entry in merged.suffix(capacity) { ring.append(entry, capacity: capacity) }
+        let previousNewest = rings[id]?.newest?.observedAt
+        rings[id] = ring
+        if let newest = ring.newest { schedule.file(id, at: newest.observedAt, previous: previousNewest) }
     }
 
     /// The miner's entries no older than the age limit at `now`, oldest first.

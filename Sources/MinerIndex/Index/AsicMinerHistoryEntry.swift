@@ -32,6 +32,57 @@ public struct AsicMinerHistoryEntry: Sendable, Hashable {
                   Self.clamped32(pools[2].acceptedShare), Self.clamped32(pools[2].rejectedShare))
     }
 
+    /// The entry's stored numbers exactly as kept, so a store can write and read it back without rounding twice.
+    public struct Compact: Sendable, Hashable {
+        public var hashrate5Min: Float
+        public var hashrate30Min: Float
+        public var power: Float
+        public var poolRejectionRate: Float
+        /// Tenths of a degree, board 1 sensor 1 first; `Int16.max` when absent.
+        public var temperatures: [Int16]
+        /// RPM; `UInt16.max` when absent.
+        public var fans: [UInt16]
+        /// Accepted then rejected shares of pools 1 to 3; `UInt32.max` when absent.
+        public var shares: [UInt32]
+
+        public init(hashrate5Min: Float, hashrate30Min: Float, power: Float, poolRejectionRate: Float,
+                    temperatures: [Int16], fans: [UInt16], shares: [UInt32]) {
+            self.hashrate5Min = hashrate5Min
+            self.hashrate30Min = hashrate30Min
+            self.power = power
+            self.poolRejectionRate = poolRejectionRate
+            self.temperatures = temperatures
+            self.fans = fans
+            self.shares = shares
+        }
+
+        public static let temperatureCount = 6, fanCount = 4, shareCount = 6
+    }
+
+    public var compact: Compact {
+        Compact(
+            hashrate5Min: hashrate5MinStorage, hashrate30Min: hashrate30MinStorage, power: powerStorage,
+            poolRejectionRate: poolRejectionRateStorage,
+            temperatures: [temperatures.0, temperatures.1, temperatures.2, temperatures.3, temperatures.4,
+                           temperatures.5],
+            fans: [fans.0, fans.1, fans.2, fans.3],
+            shares: [shares.0, shares.1, shares.2, shares.3, shares.4, shares.5])
+    }
+
+    /// Rebuilds an entry from `compact`; missing array elements count as absent values.
+    public init(observedAt: Timestamp, compact: Compact) {
+        self.observedAt = observedAt
+        hashrate5MinStorage = compact.hashrate5Min
+        hashrate30MinStorage = compact.hashrate30Min
+        powerStorage = compact.power
+        poolRejectionRateStorage = compact.poolRejectionRate
+        func at<T: FixedWidthInteger>(_ values: [T], _ index: Int) -> T { values.indices.contains(index) ? values[index] : .max }
+        let t = compact.temperatures, f = compact.fans, s = compact.shares
+        temperatures = (at(t, 0), at(t, 1), at(t, 2), at(t, 3), at(t, 4), at(t, 5))
+        fans = (at(f, 0), at(f, 1), at(f, 2), at(f, 3))
+        shares = (at(s, 0), at(s, 1), at(s, 2), at(s, 3), at(s, 4), at(s, 5))
+    }
+
     public var hashrate5Min: Hashrate { Hashrate(hashesPerSecond: Double(hashrate5MinStorage)) }
     public var hashrate30Min: Hashrate? {
         hashrate30MinStorage.isNaN ? nil : Hashrate(hashesPerSecond: Double(hashrate30MinStorage))
@@ -81,18 +132,16 @@ public struct AsicMinerHistoryEntry: Sendable, Hashable {
         hasher.combine(powerStorage)
     }
 
-    private static func tenths(_ value: Double?) -> Int16 {
-        guard let value else { return .max }
-        return Int16(min((value * 10).rounded(), Double(Int16.max - 1)))
-    }
+    // The decoder only lets finite, non-negative numbers through, but a record can be built by other code too:
+    // each conversion clamps into range (the largest value stays the absent marker) instead of trapping.
+    private static func tenths(_ value: Double?) -> Int16 { clamped(value.map { $0 * 10 }) }
 
-    private static func clamped16(_ value: Double?) -> UInt16 {
-        guard let value else { return .max }
-        return UInt16(min(value.rounded(), Double(UInt16.max - 1)))
-    }
+    private static func clamped16(_ value: Double?) -> UInt16 { clamped(value) }
 
-    private static func clamped32(_ value: Double?) -> UInt32 {
-        guard let value else { return .max }
-        return UInt32(min(value.rounded(), Double(UInt32.max - 1)))
+    private static func clamped32(_ value: Double?) -> UInt32 { clamped(value) }
+
+    private static func clamped<Stored: FixedWidthInteger>(_ value: Double?) -> Stored {
+        guard let value, !value.isNaN else { return .max }
+        return Stored(min(max(value.rounded(), Double(Stored.min)), Double(Stored.max - 1)))
     }
 }

@@ -7,9 +7,15 @@
 public actor AsicMinerOperationalIndex {
     private var core: MinerIndexCore<AsicMiner, AsicMinerLog>
     private var historical: AsicMinerHistoricalIndex
+    /// With change tracking: history entries kept for the store since the last drain. The first entry of each
+    /// `historySampleSeconds` window is kept, so a miner persists at most one entry per window without the index
+    /// remembering anything per miner.
+    private var historySamples: [HistorySample] = []
+    private let historySampleMicroseconds: Int64
 
     public init(configuration: IndexConfiguration = .init()) {
         core = MinerIndexCore(configuration: configuration)
+        historySampleMicroseconds = configuration.tracksChanges ? configuration.historySampleMicroseconds : 0
         historical = AsicMinerHistoricalIndex(capacity: configuration.historyCapacity,
                                               maxAgeSeconds: configuration.historyMaxAgeSeconds)
     }
@@ -40,9 +46,23 @@ public actor AsicMinerOperationalIndex {
                                             amqpTimestamp: amqpTimestamp)
         let outcome = core.put(log, observedAt: observedAt, receivedAt: receivedAt)
         if outcome == .applied || core.registry[log.asicMinerId] != nil {
-            historical.put(log, observedAt: observedAt)
+            if let appended = historical.put(log, observedAt: observedAt), historySampleMicroseconds > 0,
+                startsSampleWindow(appended.entry.observedAt, after: appended.previousNewest)
+            {
+                historySamples.append(HistorySample(minerId: log.asicMinerId, entry: appended.entry))
+            }
         }
         return outcome
+    }
+
+    private func startsSampleWindow(_ time: Timestamp, after previous: Timestamp?) -> Bool {
+        guard let previous else { return true }
+        return Self.window(time, historySampleMicroseconds) != Self.window(previous, historySampleMicroseconds)
+    }
+
+    private static func window(_ time: Timestamp, _ width: Int64) -> Int64 {
+        let micros = time.microsecondsSinceEpoch
+        return micros / width - (micros % width < 0 ? 1 : 0)
     }
 
     public func get(_ id: Int64) -> AsicMinerLog? { core.operational[id]?.log }
@@ -84,6 +104,29 @@ public actor AsicMinerOperationalIndex {
     }
 
     public func miner(_ id: Int64) -> AsicMiner? { core.registry[id] }
+
+    // MARK: Persistence
+
+    /// Takes what changed since the last drain (see `IndexChanges`); empty unless the configuration tracks
+    /// changes. `includeLogs: false` takes the registry changes only, for a registry command that must be durable
+    /// before it is acknowledged; logs and history wait for the next checkpoint.
+    public func drainChanges(includeLogs: Bool) -> IndexChanges<AsicMiner, AsicMinerLog> {
+        var changes = core.drainChanges(includeLogs: includeLogs)
+        if includeLogs {
+            changes.history = historySamples
+            historySamples.removeAll(keepingCapacity: true)
+        }
+        return changes
+    }
+
+    /// Applies state read back from a store (a restore at start, or a standby's refresh): registry, then logs,
+    /// then history. Nothing of it is journalled again.
+    public func applyPersisted(_ changes: PersistedChanges<AsicMiner, AsicMinerLog>, now: Timestamp) {
+        core.applyPersisted(registry: changes.registry, logs: changes.logs, now: now)
+        for (id, entries) in changes.history where core.registry[id] != nil {
+            historical.restore(entries, of: id, now: now)
+        }
+    }
 
     // MARK: History
 

@@ -56,6 +56,16 @@ public actor CpuGpuMinerOperationalIndex {
 
     public func miner(_ id: Int64) -> CpuGpuMiner? { core.registry[id] }
 
+    /// Takes what changed since the last drain; see `AsicMinerOperationalIndex.drainChanges`.
+    public func drainChanges(includeLogs: Bool) -> IndexChanges<CpuGpuMiner, CpuGpuMinerLog> {
+        core.drainChanges(includeLogs: includeLogs)
+    }
+
+    /// Applies state read back from a store; see `AsicMinerOperationalIndex.applyPersisted`.
+    public func applyPersisted(_ changes: PersistedChanges<CpuGpuMiner, CpuGpuMinerLog>, now: Timestamp) {
+        core.applyPersisted(registry: changes.registry, logs: changes.logs, now: now)
+    }
+
     /// The aggregated index and its version, in O(coins): aggregated broadcasts need no snapshot of the tables,
     /// whose next write would then have to copy them.
     public func versionedAggregate() -> VersionedAggregate {

@@ -5,13 +5,26 @@ public struct IndexConfiguration: Sendable, Hashable {
     /// History kept per ASIC, by count and by age in seconds.
     public var historyCapacity: Int
     public var historyMaxAgeSeconds: Double
+    /// Whether the index keeps a journal of its changes for a store to drain (`drainChanges`). Off, an index
+    /// held only in memory pays nothing for it.
+    public var tracksChanges: Bool
+    /// With `tracksChanges`: the shortest time between two history entries of one miner that are kept for the
+    /// store. History is a chart, not a ledger; persisting every report would cost more disk than the logs.
+    public var historySampleSeconds: Double
 
-    public init(offlineAfterSeconds: Double = 60, historyCapacity: Int = 60, historyMaxAgeSeconds: Double = 3600) {
+    public init(
+        offlineAfterSeconds: Double = 60, historyCapacity: Int = 60, historyMaxAgeSeconds: Double = 3600,
+        tracksChanges: Bool = false, historySampleSeconds: Double? = nil
+    ) {
         self.offlineAfterSeconds = offlineAfterSeconds
         self.historyCapacity = max(1, historyCapacity)
         self.historyMaxAgeSeconds = historyMaxAgeSeconds
+        self.tracksChanges = tracksChanges
+        // By default as many samples as the ring holds over the age limit: a restored ring spans the whole hour.
+        self.historySampleSeconds = historySampleSeconds ?? historyMaxAgeSeconds / Double(max(1, historyCapacity))
     }
 
     var offlineAfterMicroseconds: Int64 { Int64((offlineAfterSeconds * 1_000_000).rounded()) }
     var historyMaxAgeMicroseconds: Int64 { Int64((historyMaxAgeSeconds * 1_000_000).rounded()) }
+    var historySampleMicroseconds: Int64 { Int64((historySampleSeconds * 1_000_000).rounded()) }
 }

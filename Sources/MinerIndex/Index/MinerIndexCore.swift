@@ -10,6 +10,8 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
     /// The aggregated index over the listed logs (latest logs of activated miners), kept in step with every
     /// change below.
     private var running = RunningAggregate()
+    /// What changed since the store last drained it; untouched unless the configuration tracks changes.
+    private var journal = ChangeJournal<Miner>()
 
     init(configuration: IndexConfiguration) {
         self.configuration = configuration
@@ -29,7 +31,10 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
         let revision = version + 1
         let previous = operational[log.minerId]
         guard operational.put(log, observedAt: observedAt, revision: revision) else { return .ignoredOutOfOrder }
-        _ = registry.registerIfUnknown(log.minerId, revision: revision)
+        let registered = registry.registerIfUnknown(log.minerId, revision: revision)
+        if registered, configuration.tracksChanges, let miner = registry[log.minerId] {
+            journal.registry[log.minerId] = .present(miner)
+        }
         if registry.isActivated(log.minerId) {
             if let previous { running.subtract(previous.log) }
             running.add(log)
@@ -42,6 +47,7 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
         version += 1
         let wasListed = registry.isActivated(miner.id)
         registry.upsert(miner, revision: version)
+        if configuration.tracksChanges { journal.registry[miner.id] = .present(miner) }
         if wasListed != miner.activated, let entry = operational[miner.id] {
             if miner.activated { running.add(entry.log) } else { running.subtract(entry.log) }
         }
@@ -56,6 +62,7 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
         if wasListed, let removed { running.subtract(removed.log) }
         let hadLog = removed != nil
         guard wasRegistered || hadLog else { return .notFound }
+        if configuration.tracksChanges { journal.registry[id] = .deleted }
         version += 1
         return .applied
     }
@@ -75,6 +82,42 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
         for (id, entry) in removed where registry.isActivated(id) { running.subtract(entry.log) }
         if !removed.isEmpty { version += 1 }
         return removed.map(\.id)
+    }
+
+    /// Takes the journal: every registry row changed since the last drain, and with `includeLogs` the latest log of
+    /// every miner whose log changed (left in the journal otherwise, for the next checkpoint).
+    mutating func drainChanges(includeLogs: Bool) -> IndexChanges<Miner, Log> {
+        journal.drains += 1
+        var changes = IndexChanges<Miner, Log>(drainNumber: journal.drains)
+        changes.registry = journal.registry.map { RegistryChange(id: $0.key, state: $0.value) }
+        journal.registry.removeAll(keepingCapacity: true)
+        if includeLogs {
+            // A miner deleted or expired since its last drain has nothing to write: the store's tombstone or the
+            // observation time already rules its older log out.
+            let drained = journal.drainedRevision
+            for entry in operational.entries.values where entry.revision > drained {
+                changes.logs.append(ObservedLog(log: entry.log, observedAt: entry.observedAt))
+            }
+            journal.drainedRevision = version
+        }
+        return changes
+    }
+
+    /// Applies state read back from a store, as if the commands that produced it arrived now: registry changes
+    /// first, then logs (a log already offline at `now` is ignored, exactly as on arrival). The journal is left as
+    /// it was, because the store already holds all of this.
+    mutating func applyPersisted(registry changes: [RegistryChange<Miner>], logs: [ObservedLog<Log>], now: Timestamp) {
+        let saved = journal
+        let nothingPending = journal.drainedRevision == version
+        for change in changes {
+            switch change.state {
+            case .present(let miner): _ = upsert(miner)
+            case .deleted: _ = delete(id: change.id)
+            }
+        }
+        for stored in logs { _ = put(stored.log, observedAt: stored.observedAt, receivedAt: now) }
+        journal = saved
+        if nothingPending { journal.drainedRevision = version }
     }
 
     /// The aggregated index now, in O(coins).

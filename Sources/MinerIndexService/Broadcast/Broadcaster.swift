@@ -21,21 +21,22 @@ struct Broadcaster: Sendable {
 
     init(
         indexes: MinerIndexes, exchanges: ServiceConfiguration.ExchangeNames, publisher: AMQPPublisher,
-        fullIndexPublisher: AMQPPublisher, metrics: ServiceMetrics, pacing: BroadcastPacing, logger: Logger
+        fullIndexPublisher: AMQPPublisher, sequences: SequenceNumbers, metrics: ServiceMetrics,
+        pacing: BroadcastPacing, logger: Logger
     ) {
         self.interval = pacing.interval
         asicIndex = ExchangeBroadcaster(
             source: indexes.asic, exchange: exchanges.asicIndex, payload: .fullIndex, kind: .asic,
-            publisher: fullIndexPublisher, metrics: metrics, pacing: pacing, logger: logger)
+            publisher: fullIndexPublisher, sequences: sequences, metrics: metrics, pacing: pacing, logger: logger)
         asicAggregated = ExchangeBroadcaster(
             source: indexes.asic, exchange: exchanges.asicAggregatedIndex, payload: .aggregated, kind: .asic,
-            publisher: publisher, metrics: metrics, pacing: pacing, logger: logger)
+            publisher: publisher, sequences: sequences, metrics: metrics, pacing: pacing, logger: logger)
         cpuGpuIndex = ExchangeBroadcaster(
             source: indexes.cpuGpu, exchange: exchanges.cpuGpuIndex, payload: .fullIndex, kind: .cpuGpu,
-            publisher: fullIndexPublisher, metrics: metrics, pacing: pacing, logger: logger)
+            publisher: fullIndexPublisher, sequences: sequences, metrics: metrics, pacing: pacing, logger: logger)
         cpuGpuAggregated = ExchangeBroadcaster(
             source: indexes.cpuGpu, exchange: exchanges.cpuGpuAggregatedIndex, payload: .aggregated, kind: .cpuGpu,
-            publisher: publisher, metrics: metrics, pacing: pacing, logger: logger)
+            publisher: publisher, sequences: sequences, metrics: metrics, pacing: pacing, logger: logger)
     }
 
     /// Aggregated payloads first: they are the cheap ones dashboards wait for.
@@ -53,7 +54,12 @@ struct Broadcaster: Sendable {
         let interval = self.interval
         await withTaskGroup(of: Void.self) { group in
             for tick in ticks {
-                group.addTask { await runFixedRate(every: interval) { await tick(false) } }
+                // The first snapshot goes out at once: after a restart it carries the restored state, and a
+                // dashboard should not wait an interval for it.
+                group.addTask {
+                    await tick(false)
+                    await runFixedRate(every: interval) { await tick(false) }
+                }
             }
         }
     }

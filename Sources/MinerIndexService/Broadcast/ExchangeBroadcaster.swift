@@ -28,21 +28,22 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
     let payload: Payload
     let kind: ServiceMetrics.Kind
     let publisher: AMQPPublisher
+    let sequences: SequenceNumbers
     let metrics: ServiceMetrics
     let pacing: BroadcastPacing
     let logger: Logger
     private let encoder: SharedPayloadEncoder<Source.Miner, Source.Log>
     private var publishedVersion: UInt64?
     private var publishedAt: ContinuousClock.Instant?
-    private var sequence: UInt64 = 0
     /// How long the last build and publish took.
     private var lastCost: Duration = .zero
     static var fullIndexCostMultiple: Int { 4 }
 
     init(
         source: Source, exchange: String, payload: Payload, kind: ServiceMetrics.Kind, publisher: AMQPPublisher,
-        metrics: ServiceMetrics, pacing: BroadcastPacing, logger: Logger
+        sequences: SequenceNumbers, metrics: ServiceMetrics, pacing: BroadcastPacing, logger: Logger
     ) {
+        self.sequences = sequences
         self.source = source
         self.exchange = exchange
         self.payload = payload
@@ -75,7 +76,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
 
         let started = ContinuousClock.now
         let generatedAt = Timestamp(Date())
-        sequence += 1
+        let sequence = sequences.next(exchange)
         let body: [UInt8]
         let payloadVersion: UInt64
         switch payload {

@@ -19,6 +19,21 @@ public struct ServiceConfiguration: Sendable {
         public var all: [String] { [asicIndex, asicAggregatedIndex, cpuGpuIndex, cpuGpuAggregatedIndex] }
     }
 
+    /// Where the index's state survives a restart.
+    public enum StateLocation: Sendable, Equatable {
+        /// In memory only: a restart starts empty.
+        case none
+        /// An SQLite file (WAL mode), locked by one instance.
+        case sqlite(path: String)
+
+        public var summary: String {
+            switch self {
+            case .none: "none"
+            case .sqlite(let path): path
+            }
+        }
+    }
+
     public var amqp: ConnectionSettings
     public var prefetch: UInt16 = 500
     public var queue = "miner_index.operational_logs"
@@ -44,6 +59,11 @@ public struct ServiceConfiguration: Sendable {
     /// Zero picks a free port; nil turns the HTTP server off (in-process tests that do not need it).
     public var httpPort: Int? = 8080
     public var reconnectBackoff = Backoff()
+    /// In-process users (tests, benchmarks) get an in-memory index unless they ask; `miner-index` itself defaults
+    /// to `miner-index.sqlite` in the working directory (see `ServiceOptions`).
+    public var state: StateLocation = .none
+    /// Logs are written to the state store at least this often; a registry change before its ack.
+    public var checkpointInterval: Duration = .seconds(1)
 
     public init(amqp: ConnectionSettings) {
         self.amqp = amqp
@@ -68,6 +88,8 @@ public struct ServiceConfiguration: Sendable {
             "max_body_bytes": "\(maxBodyBytes)",
             "log_level": "\(logLevel.rawValue)",
             "http": "\(httpPort.map { "\(httpHost):\($0)" } ?? "off")",
+            "state": "\(state.summary)",
+            "checkpoint_interval": "\(DurationText.format(checkpointInterval))",
         ]
     }
 }

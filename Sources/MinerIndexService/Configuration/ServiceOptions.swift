@@ -69,6 +69,12 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: "HTTP port for health, metrics and the read API; 0 picks a free port. (default: 8080, env: MINER_INDEX_HTTP_PORT)")
     public var httpPort: Int?
 
+    @Option(help: "Where the index survives restarts: an SQLite file, or 'none' to keep everything in memory. (default: miner-index.sqlite, env: MINER_INDEX_STATE)")
+    public var state: String?
+
+    @Option(help: "Write changed logs to the state store at least this often. (default: 1s, env: MINER_INDEX_CHECKPOINT_INTERVAL)")
+    public var checkpointInterval: String?
+
     public init() {}
 
     public struct InvalidValue: Error, CustomStringConvertible {
@@ -168,6 +174,11 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         if let port = try integer(httpPort, "http-port", Int.self) {
             guard (0...65535).contains(port) else { throw InvalidValue(description: "http-port must be 0…65535") }
             configuration.httpPort = port
+        }
+        let stateText = value(state, "state")?.text ?? "miner-index.sqlite"
+        configuration.state = stateText.lowercased() == "none" ? .none : .sqlite(path: stateText)
+        if let interval = try duration(checkpointInterval, "checkpoint-interval") {
+            configuration.checkpointInterval = interval
         }
         return configuration
     }

@@ -2,23 +2,36 @@ import AMQP
 import Foundation
 import Logging
 import MinerIndex
+import MinerIndexState
+import Synchronization
 
 /// Drains the consumer: decodes each delivery (here, on a task, not on the consumer's I/O thread), applies the
 /// valid ones to their index actor one batch per hop, dead-letters the invalid ones, and only then acknowledges.
 /// Batches are handled one after another, so a multiple-ack never covers a delivery that was not handled.
+///
+/// With a state store, a registry command (`*.upsert`, `*.delete`) is acknowledged only once it is durable. The
+/// store normally commits within milliseconds and the batch is acknowledged as one. While it cannot (a full disk,
+/// a database restarting), the commands stay unacknowledged, so the broker keeps them, and everything else goes
+/// on being applied and acknowledged one by one; no multiple-ack may then cover a held command.
 struct IngestPipeline {
     let consumer: AMQPConsumer
     let deadLetters: DeadLetterPublisher
     let indexes: MinerIndexes
     let decoder: MinerMessageDecoder
     let backlog: IngestBacklog
+    let persistence: StatePersistence?
     let metrics: ServiceMetrics
     var warnings: RateLimitedLog
+    let held = HeldDeliveries()
+    /// How long a batch waits for its registry commit before acknowledging the rest without it.
+    static let registryCommitWait: Duration = .milliseconds(500)
 
     init(
         consumer: AMQPConsumer, deadLetters: DeadLetterPublisher, indexes: MinerIndexes,
-        decoder: MinerMessageDecoder, backlog: IngestBacklog, metrics: ServiceMetrics, logger: Logger
+        decoder: MinerMessageDecoder, backlog: IngestBacklog, persistence: StatePersistence?, metrics: ServiceMetrics,
+        logger: Logger
     ) {
+        self.persistence = persistence
         self.consumer = consumer
         self.deadLetters = deadLetters
         self.indexes = indexes
@@ -45,6 +58,8 @@ struct IngestPipeline {
         var rejectedKinds: [(ServiceMetrics.Kind, String)] = []
         var received: [ServiceMetrics.Kind: Int] = [:]
         var redeliveries = 0
+        /// Deliveries carrying a registry command, by kind (true: ASIC).
+        var registryCommands: [DeliveryTag: Bool] = [:]
 
         for delivery in batch {
             let kind = ServiceMetrics.Kind(routingKey: delivery.routingKey)
@@ -54,8 +69,10 @@ struct IngestPipeline {
             do {
                 switch try decoder.decode(routingKey: delivery.routingKey, body: delivery.body) {
                 case .asic(let command):
+                    if case .log = command {} else { registryCommands[delivery.tag] = true }
                     asicCommands.append(.init(command, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp))
                 case .cpuGpu(let command):
+                    if case .log = command {} else { registryCommands[delivery.tag] = false }
                     cpuGpuCommands.append(.init(command, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp))
                 }
             } catch {
@@ -85,8 +102,9 @@ struct IngestPipeline {
                    appliedAt: Timestamp(Date()))
         }
         let safelyDeadLettered = rejected.isEmpty ? [] : await deadLetters.publish(rejected)
+        let uncommitted = await commitRegistry(registryCommands)
 
-        acknowledge(batch, rejected: rejected, safelyDeadLettered: safelyDeadLettered)
+        acknowledge(batch, rejected: rejected, safelyDeadLettered: safelyDeadLettered, uncommitted: uncommitted)
         for ((kind, reason), safe) in zip(rejectedKinds, safelyDeadLettered) where safe {
             metrics.deadLettered(kind, reason: reason)
         }
@@ -107,15 +125,36 @@ struct IngestPipeline {
         for (outcome, count) in counts { metrics.applied(kind, outcome: outcome.label, count: count) }
     }
 
-    /// One multiple-ack for the whole batch when every message is either applied or safely dead-lettered; a
-    /// message whose dead-letter copy was not confirmed is rejected instead, so the queue's own dead-letter
-    /// exchange takes it (without the reason header, which the log line carries).
+    /// Makes the batch's registry changes durable. Returns the tickets of the kinds whose commit did not finish
+    /// within `registryCommitWait`; their commands must wait for them.
+    private func commitRegistry(_ commands: [DeliveryTag: Bool]) async -> [Bool: CommitTicket] {
+        guard let persistence, !commands.isEmpty else { return [:] }
+        var uncommitted: [Bool: CommitTicket] = [:]
+        for asic in Set(commands.values) {
+            let ticket = await persistence.commitRegistry(asic: asic)
+            if !(await ticket.wait(upTo: Self.registryCommitWait)) { uncommitted[asic] = ticket }
+        }
+        return uncommitted
+    }
+
+    /// One multiple-ack for the whole batch when every message is either applied or safely dead-lettered and no
+    /// registry command waits for the store; a message whose dead-letter copy was not confirmed is rejected
+    /// instead, so the queue's own dead-letter exchange takes it (without the reason header, which the log line
+    /// carries); a registry command whose commit is pending is acknowledged when the commit completes.
     private func acknowledge(
-        _ batch: [AMQP.Delivery], rejected: [(delivery: AMQP.Delivery, reason: String)], safelyDeadLettered: [Bool]
+        _ batch: [AMQP.Delivery], rejected: [(delivery: AMQP.Delivery, reason: String)], safelyDeadLettered: [Bool],
+        uncommitted: [Bool: CommitTicket]
     ) {
         guard let last = batch.last else { return }
         let unsafe = Set(zip(rejected, safelyDeadLettered).filter { !$0.1 }.map { $0.0.delivery.tag })
-        if unsafe.isEmpty {
+        var waiting: [DeliveryTag: CommitTicket] = [:]
+        if !uncommitted.isEmpty {
+            for delivery in batch {
+                guard let ticket = registryTicket(delivery, uncommitted) else { continue }
+                waiting[delivery.tag] = ticket
+            }
+        }
+        if unsafe.isEmpty, waiting.isEmpty, !held.holdsAny(inGeneration: last.tag.generation) {
             consumer.ack(last.tag, multiple: true)
             metrics.acks.increment(by: batch.count)
             return
@@ -123,10 +162,49 @@ struct IngestPipeline {
         for delivery in batch {
             if unsafe.contains(delivery.tag) {
                 consumer.reject(delivery.tag, requeue: false)
+            } else if let ticket = waiting[delivery.tag] {
+                hold(delivery.tag, until: ticket)
             } else {
                 consumer.ack(delivery.tag)
                 metrics.acks.increment()
             }
+        }
+    }
+
+    private func registryTicket(_ delivery: AMQP.Delivery, _ uncommitted: [Bool: CommitTicket]) -> CommitTicket? {
+        switch ServiceMetrics.Kind(routingKey: delivery.routingKey) {
+        case .asic: uncommitted[true]
+        case .cpuGpu: uncommitted[false]
+        case .unknown: nil
+        }
+    }
+
+    private func hold(_ tag: DeliveryTag, until ticket: CommitTicket) {
+        held.insert(tag)
+        ticket.onCommit { [consumer, held, metrics] in
+            // The ack is dropped if the channel was replaced meanwhile; the broker then redelivers the command,
+            // which is applied and committed again, harmlessly.
+            consumer.ack(tag)
+            metrics.acks.increment()
+            held.remove(tag)
+        }
+    }
+}
+
+/// Registry commands received but not yet durable, so not acknowledged: while one is held on the current channel, no
+/// multiple-ack may be sent, because it would cover it.
+final class HeldDeliveries: Sendable {
+    private let tags = Mutex<Set<DeliveryTag>>([])
+
+    func insert(_ tag: DeliveryTag) { _ = tags.withLock { $0.insert(tag) } }
+
+    func remove(_ tag: DeliveryTag) { _ = tags.withLock { $0.remove(tag) } }
+
+    func holdsAny(inGeneration generation: UInt64) -> Bool {
+        tags.withLock { tags in
+            // Tags of an older channel mean nothing any more: the broker requeued those messages.
+            tags = tags.filter { $0.generation >= generation }
+            return !tags.isEmpty
         }
     }
 }

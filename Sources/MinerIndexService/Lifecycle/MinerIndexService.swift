@@ -2,6 +2,7 @@ import AMQP
 import Logging
 import MinerIndex
 import ServiceLifecycle
+import Synchronization
 
 /// The whole service as a swift-service-lifecycle `Service`: consumer → ingest → index actors → broadcaster →
 /// publisher, plus the expiry sweep.
@@ -21,6 +22,9 @@ public final class MinerIndexService: Service, Sendable {
     /// a large fleet), and on a shared connection the small aggregated payloads waited behind it.
     public let fullIndexPublisher: AMQPPublisher
     let logger: Logger
+    /// Set once the state is restored; nil while restoring, and always without a store.
+    private let persistence = Mutex<StatePersistence?>(nil)
+    private let restoring = Mutex(false)
 
     public init(configuration: ServiceConfiguration, metrics: ServiceMetrics = ServiceMetrics(), logger: Logger) {
         self.configuration = configuration
@@ -30,7 +34,8 @@ public final class MinerIndexService: Service, Sendable {
             configuration: IndexConfiguration(
                 offlineAfterSeconds: configuration.offlineAfter.seconds,
                 historyCapacity: configuration.historyLimit,
-                historyMaxAgeSeconds: configuration.historyMaxAge.seconds))
+                historyMaxAgeSeconds: configuration.historyMaxAge.seconds,
+                tracksChanges: configuration.state != .none))
         let topology = ServiceTopology(configuration: configuration)
         consumer = AMQPConsumer(
             settings: configuration.amqp,
@@ -48,6 +53,8 @@ public final class MinerIndexService: Service, Sendable {
 
     /// Ready means consuming: connected, topology declared, subscribed.
     public var readiness: (ready: Bool, reason: String) {
+        if restoring.withLock({ $0 }) { return (false, "restoring the state store") }
+        if let reason = persistence.withLock({ $0 })?.unreadiness { return (false, reason) }
         switch consumer.status {
         case .consuming: return (true, "consuming")
         case .idle: return (false, "not started")
@@ -60,6 +67,22 @@ public final class MinerIndexService: Service, Sendable {
 
     public func run() async throws {
         logger.info("starting miner-index", metadata: configuration.summary)
+        restoring.withLock { $0 = true }
+        let persistence: StatePersistence?
+        do {
+            persistence = try await StatePersistence.start(
+                configuration: configuration, indexes: indexes, metrics: metrics, logger: logger)
+        } catch {
+            restoring.withLock { $0 = false }
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw error
+        }
+        await persistence?.prepare()
+        self.persistence.withLock { $0 = persistence }
+        restoring.withLock { $0 = false }
+        let sequences = persistence?.sequences ?? SequenceNumbers(logger: logger)
+        let persistenceTask = persistence.map { persistence in Task { await persistence.run() } }
+
         publisher.start()
         fullIndexPublisher.start()
         consumer.start()
@@ -67,7 +90,7 @@ public final class MinerIndexService: Service, Sendable {
         let backlog = IngestBacklog(prefetch: configuration.prefetch)
         let broadcaster = Broadcaster(
             indexes: indexes, exchanges: configuration.outputExchanges, publisher: publisher,
-            fullIndexPublisher: fullIndexPublisher, metrics: metrics,
+            fullIndexPublisher: fullIndexPublisher, sequences: sequences, metrics: metrics,
             pacing: BroadcastPacing(
                 interval: configuration.broadcastInterval, idleInterval: configuration.idleBroadcastInterval,
                 fullIndexBacklogInterval: configuration.fullIndexBacklogInterval, backlog: backlog),
@@ -77,7 +100,7 @@ public final class MinerIndexService: Service, Sendable {
             consumer: consumer,
             deadLetters: DeadLetterPublisher(publisher: publisher, exchange: configuration.deadLetterExchange),
             indexes: indexes, decoder: MinerMessageDecoder(limits: DecodingLimits(maxBodyBytes: configuration.maxBodyBytes)),
-            backlog: backlog, metrics: metrics, logger: logger)
+            backlog: backlog, persistence: persistence, metrics: metrics, logger: logger)
 
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -107,9 +130,15 @@ public final class MinerIndexService: Service, Sendable {
         }
 
         await broadcaster.publishFinal()
+        // The final checkpoint also commits any registry change still waiting, whose ack then goes out before
+        // the consumer closes.
+        await persistence?.finish()
+        persistenceTask?.cancel()
+        await persistenceTask?.value
         await consumer.close()
         await publisher.close()
         await fullIndexPublisher.close()
+        await persistence?.close()
         logger.info("miner-index stopped")
     }
 

@@ -21,6 +21,12 @@ public final class ServiceMetrics: Sendable {
     public let snapshotBuildSeconds: Timer
     public let applyLagSeconds: Timer
     public let historyEntries: Gauge
+    /// Damaged state files moved aside at start.
+    public let stateCorruptFiles: Counter
+    /// 1 while the state store takes writes, 0 while they fail.
+    public let stateStoreUp: Gauge
+    private let stateWriteSeconds: Timer
+    private let stateWriteFailures: Counter
     private let alive: [Kind: Gauge]
     private let registered: [Kind: Gauge]
 
@@ -37,6 +43,10 @@ public final class ServiceMetrics: Sendable {
         snapshotBuildSeconds = Timer(label: "miner_index_snapshot_build_seconds", factory: factory)
         applyLagSeconds = Timer(label: "miner_index_apply_lag_seconds", factory: factory)
         historyEntries = Gauge(label: "miner_index_history_entries", factory: factory)
+        stateCorruptFiles = Counter(label: "miner_index_state_corrupt_files_total", factory: factory)
+        stateStoreUp = Gauge(label: "miner_index_state_store_up", factory: factory)
+        stateWriteSeconds = Timer(label: "miner_index_state_write_seconds", factory: factory)
+        stateWriteFailures = Counter(label: "miner_index_state_write_failures_total", factory: factory)
         alive = Dictionary(uniqueKeysWithValues: [Kind.asic, .cpuGpu].map {
             ($0, Gauge(label: "miner_index_miners_alive", dimensions: [("kind", $0.rawValue)], factory: factory))
         })
@@ -72,6 +82,15 @@ public final class ServiceMetrics: Sendable {
             let counter = Counter(label: label, dimensions: dimensions, factory: factory)
             counters[key] = counter
             return counter
+        }
+    }
+
+    /// One transaction of the state store: a checkpoint or a registry commit.
+    public func stateWrite(seconds duration: Duration, succeeded: Bool) {
+        if succeeded {
+            stateWriteSeconds.recordNanoseconds(Int64(duration.secondsValue * 1e9))
+        } else {
+            stateWriteFailures.increment()
         }
     }
 
