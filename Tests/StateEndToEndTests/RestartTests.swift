@@ -78,6 +78,37 @@ import Testing
         await publisher.close()
     }
 
+    /// With checkpoints an hour apart, only the final checkpoint at SIGTERM can have written the logs.
+    @Test func sigtermWritesAFinalCheckpoint() async throws {
+        let topology = try StateTopology()
+        defer { Task { await topology.tearDown() } }
+        let state = folder + "/final.sqlite"
+        let arguments = topology.serviceArguments(state: state) + ["--checkpoint-interval", "1h"]
+        let first = try ServiceProcess(arguments: arguments, logPath: folder + "/final-1.log")
+        #expect(await first.becomesReady(), "\(first.log)")
+        let publisher = try topology.publisher()
+        try await publisher.waitUntilConnected(timeout: .seconds(10))
+        for id in 1...3 {
+            try await topology.publish(publisher, "cpu_gpu_miner.log", [
+                "cpu_gpu_miner_id": id, "cpu_temp": 61, "cpu_hashrate": 14.5, "cpu_hashrate_uom": "KH/s",
+                "cpu_algorithm": "RandomX", "cpu_coin_name": "monero", "cpu_power": 90,
+            ])
+        }
+        #expect(await eventually {
+            ((try? await first.get("/v1/cpu_gpu_miners/aggregated_index").body) ?? "").contains("\"cpu_gpu_miner_alive\":\"3/3\"")
+        })
+        first.signal(SIGTERM)
+        #expect(await first.waitForExit() == 0)
+
+        let second = try ServiceProcess(arguments: arguments, logPath: folder + "/final-2.log")
+        #expect(await second.becomesReady(), "\(second.log)")
+        let aggregate = try await second.get("/v1/cpu_gpu_miners/aggregated_index").body
+        #expect(aggregate.contains("\"cpu_gpu_miner_alive\":\"3/3\"") && aggregate.contains("\"total_power\":270"), "\(aggregate)")
+        second.signal(SIGTERM)
+        #expect(await second.waitForExit() == 0)
+        await publisher.close()
+    }
+
     @Test func aCorruptFileIsMovedAsideAndTheServiceStartsEmpty() async throws {
         let topology = try StateTopology()
         defer { Task { await topology.tearDown() } }
