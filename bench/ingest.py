@@ -2,7 +2,8 @@
 """Bench 1, ingest vs the physical limit: pre-fill the input queue with 200,000 mixed logs, then time how fast
 each contender drains it, on the same queue and broker, repeated with the order rotated:
 
-  miner-index   the release executable: decode, validate, apply to the index actors, ack (multiple)
+  miner-index   the release executable: decode, validate, apply to the index actors, ack (multiple); in memory
+  miner-index-sqlite  the same with its default SQLite state store (a fresh file per run in a temporary folder)
   bare          amqp-drain-bench drain: our AMQP layer, ack (multiple) per batch, nothing else
   pika          the Python peer: pika + json.loads + dict update, ack (multiple) every 50
 
@@ -11,8 +12,10 @@ first that sees it empty (amqp-drain-bench watch-drain, polling a passive declar
 """
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 from benchlib import (AMQP_URL, binary, cpu_seconds, delete_topology, exchange_flags, finish_watch, log, machine,
@@ -50,12 +53,12 @@ def prefill(seed):
     return {"seconds": time.monotonic() - started, "rate": summary["achieved_rate"]}
 
 
-def drain_miner_index():
+def drain_miner_index(state="none"):
     watcher = start_watch(QUEUE, N)
     service = subprocess.Popen(
         [binary("miner-index"), "--amqp-url", AMQP_URL, "--queue", QUEUE, "--exchange", EXCHANGE,
          "--dead-letter-exchange", DLX, "--dead-letter-queue", DLQ, "--offline-after", "1h", "--http-port", "0",
-         "--log-level", "warning", "--prefetch", str(arguments.prefetch), *exchange_flags(OUTPUTS)],
+         "--log-level", "warning", "--prefetch", str(arguments.prefetch), "--state", state, *exchange_flags(OUTPUTS)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         result = finish_watch(watcher)
@@ -64,6 +67,14 @@ def drain_miner_index():
     finally:
         stop(service)
     return result
+
+
+def drain_miner_index_sqlite():
+    folder = tempfile.mkdtemp(prefix="bench-ingest-state-")
+    try:
+        return drain_miner_index(state=os.path.join(folder, "miner-index.sqlite"))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def drain_bare():
@@ -95,7 +106,8 @@ def run_json_line(text):
     return json.loads(text.strip().splitlines()[-1])
 
 
-CONTENDERS = {"miner-index": drain_miner_index, "bare": drain_bare, "pika": drain_pika}
+CONTENDERS = {"miner-index": drain_miner_index, "miner-index-sqlite": drain_miner_index_sqlite, "bare": drain_bare,
+              "pika": drain_pika}
 chosen = [name for name in arguments.contenders.split(",") if name]
 if "pika" in chosen:
     try:
@@ -124,6 +136,9 @@ medians = {name: {"rate": median([r["rate"] for r in results]),
            for name, results in runs.items()}
 print(f"\n{N} messages, {arguments.asic} ASIC + {arguments.cpu_gpu} CPU/GPU miners, prefetch {arguments.prefetch}, "
       f"{arguments.repeats} repeats (medians)\n")
+if "miner-index" in medians and "miner-index-sqlite" in medians:
+    print(f"with the SQLite store / in memory: drain rate {medians['miner-index-sqlite']['rate'] / medians['miner-index']['rate']:.3f}x, "
+          f"CPU per message {medians['miner-index-sqlite']['cpu_us_per_message'] / medians['miner-index']['cpu_us_per_message']:.3f}x\n")
 print("| contender | drain rate (msg/s) | vs bare consumer | CPU per message | runs (msg/s) |")
 print("|---|---:|---:|---:|---|")
 bare = medians.get("bare", {}).get("rate")

@@ -38,7 +38,7 @@ def one_run(repeat):
     service = subprocess.Popen(
         [binary("miner-index"), "--amqp-url", AMQP_URL, "--queue", QUEUE, "--exchange", EXCHANGE,
          "--dead-letter-exchange", DLX, "--dead-letter-queue", DLQ, "--broadcast-interval", arguments.broadcast_interval,
-         "--http-port", "0", "--log-level", "warning", *exchange_flags(OUTPUTS)],
+         "--http-port", "0", "--log-level", "warning", "--state", "none", *exchange_flags(OUTPUTS)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sampler = None
     try:
