@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C layer
@@ -70,11 +71,21 @@ let package = Package(
             ]
         ),
 
+        // The shared backend: PostgreSQL through postgres-nio, with the advisory lock that elects one leader.
+        .target(
+            name: "MinerIndexStatePostgres",
+            dependencies: [
+                "MinerIndexState", "MinerIndex",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Service wiring: queue → index actors → throttled fanout snapshots.
         .target(
             name: "MinerIndexService",
             dependencies: [
-                "AMQP", "MinerIndex", "MinerIndexState", "MinerIndexStateSQLite",
+                "AMQP", "MinerIndex", "MinerIndexState", "MinerIndexStateSQLite", "MinerIndexStatePostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -142,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "MinerIndexStateTests",
             dependencies: [
-                "MinerIndexState", "MinerIndexStateSQLite", "MinerIndex", "BrokerTestSupport",
+                "MinerIndexState", "MinerIndexStateSQLite", "MinerIndexStatePostgres", "MinerIndex", "BrokerTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

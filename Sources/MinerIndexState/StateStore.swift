@@ -19,6 +19,8 @@ public struct StateStoreError: Error, CustomStringConvertible, Sendable {
         case lockedByAnotherInstance
         /// Anything that may pass: disk full, read-only, a lost connection, a busy lock.
         case unavailable
+        /// Another instance became the leader (a higher epoch is stored): this one must stop writing for good.
+        case deposed
     }
 
     public let kind: Kind
@@ -160,4 +162,31 @@ public protocol StateStore: Sendable {
     func write(_ write: StoreWrite) async throws(StateStoreError) -> WriteReceipt
 
     func close() async
+}
+
+/// What was written to a shared store after a given change number, for a standby's incremental refresh.
+public struct StoredChanges: Sendable {
+    public var registry: [StoredRegistryRow] = []
+    /// Oldest first.
+    public var logSegments: [StoredSegment] = []
+    /// Oldest first.
+    public var historySegments: [StoredSegment] = []
+    /// The highest change number read; the next refresh asks for what comes after it.
+    public var mark: Int64
+
+    public init(mark: Int64) {
+        self.mark = mark
+    }
+
+    public var isEmpty: Bool { registry.isEmpty && logSegments.isEmpty && historySegments.isEmpty }
+}
+
+/// A store that several instances share: one leader writes, the others follow it.
+public protocol SharedStateStore: StateStore {
+    /// Everything written after change number `mark`, in one consistent read.
+    func changes(since mark: Int64) async throws(StateStoreError) -> StoredChanges
+
+    /// Raises the stored leader epoch by one and returns it. From then on this store's writes check it, so a write
+    /// by an instance that was leader under an older epoch fails with `.deposed` instead of overwriting anything.
+    func beginLeadership() async throws(StateStoreError) -> Int64
 }

@@ -1,0 +1,278 @@
+import Foundation
+import Logging
+import MinerIndex
+import MinerIndexState
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// The shared store: the same rows as the SQLite store, in PostgreSQL, through postgres-nio's client, which
+/// reconnects by itself when the server restarts (the writer retries what failed meanwhile).
+///
+/// Writes are fenced by the leader epoch: once `beginLeadership` has run, every write transaction first reads the
+/// stored epoch under a share lock and fails with `.deposed` if another instance has raised it since. A leader that
+/// was stopped and wakes up late therefore cannot overwrite its successor's state, whatever it still believes.
+public final class PostgresStateStore: SharedStateStore {
+    public let location: String
+    let client: PostgresClient
+    let logger: Logger
+    private let clientTask: Task<Void, Never>
+    private let migrated = Mutex(false)
+    /// The epoch this instance leads under; nil while it is not the leader.
+    private let fencingEpoch = Mutex<Int64?>(nil)
+
+    public init(location: PostgresLocation, logger: Logger) throws(StateStoreError) {
+        self.location = location.redacted
+        self.logger = logger
+        let client = PostgresClient(configuration: try location.clientConfiguration(applicationName: "miner-index"),
+                                    backgroundLogger: logger)
+        self.client = client
+        clientTask = Task { await client.run() }
+    }
+
+    private func ensureSchema() async throws(StateStoreError) {
+        guard !migrated.withLock({ $0 }) else { return }
+        do {
+            try await client.withConnection { connection in
+                try await PostgresSchema.migrate(connection, logger: self.logger)
+            }
+        } catch {
+            throw StateStoreError.from(error, doing: "setting up the schema in \(location)")
+        }
+        migrated.withLock { $0 = true }
+    }
+
+    // MARK: Reading
+
+    public func load(logsSince: Timestamp) async throws(StateStoreError) -> StoredState {
+        try await ensureSchema()
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
+                var state = StoredState()
+                state.registry = try await Self.registry(connection, since: nil, logger: self.logger)
+                state.logSegments = try await Self.segments(
+                    connection, table: "log_segment", observedSince: logsSince, changedSince: nil, logger: self.logger)
+                for try await (name, value) in try await connection.query(
+                    "SELECT name, value FROM counter", logger: self.logger
+                ).decode((String, Int64).self) {
+                    state.counters[name] = value
+                }
+                state.mark = try await Self.currentMark(connection, logger: self.logger)
+                return state
+            }
+        } catch {
+            throw StateStoreError.from(error, doing: "reading \(location)")
+        }
+    }
+
+    public func loadHistory(since: Timestamp) async throws(StateStoreError) -> [StoredSegment] {
+        try await ensureSchema()
+        do {
+            return try await client.withConnection { connection in
+                try await Self.segments(
+                    connection, table: "history_segment", observedSince: since, changedSince: nil, logger: self.logger)
+            }
+        } catch {
+            throw StateStoreError.from(error, doing: "reading the history in \(location)")
+        }
+    }
+
+    public func changes(since mark: Int64) async throws(StateStoreError) -> StoredChanges {
+        try await ensureSchema()
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
+                var changes = StoredChanges(mark: mark)
+                changes.registry = try await Self.registry(connection, since: mark, logger: self.logger)
+                changes.logSegments = try await Self.segments(
+                    connection, table: "log_segment", observedSince: nil, changedSince: mark, logger: self.logger)
+                changes.historySegments = try await Self.segments(
+                    connection, table: "history_segment", observedSince: nil, changedSince: mark, logger: self.logger)
+                let seen = changes.registry.map(\.change) + changes.logSegments.map(\.change)
+                    + changes.historySegments.map(\.change)
+                changes.mark = max(mark, seen.max() ?? mark)
+                return changes
+            }
+        } catch {
+            throw StateStoreError.from(error, doing: "reading changes from \(location)")
+        }
+    }
+
+    private static func registry(_ connection: PostgresConnection, since mark: Int64?, logger: Logger) async throws
+        -> [StoredRegistryRow]
+    {
+        var rows: [StoredRegistryRow] = []
+        let query: PostgresQuery = mark.map { "SELECT kind, id, change, record FROM registry WHERE change > \($0)" }
+            ?? "SELECT kind, id, change, record FROM registry"
+        for try await (kind, id, change, record) in try await connection.query(query, logger: logger)
+            .decode((Int16, Int64, Int64, ByteBuffer?).self)
+        {
+            guard let kind = MinerKind(rawValue: Int(kind)) else { continue }
+            rows.append(StoredRegistryRow(kind: kind, id: id, change: change, record: record.map { Array($0.readableBytesView) }))
+        }
+        return rows
+    }
+
+    private static func segments(
+        _ connection: PostgresConnection, table: String, observedSince: Timestamp?, changedSince: Int64?, logger: Logger
+    ) async throws -> [StoredSegment] {
+        var query = PostgresQuery(unsafeSQL: "SELECT change, kind, newest_observed_at, body FROM \(table) WHERE newest_observed_at >= $1 AND change > $2 ORDER BY change")
+        query.binds.append(observedSince?.microsecondsSinceEpoch ?? .min)
+        query.binds.append(changedSince ?? .min)
+        var segments: [StoredSegment] = []
+        for try await (change, kind, newest, body) in try await connection.query(query, logger: logger)
+            .decode((Int64, Int16, Int64, ByteBuffer).self)
+        {
+            guard let kind = MinerKind(rawValue: Int(kind)) else { continue }
+            segments.append(StoredSegment(kind: kind, change: change,
+                                          newestObservedAt: Timestamp(microsecondsSinceEpoch: newest),
+                                          body: Array(body.readableBytesView)))
+        }
+        return segments
+    }
+
+    private static func currentMark(_ connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        var mark: Int64 = 0
+        for try await (last, called) in try await connection.query(
+            "SELECT last_value, is_called FROM change_number", logger: logger
+        ).decode((Int64, Bool).self) {
+            mark = called ? last : 0
+        }
+        return mark
+    }
+
+    // MARK: Writing
+
+    public func write(_ write: StoreWrite) async throws(StateStoreError) -> WriteReceipt {
+        try await ensureSchema()
+        let epoch = fencingEpoch.withLock { $0 }
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                if let epoch { try await Self.checkFence(connection, epoch: epoch, logger: self.logger) }
+                // A registry row is acknowledged once this returns: make the commit wait for the WAL flush even if
+                // the server is set to commit asynchronously.
+                try await connection.query(
+                    write.needsDurableCommit ? "SET LOCAL synchronous_commit = on" : "SET LOCAL synchronous_commit = off",
+                    logger: self.logger)
+                return try await Self.apply(write, to: connection, logger: self.logger)
+            }
+        } catch {
+            throw StateStoreError.from(error, doing: "writing \(location)")
+        }
+    }
+
+    private static func checkFence(_ connection: PostgresConnection, epoch: Int64, logger: Logger) async throws {
+        var stored: Int64 = 0
+        for try await value in try await connection.query(
+            "SELECT value FROM counter WHERE name = 'leader_epoch' FOR SHARE", logger: logger
+        ).decode(Int64.self) {
+            stored = value
+        }
+        guard stored == epoch else {
+            throw StateStoreError(
+                .deposed, "another instance leads under epoch \(stored) (this one led under \(epoch)); stopping")
+        }
+    }
+
+    private static func apply(_ write: StoreWrite, to connection: PostgresConnection, logger: Logger) async throws
+        -> WriteReceipt
+    {
+        let writtenAt = write.writtenAt.microsecondsSinceEpoch
+        if !write.registry.isEmpty {
+            let kinds = write.registry.map { Int16($0.kind.rawValue) }
+            let ids = write.registry.map(\.id)
+            let records = write.registry.map { ByteBuffer(bytes: $0.record ?? []) }
+            let deleted = write.registry.map { $0.record == nil }
+            try await connection.query("""
+                INSERT INTO registry (kind, id, change, written_at, record)
+                SELECT kind, id, (SELECT nextval('change_number')), \(writtenAt), CASE WHEN deleted THEN NULL ELSE record END
+                FROM unnest(\(kinds)::smallint[], \(ids)::bigint[], \(records)::bytea[], \(deleted)::boolean[])
+                    AS rows (kind, id, record, deleted)
+                ON CONFLICT (kind, id) DO UPDATE SET
+                    change = excluded.change, written_at = excluded.written_at, record = excluded.record
+                """, logger: logger)
+        }
+        var receipt = WriteReceipt()
+        for segment in write.logSegments {
+            receipt.logSegmentChanges.append(try await insertSegment(segment, table: "log_segment", connection, logger))
+        }
+        for segment in write.historySegments {
+            _ = try await insertSegment(segment, table: "history_segment", connection, logger)
+        }
+        for (name, value) in write.counters {
+            try await connection.query("""
+                INSERT INTO counter (name, value) VALUES (\(name), \(value))
+                ON CONFLICT (name) DO UPDATE SET value = greatest(counter.value, excluded.value)
+                """, logger: logger)
+        }
+        if let cutoff = write.dropLogSegmentsObservedBefore {
+            try await connection.query(
+                "DELETE FROM log_segment WHERE newest_observed_at < \(cutoff.microsecondsSinceEpoch)", logger: logger)
+        }
+        if !write.dropLogSegments.isEmpty {
+            try await connection.query(
+                "DELETE FROM log_segment WHERE change = ANY(\(write.dropLogSegments)::bigint[])", logger: logger)
+        }
+        if let cutoff = write.dropHistorySegmentsObservedBefore {
+            try await connection.query(
+                "DELETE FROM history_segment WHERE newest_observed_at < \(cutoff.microsecondsSinceEpoch)", logger: logger)
+        }
+        if let cutoff = write.dropTombstonesBefore {
+            // A tombstone must outlive every segment written before it, or a restore would bring its log back.
+            try await connection.query("""
+                DELETE FROM registry WHERE record IS NULL AND written_at < \(cutoff.microsecondsSinceEpoch)
+                    AND change < coalesce((SELECT min(change) FROM log_segment), 9223372036854775807)
+                    AND change < coalesce((SELECT min(change) FROM history_segment), 9223372036854775807)
+                """, logger: logger)
+        }
+        return receipt
+    }
+
+    private static func insertSegment(
+        _ segment: StoreWrite.NewSegment, table: String, _ connection: PostgresConnection, _ logger: Logger
+    ) async throws -> Int64 {
+        var query = PostgresQuery(unsafeSQL: "INSERT INTO \(table) (change, kind, newest_observed_at, body) VALUES (nextval('change_number'), $1, $2, $3) RETURNING change")
+        query.binds.append(Int16(segment.kind.rawValue))
+        query.binds.append(segment.newestObservedAt.microsecondsSinceEpoch)
+        query.binds.append(ByteBuffer(bytes: segment.body))
+        var change: Int64 = 0
+        for try await value in try await connection.query(query, logger: logger).decode(Int64.self) { change = value }
+        return change
+    }
+
+    // MARK: Leadership
+
+    public func beginLeadership() async throws(StateStoreError) -> Int64 {
+        try await ensureSchema()
+        do {
+            let epoch = try await client.withTransaction(logger: logger) { connection in
+                // Waits for any write still holding the share lock of a deposed leader, and fences every later one.
+                var epoch: Int64 = 0
+                for try await value in try await connection.query("""
+                    INSERT INTO counter (name, value) VALUES ('leader_epoch', 1)
+                    ON CONFLICT (name) DO UPDATE SET value = counter.value + 1
+                    RETURNING value
+                    """, logger: self.logger).decode(Int64.self)
+                {
+                    epoch = value
+                }
+                return epoch
+            }
+            fencingEpoch.withLock { $0 = epoch }
+            return epoch
+        } catch {
+            throw StateStoreError.from(error, doing: "raising the leader epoch in \(location)")
+        }
+    }
+
+    /// Stops fencing: this instance no longer leads.
+    public func endLeadership() {
+        fencingEpoch.withLock { $0 = nil }
+    }
+
+    public func close() async {
+        clientTask.cancel()
+        await clientTask.value
+    }
+}
