@@ -55,6 +55,8 @@ import Testing
         "amqp://u:p@broker/?heartbeat=soon",
         "amqp://u:p@broker/?cacertfile=/etc/ca.pem",
         "amqp://u:p@broker/?colour=blue",
+        "amqps://u:p@broker/?certfile=/etc/c.pem",
+        "amqps://u:p@broker/?keyfile=/etc/k.pem",
     ])
     func rejectsBadURLsWithAClearError(url: String) {
         #expect {

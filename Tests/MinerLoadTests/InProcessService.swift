@@ -14,9 +14,10 @@ final class InProcessService: Sendable {
     private let group: ServiceGroup
     private let running = Mutex<Task<Void, Error>?>(nil)
 
-    init(offlineAfter: Duration) throws {
+    /// `amqp` defaults to the test broker's plain listener.
+    init(offlineAfter: Duration, amqp: ConnectionSettings? = nil) throws {
         let prefix = TestBroker.uniqueName("load")
-        var configuration = ServiceConfiguration(amqp: try TestBroker.settings)
+        var configuration = ServiceConfiguration(amqp: try amqp ?? TestBroker.settings)
         configuration.queue = "\(prefix).logs"
         configuration.inputExchange = "\(prefix).in"
         configuration.deadLetterExchange = "\(prefix).dlx"
@@ -36,11 +37,16 @@ final class InProcessService: Sendable {
     }
 
     func start() async throws {
-        let group = self.group
-        running.withLock { $0 = Task { try await group.run() } }
+        launch()
         try await service.consumer.waitUntilConsuming(timeout: .seconds(10))
         try await service.publisher.waitUntilConnected(timeout: .seconds(10))
         try await service.fullIndexPublisher.waitUntilConnected(timeout: .seconds(10))
+    }
+
+    /// Runs the service without waiting for it to connect.
+    func launch() {
+        let group = self.group
+        running.withLock { $0 = Task { try await group.run() } }
     }
 
     /// Shuts the service down and deletes its topology.

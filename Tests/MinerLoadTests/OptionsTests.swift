@@ -19,6 +19,8 @@ import Testing
         #expect(try resolve(["--rate", "2500", "--count", "10"]).rate == .capped(perSecond: 2500))
         #expect(try resolve(["--count", "10"]).length == .count(10))
         #expect(try resolve([]).length == .duration(.seconds(30)))
+        #expect(try resolve([]).reconnectTimeout == .seconds(60))
+        #expect(try resolve(["--reconnect-timeout", "2m"]).reconnectTimeout == .seconds(120))
     }
 
     @Test func theURLComesFromTheFlagThenTheEnvironment() throws {
@@ -41,6 +43,7 @@ import Testing
         (["--window", "0"], "--window"),
         (["--amqp-url", "http://example"], "--amqp-url"),
         (["--verify", "--verify-timeout", "later"], "--verify-timeout"),
+        (["--reconnect-timeout", "0s"], "--reconnect-timeout"),
     ])
     func nonsenseIsRefusedWithAMessageNamingTheFlag(arguments: [String], mentions: String) {
         do {

@@ -187,10 +187,16 @@ extension AMQPPublisher {
         var closeDeadline: ContinuousClock.Instant?
         while true {
             let (requests, closeRequested, blockedReason) = takeRequests()
+            // Every message taken is registered before the first is written, so that a write failing halfway
+            // fails them all (as possibly routed) instead of leaving the rest of the batch waiting forever.
             for request in requests {
                 let inFlight = InFlightRequest(request)
                 for (index, message) in request.messages.enumerated() {
                     outstanding.add(inFlight, index: index, message: message)
+                }
+            }
+            for request in requests {
+                for message in request.messages {
                     try connection.publish(message, channel: Self.channel)
                 }
             }

@@ -2,11 +2,15 @@
 /// description, so a settings value can be logged as it is.
 public struct ConnectionSettings: Sendable, Hashable, CustomStringConvertible {
     public struct TLS: Sendable, Hashable {
-        /// PEM file of the certificate authorities to trust; `nil` uses the system's default store.
+        /// PEM file of the certificate authorities to trust; `nil` uses the system's default store (OpenSSL's,
+        /// which `SSL_CERT_FILE` and `SSL_CERT_DIR` override).
         public var caCertificatePath: String?
         public var clientCertificatePath: String?
         public var clientKeyPath: String?
+        /// Verify the broker's certificate chain during the handshake.
         public var verifyPeer: Bool
+        /// With `verifyPeer`, also check that the certificate names the host of the URL: a DNS name against the
+        /// certificate's DNS names, an IP address against its IP addresses.
         public var verifyHostname: Bool
 
         public init(
@@ -147,6 +151,9 @@ public struct ConnectionSettings: Sendable, Hashable, CustomStringConvertible {
             let key = String(keyValue[0])
             let value = keyValue.count > 1 ? try Self.percentDecoded(keyValue[1], field: key) : ""
             try apply(option: key, value: value, url: url)
+        }
+        if let tls, (tls.clientCertificatePath == nil) != (tls.clientKeyPath == nil) {
+            throw .invalidSettings("certfile and keyfile go together: give both or neither")
         }
     }
 

@@ -7,6 +7,8 @@ final class RawConnection {
     let state: amqp_connection_state_t
     let settings: ConnectionSettings
     private var isOpen = true
+    /// Written by the TLS verify callback during the handshake; outlives the socket, which holds a pointer to it.
+    private let verifyFailure: UnsafeMutablePointer<miner_index_tls_verify_failure>
 
     /// Opens the socket, negotiates TLS if asked, and logs in. Fails with a typed error, never hangs past the
     /// connect timeout.
@@ -16,6 +18,8 @@ final class RawConnection {
         }
         self.state = state
         self.settings = settings
+        verifyFailure = .allocate(capacity: 1)
+        verifyFailure.initialize(to: miner_index_tls_verify_failure())
         do {
             try open()
         } catch {
@@ -29,32 +33,14 @@ final class RawConnection {
         if isOpen {
             amqp_destroy_connection(state)
         }
+        verifyFailure.deallocate()
     }
 
     private func open() throws(AMQPError) {
         let target = "\(settings.host):\(settings.port)"
         let socket: OpaquePointer?
         if let tls = settings.tls {
-            socket = amqp_ssl_socket_new(state)
-            guard let socket else {
-                throw .library(operation: "TLS socket for \(target)", status: -1, message: "could not create socket")
-            }
-            amqp_ssl_socket_set_verify_peer(socket, tls.verifyPeer ? 1 : 0)
-            amqp_ssl_socket_set_verify_hostname(socket, tls.verifyHostname ? 1 : 0)
-            if let ca = tls.caCertificatePath {
-                let status = amqp_ssl_socket_set_cacert(socket, ca)
-                guard status == AMQP_STATUS_OK.rawValue else {
-                    throw .library(operation: "loading CA file \(ca)", status: status, message: libraryMessage(status))
-                }
-            }
-            if let certificate = tls.clientCertificatePath, let key = tls.clientKeyPath {
-                let status = amqp_ssl_socket_set_key(socket, certificate, key)
-                guard status == AMQP_STATUS_OK.rawValue else {
-                    throw .library(
-                        operation: "loading client certificate \(certificate)", status: status,
-                        message: libraryMessage(status))
-                }
-            }
+            socket = try openTLSSocket(tls, target: target)
         } else {
             socket = amqp_tcp_socket_new(state)
         }
@@ -65,7 +51,7 @@ final class RawConnection {
         var connectTimeout = settings.connectTimeout.timeval
         let status = amqp_socket_open_noblock(socket, settings.host, Int32(settings.port), &connectTimeout)
         guard status == AMQP_STATUS_OK.rawValue else {
-            throw .library(operation: "connecting to \(target)", status: status, message: libraryMessage(status))
+            throw .library(operation: "connecting to \(target)", status: status, message: describe(status))
         }
 
         var handshakeTimeout = settings.connectTimeout.timeval
@@ -93,6 +79,71 @@ final class RawConnection {
         try check(reply, operation: "logging in to \(target) vhost '\(settings.virtualHost)' as '\(settings.user)'")
     }
 
+    /// A TLS socket whose peer OpenSSL verifies during the handshake (chain, then host name or IP address), so that
+    /// credentials are never sent to an unverified broker and a failure names its cause.
+    private func openTLSSocket(_ tls: ConnectionSettings.TLS, target: String) throws(AMQPError) -> OpaquePointer? {
+        guard let socket = amqp_ssl_socket_new(state) else {
+            throw .library(operation: "TLS socket for \(target)", status: -1, message: "could not create socket")
+        }
+        if let ca = tls.caCertificatePath {
+            let status = amqp_ssl_socket_set_cacert(socket, ca)
+            guard status == AMQP_STATUS_OK.rawValue else {
+                throw .library(operation: "loading CA file \(ca)", status: status, message: describe(status))
+            }
+        }
+        if let certificate = tls.clientCertificatePath, let key = tls.clientKeyPath {
+            let status = amqp_ssl_socket_set_key(socket, certificate, key)
+            guard status == AMQP_STATUS_OK.rawValue else {
+                throw .library(
+                    operation: "loading client certificate \(certificate) and key \(key)", status: status,
+                    message: describe(status))
+            }
+        }
+        if tls.verifyPeer {
+            // OpenSSL checks the host in the handshake; rabbitmq-c's own check afterwards knows DNS names only.
+            amqp_ssl_socket_set_verify_peer(socket, 1)
+            amqp_ssl_socket_set_verify_hostname(socket, 0)
+            let configured = miner_index_tls_verify_during_handshake(
+                socket, settings.host, tls.verifyHostname ? 1 : 0, tls.caCertificatePath == nil ? 1 : 0,
+                verifyFailure)
+            guard configured == 1 else {
+                throw .library(
+                    operation: "configuring TLS verification for \(target)", status: AMQP_STATUS_SSL_ERROR.rawValue,
+                    message: describe(AMQP_STATUS_SSL_ERROR.rawValue))
+            }
+        } else {
+            amqp_ssl_socket_set_verify_peer(socket, 0)
+            amqp_ssl_socket_set_verify_hostname(socket, tls.verifyHostname ? 1 : 0)
+        }
+        return socket
+    }
+
+    /// rabbitmq-c's text for a status, followed for TLS by what OpenSSL said: the certificate check that failed
+    /// (e.g. "hostname mismatch" or "unable to get local issuer certificate", with the certificate's subject), or
+    /// the oldest error of this thread's OpenSSL queue (e.g. an alert from the broker).
+    func describe(_ status: Int32) -> String {
+        let message = libraryMessage(status)
+        guard settings.tls != nil else { return message }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let taken = buffer.withUnsafeMutableBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { miner_index_tls_take_error($0.baseAddress, $0.count) }
+        }
+        let openSSLError = taken == 1 ? String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self) : nil
+        let failure = verifyFailure.pointee
+        if failure.error != 0 {
+            verifyFailure.pointee.error = 0
+            let reason = X509_verify_cert_error_string(Int(failure.error)).map { String(cString: $0) }
+                ?? "error \(failure.error)"
+            let subject = withUnsafeBytes(of: failure.subject) { bytes in
+                String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            let certificate = failure.depth == 0 ? "the broker's certificate" : "certificate \(failure.depth) of its chain"
+            return "\(message): certificate verify failed: \(reason) (\(certificate)\(subject.isEmpty ? "" : " \(subject)"))"
+        }
+        guard let openSSLError else { return message }
+        return "\(message): OpenSSL: \(openSSLError)"
+    }
+
     /// Turns an RPC reply into a typed error. A close from the broker is answered with close-ok here, so the
     /// connection (or the channel) is left in a state the caller can recover from.
     func check(_ reply: amqp_rpc_reply_t, operation: String, channel: UInt16 = 0) throws(AMQPError) {
@@ -100,7 +151,7 @@ final class RawConnection {
         case AMQP_RESPONSE_NORMAL:
             return
         case AMQP_RESPONSE_LIBRARY_EXCEPTION:
-            throw .library(operation: operation, status: reply.library_error, message: libraryMessage(reply.library_error))
+            throw .library(operation: operation, status: reply.library_error, message: describe(reply.library_error))
         case AMQP_RESPONSE_SERVER_EXCEPTION:
             switch reply.reply.id {
             case MethodNumber.connectionClose:
@@ -256,7 +307,7 @@ final class RawConnection {
 
     func checkStatus(_ status: Int32, operation: String) throws(AMQPError) {
         guard status == AMQP_STATUS_OK.rawValue else {
-            throw .library(operation: operation, status: status, message: libraryMessage(status))
+            throw .library(operation: operation, status: status, message: describe(status))
         }
     }
 

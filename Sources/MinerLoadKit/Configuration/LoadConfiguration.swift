@@ -78,6 +78,10 @@ public struct LoadConfiguration: Sendable {
     public var persistent = false
     public var seed: UInt64 = 1
     public var connectTimeout: Duration = .seconds(5)
+    /// How long to keep reconnecting after losing the broker mid-run before giving up.
+    public var reconnectTimeout: Duration = .seconds(60)
+    /// Reconnect pacing of the publisher and the --verify consumers: quick, since the run is waiting.
+    public var reconnectBackoff = Backoff(initial: .milliseconds(250), maximum: .seconds(2))
     public var verification: Verification?
 
     public init(amqp: ConnectionSettings) {

@@ -55,6 +55,9 @@ public struct LoadOptions: ParsableArguments, Sendable {
     @Option(help: "Give up if the broker cannot be reached within this time.")
     public var connectTimeout = "5s"
 
+    @Option(help: "After losing the broker mid-run, keep reconnecting this long before giving up; publishes it did not confirm are sent again.")
+    public var reconnectTimeout = "60s"
+
     @Flag(help: "Check the service's aggregated snapshots against the totals of what was sent, and measure lag.")
     public var verify = false
 
@@ -143,6 +146,7 @@ public struct LoadOptions: ParsableArguments, Sendable {
         configuration.persistent = persistent
         configuration.seed = seed
         configuration.connectTimeout = try Self.duration(connectTimeout, flag: "--connect-timeout")
+        configuration.reconnectTimeout = try Self.duration(reconnectTimeout, flag: "--reconnect-timeout")
         if verify {
             var verification = LoadConfiguration.Verification()
             verification.timeout = try Self.duration(verifyTimeout, flag: "--verify-timeout")

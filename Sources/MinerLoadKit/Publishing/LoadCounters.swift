@@ -11,14 +11,19 @@ public struct LoadCounts: Sendable, Hashable, Codable {
     /// Published with `mandatory` and returned: no queue is bound for that routing key.
     public var unroutable = 0
     public var nacked = 0
-    /// Not answered by the broker: connection lost, not connected, blocked too long.
+    /// Not answered by the broker: blocked too long, or the broker did not come back within the reconnect timeout.
     public var failed = 0
+    /// Messages whose connection dropped before the broker confirmed them, published again after the reconnect
+    /// (each counted once). Each may have arrived twice; the malformed ones among them may be dead-lettered twice.
+    public var republished = 0
+    public var republishedMalformed = 0
     public var lastFailure: String?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case sent, logs, upserts, malformed, probes, confirmed, unroutable, nacked, failed
+        case sent, logs, upserts, malformed, probes, confirmed, unroutable, nacked, failed, republished
+        case republishedMalformed = "republished_malformed"
         case lastFailure = "last_failure"
     }
 }

@@ -30,6 +30,7 @@ public struct ProgressReporter: Sendable {
         var text = "[\(String(format: "%6.1f", elapsed))s] sent \(counts.sent)  confirmed \(counts.confirmed)  "
             + "rate \(Int(rate.rounded()))/s  in flight \(inFlight)  nacks \(counts.nacked)"
         if counts.failed > 0 { text += "  failed \(counts.failed)" }
+        if counts.republished > 0 { text += "  republished \(counts.republished)" }
         if counts.unroutable > 0 { text += "  unroutable \(counts.unroutable)" }
         return text
     }

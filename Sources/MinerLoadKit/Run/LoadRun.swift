@@ -8,6 +8,8 @@ import MinerIndex
 public struct LoadRun: Sendable {
     public let configuration: LoadConfiguration
     public let showsProgress: Bool
+    /// The running totals, readable while the run is going (the progress line reads them once a second).
+    public let counters = LoadCounters()
     let logger: Logger
 
     public init(configuration: LoadConfiguration, showsProgress: Bool, logger: Logger) {
@@ -27,7 +29,7 @@ public struct LoadRun: Sendable {
             settings: settings,
             configuration: .init(
                 topology: Topology(exchanges: [ExchangeDeclaration(name: configuration.exchange, kind: .topic, durable: true)]),
-                whenBlocked: .wait(upTo: .seconds(30))),
+                whenBlocked: .wait(upTo: .seconds(30)), backoff: configuration.reconnectBackoff),
             logger: logger)
         publisher.start()
         do {
@@ -41,7 +43,8 @@ public struct LoadRun: Sendable {
         var watch: SnapshotWatch?
         if let verification = configuration.verification {
             let listener = SnapshotWatch(
-                settings: settings, verification: verification, runID: runID, kinds: kinds, lag: lag, logger: logger)
+                settings: settings, verification: verification, runID: runID, kinds: kinds, lag: lag,
+                backoff: configuration.reconnectBackoff, logger: logger)
             do {
                 try await listener.start(timeout: configuration.connectTimeout)
             } catch {
@@ -55,7 +58,6 @@ public struct LoadRun: Sendable {
         let probeSlots = probing ? 1 : 0
         let ledger = SharedLedger(MinerLedger(asicCount: configuration.asicCount + probeSlots,
                                               cpuGpuCount: configuration.cpuGpuCount + probeSlots))
-        let counters = LoadCounters()
         let window = PublishWindow(capacity: configuration.window)
         let dispatcher = MessageDispatcher(
             publisher: publisher, configuration: configuration, runID: runID, window: window, counters: counters,
@@ -90,7 +92,11 @@ public struct LoadRun: Sendable {
         let sendEndedAt = ContinuousClock.now
         let sendStartedAt: ContinuousClock.Instant
         let confirmedBefore: Int
-        switch sendResult {
+        var outcome = sendResult
+        if case .success = outcome, let reason = dispatcher.gaveUpReason {
+            outcome = .failure(.brokerLost(url: settings.redactedURL, reason: reason))
+        }
+        switch outcome {
         case .success(let phase):
             (sendStartedAt, confirmedBefore) = phase
             if showsProgress {
@@ -227,16 +233,17 @@ public struct LoadRun: Sendable {
     }
 
     /// After a lost connection the publisher refuses publishes until it has reconnected; wait for that rather
-    /// than burn the fleet's turns on refusals, and give up if the broker stays away.
+    /// than burn the fleet's turns on refusals, and give up if the broker stays away longer than the reconnect
+    /// timeout.
     private func ensureConnected(_ publisher: AMQPPublisher) async throws(LoadError) {
         switch publisher.status {
         case .connected, .blocked: return
         default: break
         }
         logger.warning("publisher disconnected; waiting for it to reconnect",
-                       metadata: ["timeout": "\(configuration.connectTimeout)"])
+                       metadata: ["timeout": "\(configuration.reconnectTimeout)"])
         do {
-            try await publisher.waitUntilConnected(timeout: configuration.connectTimeout)
+            try await publisher.waitUntilConnected(timeout: configuration.reconnectTimeout)
         } catch {
             throw .brokerLost(url: configuration.amqp.redactedURL, reason: error.description)
         }

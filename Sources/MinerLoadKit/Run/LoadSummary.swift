@@ -42,6 +42,10 @@ public struct LoadSummary: Sendable, Codable {
         lines.append("sent \(counts.sent) in \(Self.seconds(sendSeconds)) (\(counts.logs) logs, \(counts.upserts) upserts, "
             + "\(counts.malformed) malformed, \(counts.probes) lag probes); confirmed \(counts.confirmed), "
             + "\(Int(achievedRate.rounded())) msg/s")
+        if counts.republished > 0 {
+            lines.append("republished \(counts.republished) (\(counts.republishedMalformed) malformed) whose connection "
+                + "dropped before the broker confirmed them")
+        }
         if counts.nacked + counts.failed + counts.unroutable > 0 {
             lines.append("nacked \(counts.nacked), unanswered \(counts.failed), unroutable \(counts.unroutable)"
                 + (counts.lastFailure.map { "; last failure: \($0)" } ?? ""))

@@ -2,7 +2,9 @@ import AMQP
 import Logging
 import Synchronization
 
-/// Private queues on the service's four output exchanges, bound before the run starts.
+/// Private queues on the service's four output exchanges, bound before the run starts. After a lost connection the
+/// consumers reconnect, declare their queues and bindings again and carry on; snapshots published meanwhile are
+/// simply missed, and the convergence check only looks at the latest one.
 ///
 /// The aggregated snapshots are small and read in full. The full-index snapshots can be tens of megabytes each
 /// with a large fleet, so their queue keeps only the newest two (`x-max-length`) and they are only counted:
@@ -31,7 +33,7 @@ public final class SnapshotWatch: Sendable {
 
     public init(
         settings: ConnectionSettings, verification: LoadConfiguration.Verification, runID: String,
-        kinds: [MinerKind], lag: LagTracker, logger: Logger
+        kinds: [MinerKind], lag: LagTracker, backoff: Backoff = .init(), logger: Logger
     ) {
         self.verification = verification
         self.kinds = kinds
@@ -47,14 +49,14 @@ public final class SnapshotWatch: Sendable {
             configuration: .init(
                 queue: aggregatedQueue, prefetch: 100,
                 topology: Self.privateQueue(aggregatedQueue, boundTo: aggregatedExchanges, arguments: [:]),
-                consumerTag: "miner-load-aggregated"),
+                consumerTag: "miner-load-aggregated", backoff: backoff),
             logger: logger)
         indexConsumer = AMQPConsumer(
             settings: settings,
             configuration: .init(
                 queue: indexQueue, prefetch: 1,
                 topology: Self.privateQueue(indexQueue, boundTo: indexExchanges, arguments: ["x-max-length": 2]),
-                consumerTag: "miner-load-index"),
+                consumerTag: "miner-load-index", backoff: backoff),
             logger: logger)
     }
 
