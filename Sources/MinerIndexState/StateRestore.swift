@@ -96,3 +96,94 @@ public enum StateRestore {
         return history
     }
 }
+
+extension StateRestore {
+    /// A standby's refresh: what was written since its last one, as changes to apply in order, per kind. Within
+    /// one `PersistedChanges` registry changes are applied before logs, so a registry change written after a log
+    /// starts a new one.
+    public struct Refresh: Sendable {
+        public var asic: [PersistedChanges<AsicMiner, AsicMinerLog>] = []
+        public var cpuGpu: [PersistedChanges<CpuGpuMiner, CpuGpuMinerLog>] = []
+        public var mark: Int64
+
+        public var isEmpty: Bool { asic.isEmpty && cpuGpu.isEmpty }
+    }
+
+    public static func refresh(_ changes: StoredChanges) throws(StateDecodingError) -> Refresh {
+        enum Event {
+            case registry(StoredRegistryRow)
+            case logs(StoredSegment)
+            case history(StoredSegment)
+
+            var change: Int64 {
+                switch self {
+                case .registry(let row): row.change
+                case .logs(let segment), .history(let segment): segment.change
+                }
+            }
+        }
+        var events = changes.registry.map(Event.registry) + changes.logSegments.map(Event.logs)
+            + changes.historySegments.map(Event.history)
+        events.sort { $0.change < $1.change }
+
+        var refresh = Refresh(mark: changes.mark)
+        for event in events {
+            switch event {
+            case .registry(let row):
+                switch row.kind {
+                case .asic:
+                    var state = RegistryState<AsicMiner>.deleted
+                    if let record = row.record { state = .present(try AsicMiner.decodeRecord(record)) }
+                    appendRegistry(RegistryChange(id: row.id, state: state), to: &refresh.asic)
+                case .cpuGpu:
+                    var state = RegistryState<CpuGpuMiner>.deleted
+                    if let record = row.record { state = .present(try CpuGpuMiner.decodeRecord(record)) }
+                    appendRegistry(RegistryChange(id: row.id, state: state), to: &refresh.cpuGpu)
+                }
+            case .logs(let segment):
+                var reader = try Segment.Reader(segment.body)
+                switch segment.kind {
+                case .asic:
+                    var logs: [ObservedLog<AsicMinerLog>] = []
+                    while let (id, fields) = try reader.next() {
+                        logs.append(try reader.decode(ObservedLog<AsicMinerLog>.self, minerId: id, fields: fields))
+                    }
+                    appendLogs(logs, to: &refresh.asic)
+                case .cpuGpu:
+                    var logs: [ObservedLog<CpuGpuMinerLog>] = []
+                    while let (id, fields) = try reader.next() {
+                        logs.append(try reader.decode(ObservedLog<CpuGpuMinerLog>.self, minerId: id, fields: fields))
+                    }
+                    appendLogs(logs, to: &refresh.cpuGpu)
+                }
+            case .history(let segment):
+                guard segment.kind == .asic else { continue }
+                var reader = try Segment.Reader(segment.body)
+                var history: [Int64: [AsicMinerHistoryEntry]] = [:]
+                while let (id, fields) = try reader.next() {
+                    history[id, default: []].append(try reader.decode(HistorySample.self, minerId: id, fields: fields).entry)
+                }
+                refresh.asic.append(PersistedChanges(history: history))
+            }
+        }
+        return refresh
+    }
+
+    private static func appendRegistry<Miner, Log>(
+        _ change: RegistryChange<Miner>, to steps: inout [PersistedChanges<Miner, Log>]
+    ) {
+        if let last = steps.indices.last, steps[last].logs.isEmpty, steps[last].history.isEmpty {
+            steps[last].registry.append(change)
+        } else {
+            steps.append(PersistedChanges(registry: [change]))
+        }
+    }
+
+    private static func appendLogs<Miner, Log>(_ logs: [ObservedLog<Log>], to steps: inout [PersistedChanges<Miner, Log>]) {
+        if let last = steps.indices.last, steps[last].history.isEmpty {
+            steps[last].logs.append(contentsOf: logs)
+        } else {
+            steps.append(PersistedChanges(logs: logs))
+        }
+    }
+}

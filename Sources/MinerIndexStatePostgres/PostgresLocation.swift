@@ -15,6 +15,9 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
     public let database: String
     public let sslMode: String
     let rootCertificatePath: String?
+    /// `?schema=NAME`: the tables live in this schema (created if missing), so that one database can hold the
+    /// state of several deployments; each deployment then also has a leader lock of its own.
+    public let schema: String?
 
     public static func isPostgresURL(_ text: String) -> Bool {
         let lowered = text.lowercased()
@@ -36,15 +39,30 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }) { $1 }
         sslMode = query["sslmode"] ?? "prefer"
         rootCertificatePath = query["sslrootcert"]
+        schema = query["schema"].flatMap { $0.isEmpty ? nil : $0 }
+        if let schema, !schema.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) || schema.utf8.count > 63 {
+            throw StateStoreError(.unavailable, "schema '\(schema)' must be letters, digits and underscores, at most 63 bytes")
+        }
         guard ["disable", "prefer", "require", "verify-ca", "verify-full"].contains(sslMode) else {
             throw StateStoreError(.unavailable, "sslmode '\(sslMode)' is not disable, prefer, require, verify-ca or verify-full")
         }
     }
 
+    /// The advisory-lock key of this deployment's leader: fixed for the default schema, derived from the schema
+    /// name otherwise (FNV-1a), so that deployments in separate schemas elect their leaders independently.
+    public var leaderLockKey: Int64 {
+        let base: Int64 = 0x6D69_6E65_722D_6978
+        guard let schema else { return base }
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in schema.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return base ^ Int64(bitPattern: hash)
+    }
+
     /// The URL with its password replaced by `***`, for logs.
     public var redacted: String {
-        "postgres://\(username)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)"
-            + (sslMode == "prefer" ? "" : "?sslmode=\(sslMode)")
+        let options = (sslMode == "prefer" ? [] : ["sslmode=\(sslMode)"]) + (schema.map { ["schema=\($0)"] } ?? [])
+        return "postgres://\(username)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)"
+            + (options.isEmpty ? "" : "?" + options.joined(separator: "&"))
     }
 
     public var description: String { redacted }
@@ -66,6 +84,7 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         configuration.options.connectTimeout = .seconds(5)
         var parameters = [("application_name", applicationName), ("tcp_keepalives_idle", "5"),
                           ("tcp_keepalives_interval", "1"), ("tcp_keepalives_count", "5")]
+        if let schema { parameters.append(("search_path", schema)) }
         if let idleSessionTimeout {
             let milliseconds = idleSessionTimeout.components.seconds * 1000
                 + idleSessionTimeout.components.attoseconds / 1_000_000_000_000_000
@@ -82,7 +101,7 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         configuration.options.additionalStartupParameters = [
             ("application_name", applicationName), ("tcp_keepalives_idle", "5"), ("tcp_keepalives_interval", "1"),
             ("tcp_keepalives_count", "5"),
-        ]
+        ] + (schema.map { [("search_path", $0)] } ?? [])
         // Writes are serial (one transaction at a time, in order), so one connection is all the writer needs; a
         // second serves the standby's reads and the start-up load.
         configuration.options.maximumConnections = 2

@@ -48,9 +48,13 @@ enum PostgresSchema {
 
     /// Creates or upgrades the schema. Instances starting together take turns through a transaction-level advisory
     /// lock, so exactly one of them migrates.
-    static func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
+    static func migrate(_ connection: PostgresConnection, schema: String?, logger: Logger) async throws {
         try await connection.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLockKey))", logger: logger)
+            if let schema {
+                // The name was checked to be letters, digits and underscores.
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+            }
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS miner_index_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
                 logger: logger)

@@ -14,6 +14,7 @@ import Synchronization
 /// was stopped and wakes up late therefore cannot overwrite its successor's state, whatever it still believes.
 public final class PostgresStateStore: SharedStateStore {
     public let location: String
+    let schema: String?
     let client: PostgresClient
     let logger: Logger
     private let clientTask: Task<Void, Never>
@@ -23,6 +24,7 @@ public final class PostgresStateStore: SharedStateStore {
 
     public init(location: PostgresLocation, logger: Logger) throws(StateStoreError) {
         self.location = location.redacted
+        schema = location.schema
         self.logger = logger
         let client = PostgresClient(configuration: try location.clientConfiguration(applicationName: "miner-index"),
                                     backgroundLogger: logger)
@@ -34,7 +36,7 @@ public final class PostgresStateStore: SharedStateStore {
         guard !migrated.withLock({ $0 }) else { return }
         do {
             try await client.withConnection { connection in
-                try await PostgresSchema.migrate(connection, logger: self.logger)
+                try await PostgresSchema.migrate(connection, schema: self.schema, logger: self.logger)
             }
         } catch {
             throw StateStoreError.from(error, doing: "setting up the schema in \(location)")

@@ -62,7 +62,7 @@ final class StatePersistence: Sendable {
                 break opening
             } catch {
                 switch error.kind {
-                case .lockedByAnotherInstance, .newerSchema:
+                case .lockedByAnotherInstance, .newerSchema, .deposed:
                     throw StateStartupFailure(description: error.message)
                 case .corrupt:
                     let aside = try store.moveAside()
