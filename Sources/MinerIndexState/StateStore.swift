@@ -171,6 +171,8 @@ public struct StoredChanges: Sendable {
     public var logSegments: [StoredSegment] = []
     /// Oldest first.
     public var historySegments: [StoredSegment] = []
+    /// Every counter as it is now (sequence reservations, the leader epoch).
+    public var counters: [String: Int64] = [:]
     /// The highest change number read; the next refresh asks for what comes after it.
     public var mark: Int64
 

@@ -146,6 +146,10 @@ public final class StateWriter: Sendable {
         var flushWaiters: [CheckedContinuation<Void, Never>] = []
         var tracking: SegmentTracking
         var droppable: [Int64] = []
+        /// Set when a write found another leader; nothing is written until `reset`.
+        var deposed = false
+        var deposedWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter = 0
     }
 
     public let store: any StateStore
@@ -176,6 +180,46 @@ public final class StateWriter: Sendable {
     /// Nothing handed over is waiting or being written.
     public var isIdle: Bool {
         state.withLock { !$0.writing && $0.pending.isEmpty && $0.waitingAsic.isEmpty && $0.waitingCpuGpu.isEmpty }
+    }
+
+    /// Waits until a write finds that another instance leads, or the task is cancelled.
+    public func waitUntilDeposed() async {
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { state in
+                    if state.deposed || Task.isCancelled { return true }
+                    state.deposedWaiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.deposedWaiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+
+    private func signalDeposed() {
+        let waiters = state.withLock { state in
+            defer { state.deposedWaiters = [:] }
+            return Array(state.deposedWaiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Forgets everything not yet written and any deposition, for an instance that steps down to follow a new
+    /// leader: its unwritten changes belong to commands the broker will redeliver to that leader.
+    public func reset() {
+        state.withLock { state in
+            state.pending = Pending()
+            state.droppable = []
+            state.deposed = false
+            state.tracking = SegmentTracking()
+        }
+        setHealth(.healthy)
     }
 
     /// Segments found superseded at restore: dropped with the next write.
@@ -257,6 +301,7 @@ public final class StateWriter: Sendable {
         while true {
             let cancelled = Task.isCancelled
             let work = state.withLock { state -> (Pending, [Int64])? in
+                if state.deposed { state.pending = Pending() }
                 guard !state.pending.isEmpty else { return nil }
                 state.writing = true
                 defer {
@@ -290,6 +335,19 @@ public final class StateWriter: Sendable {
                 for ticket in pending.tickets { ticket.complete() }
             } catch {
                 onWrite(ContinuousClock.now - started, false)
+                if error.kind == .deposed {
+                    // Another instance leads now: nothing of this may be written, ever. The commands behind it
+                    // were never acknowledged, so the broker hands them to the new leader.
+                    logger.error("deposed: another instance leads; dropping what was not written",
+                                 metadata: ["store": "\(store.location)", "error": "\(error.message)"])
+                    state.withLock { state in
+                        state.writing = false
+                        state.deposed = true
+                    }
+                    setHealth(.failing(reason: error.message))
+                    signalDeposed()
+                    continue
+                }
                 setHealth(.failing(reason: error.message))
                 logger.error(
                     "state store write failed; keeping the changes and retrying",

@@ -123,18 +123,25 @@ public final class PostgresLeaderLock: Sendable {
         return nil
     }
 
+    /// Whether the session answers within `timeout`. A query on a connection whose peer vanished may not end when
+    /// its task is cancelled, so the query runs in a task of its own that is abandoned (and its connection closed)
+    /// on timeout, rather than awaited.
     private func ping(_ connection: PostgresConnection, timeout: Duration) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask { [logger] in
-                (try? await connection.query("SELECT 1", logger: logger)) != nil
+        let logger = self.logger
+        let answer = FirstAnswer()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                answer.wait(continuation)
+                let query = Task {
+                    answer.give((try? await connection.query("SELECT 1", logger: logger)) != nil)
+                }
+                Task {
+                    try? await Task.sleep(for: timeout)
+                    if answer.give(false) { query.cancel() }
+                }
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
+        } onCancel: {
+            answer.give(false)
         }
     }
 
@@ -169,5 +176,43 @@ public final class PostgresLeaderLock: Sendable {
             return state.connection
         }
         try? await connection?.close()
+    }
+}
+
+/// Resumes a continuation with the first answer given and ignores the others; an answer given before the
+/// continuation arrives is kept for it.
+private final class FirstAnswer: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Bool, Never>?
+        var early: Bool?
+        var answered = false
+    }
+
+    private let state = Mutex(State())
+
+    func wait(_ continuation: CheckedContinuation<Bool, Never>) {
+        let early = state.withLock { state -> Bool? in
+            if let early = state.early { return early }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(returning: early) }
+    }
+
+    /// Whether this was the first answer.
+    @discardableResult
+    func give(_ value: Bool) -> Bool {
+        let (first, waiting) = state.withLock { state -> (Bool, CheckedContinuation<Bool, Never>?) in
+            guard !state.answered else { return (false, nil) }
+            state.answered = true
+            guard let waiting = state.continuation else {
+                state.early = value
+                return (true, nil)
+            }
+            state.continuation = nil
+            return (true, waiting)
+        }
+        waiting?.resume(returning: value)
+        return first
     }
 }

@@ -29,7 +29,9 @@ public final class PostgresStateStore: SharedStateStore {
         let client = PostgresClient(configuration: try location.clientConfiguration(applicationName: "miner-index"),
                                     backgroundLogger: logger)
         self.client = client
-        clientTask = Task { await client.run() }
+        // Detached: postgres-nio's client ends itself at a graceful shutdown it can see through task locals, and
+        // the service still writes its final checkpoint after that. It is closed by `close()` instead.
+        clientTask = Task.detached { await client.run() }
     }
 
     private func ensureSchema() async throws(StateStoreError) {
@@ -91,6 +93,11 @@ public final class PostgresStateStore: SharedStateStore {
                     connection, table: "log_segment", observedSince: nil, changedSince: mark, logger: self.logger)
                 changes.historySegments = try await Self.segments(
                     connection, table: "history_segment", observedSince: nil, changedSince: mark, logger: self.logger)
+                for try await (name, value) in try await connection.query(
+                    "SELECT name, value FROM counter", logger: self.logger
+                ).decode((String, Int64).self) {
+                    changes.counters[name] = value
+                }
                 let seen = changes.registry.map(\.change) + changes.logSegments.map(\.change)
                     + changes.historySegments.map(\.change)
                 changes.mark = max(mark, seen.max() ?? mark)

@@ -21,22 +21,22 @@ struct Broadcaster: Sendable {
 
     init(
         indexes: MinerIndexes, exchanges: ServiceConfiguration.ExchangeNames, publisher: AMQPPublisher,
-        fullIndexPublisher: AMQPPublisher, sequences: SequenceNumbers, metrics: ServiceMetrics,
-        pacing: BroadcastPacing, logger: Logger
+        fullIndexPublisher: AMQPPublisher, sequences: SequenceNumbers, authority: PublishingAuthority,
+        metrics: ServiceMetrics, pacing: BroadcastPacing, logger: Logger
     ) {
         self.interval = pacing.interval
         asicIndex = ExchangeBroadcaster(
             source: indexes.asic, exchange: exchanges.asicIndex, payload: .fullIndex, kind: .asic,
-            publisher: fullIndexPublisher, sequences: sequences, metrics: metrics, pacing: pacing, logger: logger)
+            publisher: fullIndexPublisher, sequences: sequences, authority: authority, metrics: metrics, pacing: pacing, logger: logger)
         asicAggregated = ExchangeBroadcaster(
             source: indexes.asic, exchange: exchanges.asicAggregatedIndex, payload: .aggregated, kind: .asic,
-            publisher: publisher, sequences: sequences, metrics: metrics, pacing: pacing, logger: logger)
+            publisher: publisher, sequences: sequences, authority: authority, metrics: metrics, pacing: pacing, logger: logger)
         cpuGpuIndex = ExchangeBroadcaster(
             source: indexes.cpuGpu, exchange: exchanges.cpuGpuIndex, payload: .fullIndex, kind: .cpuGpu,
-            publisher: fullIndexPublisher, sequences: sequences, metrics: metrics, pacing: pacing, logger: logger)
+            publisher: fullIndexPublisher, sequences: sequences, authority: authority, metrics: metrics, pacing: pacing, logger: logger)
         cpuGpuAggregated = ExchangeBroadcaster(
             source: indexes.cpuGpu, exchange: exchanges.cpuGpuAggregatedIndex, payload: .aggregated, kind: .cpuGpu,
-            publisher: publisher, sequences: sequences, metrics: metrics, pacing: pacing, logger: logger)
+            publisher: publisher, sequences: sequences, authority: authority, metrics: metrics, pacing: pacing, logger: logger)
     }
 
     /// Aggregated payloads first: they are the cheap ones dashboards wait for.

@@ -29,6 +29,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
     let kind: ServiceMetrics.Kind
     let publisher: AMQPPublisher
     let sequences: SequenceNumbers
+    let authority: PublishingAuthority
     let metrics: ServiceMetrics
     let pacing: BroadcastPacing
     let logger: Logger
@@ -41,9 +42,11 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
 
     init(
         source: Source, exchange: String, payload: Payload, kind: ServiceMetrics.Kind, publisher: AMQPPublisher,
-        sequences: SequenceNumbers, metrics: ServiceMetrics, pacing: BroadcastPacing, logger: Logger
+        sequences: SequenceNumbers, authority: PublishingAuthority, metrics: ServiceMetrics, pacing: BroadcastPacing,
+        logger: Logger
     ) {
         self.sequences = sequences
+        self.authority = authority
         self.source = source
         self.exchange = exchange
         self.payload = payload
@@ -57,8 +60,15 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
             MinerPayloadEncoder(vocabulary: Source.vocabulary, cachesRecords: payload == .fullIndex))
     }
 
+    private func headers(sequence: UInt64) -> FieldTable {
+        var headers: FieldTable = ["sequence": .int(Int64(sequence))]
+        if let epoch = authority.epoch { headers["leader_epoch"] = .int(epoch) }
+        return headers
+    }
+
     /// Publishes if due; `force` publishes regardless (the final snapshot at shutdown).
     func tick(force: Bool) async {
+        guard authority.mayPublish else { return }
         let version = await source.version
         let idle = publishedAt.map { ContinuousClock.now - $0 >= pacing.idleInterval } ?? true
         guard force || version != publishedVersion || idle else { return }
@@ -103,7 +113,9 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
             exchange: exchange, routingKey: "", body: body,
             properties: MessageProperties(
                 contentType: "application/json", timestamp: generatedAt.date, type: exchange,
-                deliveryMode: .transient, headers: ["sequence": .int(Int64(sequence))]))
+                deliveryMode: .transient, headers: headers(sequence: sequence)))
+        // Building took a while: the lease is checked again right before the message leaves.
+        guard authority.mayPublish else { return }
         do {
             _ = try await publisher.publish(message)
             metrics.snapshotPublished(exchange: exchange)

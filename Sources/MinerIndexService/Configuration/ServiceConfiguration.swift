@@ -1,5 +1,6 @@
 import AMQP
 import Logging
+import MinerIndexStatePostgres
 
 /// Everything the service can be told, with the defaults of the contract. Built from flags and environment
 /// variables by `ServiceOptions`, or directly by tests.
@@ -25,11 +26,14 @@ public struct ServiceConfiguration: Sendable {
         case none
         /// An SQLite file (WAL mode), locked by one instance.
         case sqlite(path: String)
+        /// A PostgreSQL database several instances share: one leads, the others stand by.
+        case postgres(url: String)
 
         public var summary: String {
             switch self {
             case .none: "none"
             case .sqlite(let path): path
+            case .postgres(let url): (try? PostgresLocation(url: url).redacted) ?? "postgres://(invalid)"
             }
         }
     }
@@ -64,6 +68,10 @@ public struct ServiceConfiguration: Sendable {
     public var state: StateLocation = .none
     /// Logs are written to the state store at least this often; a registry change before its ack.
     public var checkpointInterval: Duration = .seconds(1)
+    /// With a shared store: how often a standby reads what the leader wrote.
+    public var standbyRefreshInterval: Duration = .seconds(1)
+    /// With a shared store: how long the leader's lock outlives its last sign of life.
+    public var leaderLease: Duration = .seconds(10)
 
     public init(amqp: ConnectionSettings) {
         self.amqp = amqp
@@ -90,6 +98,9 @@ public struct ServiceConfiguration: Sendable {
             "http": "\(httpPort.map { "\(httpHost):\($0)" } ?? "off")",
             "state": "\(state.summary)",
             "checkpoint_interval": "\(DurationText.format(checkpointInterval))",
+            "standby_refresh_interval": "\(DurationText.format(standbyRefreshInterval))",
+            "leader_lease": "\(DurationText.format(leaderLease))",
+            "amqp_heartbeat": "\(DurationText.format(amqp.heartbeat))",
         ]
     }
 }

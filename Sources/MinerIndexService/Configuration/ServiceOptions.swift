@@ -2,6 +2,7 @@ import AMQP
 import ArgumentParser
 import Foundation
 import Logging
+import MinerIndexStatePostgres
 
 /// The command-line flags of `miner-index`. Each flag falls back to an environment variable named after it
 /// (`--amqp-url` → `MINER_INDEX_AMQP_URL`), then to the default; a flag wins over its variable.
@@ -69,8 +70,14 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: "HTTP port for health, metrics and the read API; 0 picks a free port. (default: 8080, env: MINER_INDEX_HTTP_PORT)")
     public var httpPort: Int?
 
-    @Option(help: "Where the index survives restarts: an SQLite file, or 'none' to keep everything in memory. (default: miner-index.sqlite, env: MINER_INDEX_STATE)")
+    @Option(help: "Where the index survives restarts: an SQLite file, a postgres:// URL shared by a leader and its standbys, or 'none' to keep everything in memory. (default: miner-index.sqlite, env: MINER_INDEX_STATE)")
     public var state: String?
+
+    @Option(help: "With a postgres:// state: how often a standby reads what the leader wrote. (default: 1s, env: MINER_INDEX_STANDBY_REFRESH_INTERVAL)")
+    public var standbyRefreshInterval: String?
+
+    @Option(help: "With a postgres:// state: how long the leader's lock outlives its last sign of life. (default: 10s, env: MINER_INDEX_LEADER_LEASE)")
+    public var leaderLease: String?
 
     @Option(help: "Write changed logs to the state store at least this often. (default: 1s, env: MINER_INDEX_CHECKPOINT_INTERVAL)")
     public var checkpointInterval: String?
@@ -110,6 +117,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         let url = value(amqpUrl, "amqp-url")?.text ?? "amqp://guest:guest@127.0.0.1:5672/"
         var amqp = try ConnectionSettings(url: url)
         amqp.connectionName = "miner-index"
+        // A broker notices a vanished host after two missed heartbeats: 5 s makes that about 10 s (a standby
+        // takes over no later), where rabbitmq-c's 30 s made it a minute. A `heartbeat` in the URL wins.
+        if !url.lowercased().contains("heartbeat=") { amqp.heartbeat = .seconds(5) }
         var configuration = ServiceConfiguration(amqp: amqp)
 
         if let prefetch = try integer(prefetch, "prefetch", UInt16.self) {
@@ -176,7 +186,26 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             configuration.httpPort = port
         }
         let stateText = value(state, "state")?.text ?? "miner-index.sqlite"
-        configuration.state = stateText.lowercased() == "none" ? .none : .sqlite(path: stateText)
+        if PostgresLocation.isPostgresURL(stateText) {
+            do {
+                _ = try PostgresLocation(url: stateText)
+            } catch {
+                throw InvalidValue(description: "--state: \(error.message)")
+            }
+            configuration.state = .postgres(url: stateText)
+            // Standbys share the queue: single-active-consumer on a quorum queue is the broker's guard that two
+            // instances never take deliveries at once, whatever they believe about the lock.
+            if value(queueType, "queue-type") == nil { configuration.queueType = .quorum }
+            if singleActiveConsumer == nil, value(nil, "single-active-consumer") == nil {
+                configuration.singleActiveConsumer = true
+            }
+        } else {
+            configuration.state = stateText.lowercased() == "none" ? .none : .sqlite(path: stateText)
+        }
+        if let interval = try duration(standbyRefreshInterval, "standby-refresh-interval") {
+            configuration.standbyRefreshInterval = interval
+        }
+        if let lease = try duration(leaderLease, "leader-lease") { configuration.leaderLease = lease }
         if let interval = try duration(checkpointInterval, "checkpoint-interval") {
             configuration.checkpointInterval = interval
         }

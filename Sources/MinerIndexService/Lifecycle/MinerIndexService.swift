@@ -1,6 +1,7 @@
 import AMQP
 import Logging
 import MinerIndex
+import MinerIndexStatePostgres
 import ServiceLifecycle
 import Synchronization
 
@@ -12,10 +13,18 @@ import Synchronization
 /// final snapshot per exchange, then close the connections. Deliveries never applied are never acknowledged, so
 /// the broker gives them to the next instance.
 public final class MinerIndexService: Service, Sendable {
+    /// What this instance is doing.
+    public enum Role: Sendable, Equatable {
+        case restoring
+        /// Following a leader through a shared store: serving reads, publishing nothing.
+        case standby
+        /// Consuming and publishing.
+        case leader
+    }
+
     public let configuration: ServiceConfiguration
     public let indexes: MinerIndexes
     public let metrics: ServiceMetrics
-    public let consumer: AMQPConsumer
     /// The aggregated payloads and the dead letters.
     public let publisher: AMQPPublisher
     /// The full indexes, on a connection of their own: one takes a while to send and route (tens of megabytes on
@@ -24,7 +33,9 @@ public final class MinerIndexService: Service, Sendable {
     let logger: Logger
     /// Set once the state is restored; nil while restoring, and always without a store.
     private let persistence = Mutex<StatePersistence?>(nil)
-    private let restoring = Mutex(false)
+    private let currentRole = Mutex(Role.restoring)
+    /// The consumer of the current (or next) term as leader; each term after the first gets a new one.
+    private let currentConsumer: Mutex<AMQPConsumer>
 
     public init(configuration: ServiceConfiguration, metrics: ServiceMetrics = ServiceMetrics(), logger: Logger) {
         self.configuration = configuration
@@ -37,12 +48,7 @@ public final class MinerIndexService: Service, Sendable {
                 historyMaxAgeSeconds: configuration.historyMaxAge.seconds,
                 tracksChanges: configuration.state != .none))
         let topology = ServiceTopology(configuration: configuration)
-        consumer = AMQPConsumer(
-            settings: configuration.amqp,
-            configuration: .init(
-                queue: configuration.queue, prefetch: configuration.prefetch, topology: topology.input,
-                consumerTag: "miner-index", backoff: configuration.reconnectBackoff),
-            logger: logger)
+        currentConsumer = Mutex(Self.makeConsumer(configuration: configuration, topology: topology, logger: logger))
         let publisherConfiguration = AMQPPublisher.Configuration(
             topology: topology.output, whenBlocked: .wait(upTo: configuration.broadcastInterval),
             backoff: configuration.reconnectBackoff)
@@ -51,9 +57,32 @@ public final class MinerIndexService: Service, Sendable {
             settings: configuration.amqp, configuration: publisherConfiguration, logger: logger)
     }
 
-    /// Ready means consuming: connected, topology declared, subscribed.
+    private static func makeConsumer(configuration: ServiceConfiguration, topology: ServiceTopology, logger: Logger)
+        -> AMQPConsumer
+    {
+        AMQPConsumer(
+            settings: configuration.amqp,
+            configuration: .init(
+                queue: configuration.queue, prefetch: configuration.prefetch, topology: topology.input,
+                consumerTag: "miner-index", backoff: configuration.reconnectBackoff),
+            logger: logger)
+    }
+
+    /// The consumer of the current term as leader (or of the first one, before it starts).
+    public var consumer: AMQPConsumer { currentConsumer.withLock { $0 } }
+
+    public var role: Role { currentRole.withLock { $0 } }
+
+    /// The leader epoch snapshots are published under, with a store.
+    public var leaderEpoch: Int64? { persistence.withLock { $0 }?.epoch }
+
+    /// Ready means consuming: connected, topology declared, subscribed; or, for a standby, following its leader.
     public var readiness: (ready: Bool, reason: String) {
-        if restoring.withLock({ $0 }) { return (false, "restoring the state store") }
+        switch role {
+        case .restoring: return (false, "restoring the state store")
+        case .standby: return (true, "standby")
+        case .leader: break
+        }
         if let reason = persistence.withLock({ $0 })?.unreadiness { return (false, reason) }
         switch consumer.status {
         case .consuming: return (true, "consuming")
@@ -67,79 +96,203 @@ public final class MinerIndexService: Service, Sendable {
 
     public func run() async throws {
         logger.info("starting miner-index", metadata: configuration.summary)
-        restoring.withLock { $0 = true }
         let persistence: StatePersistence?
         do {
             persistence = try await StatePersistence.start(
                 configuration: configuration, indexes: indexes, metrics: metrics, logger: logger)
         } catch {
-            restoring.withLock { $0 = false }
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw error
         }
-        await persistence?.prepare()
         self.persistence.withLock { $0 = persistence }
-        restoring.withLock { $0 = false }
         let sequences = persistence?.sequences ?? SequenceNumbers(logger: logger)
-        let persistenceTask = persistence.map { persistence in Task { await persistence.run() } }
-
         publisher.start()
         fullIndexPublisher.start()
-        consumer.start()
 
+        await withTaskGroup(of: Void.self) { background in
+            let sweeper = ExpirySweeper(
+                indexes: indexes, metrics: metrics, interval: configuration.expirySweepInterval, logger: logger)
+            background.addTask { await sweeper.run() }
+            background.addTask { [publisher, metrics, logger] in
+                await Self.follow(publisher.events, client: "publisher", metrics: metrics, logger: logger)
+            }
+            background.addTask { [fullIndexPublisher, metrics, logger] in
+                await Self.follow(fullIndexPublisher.events, client: "full-index publisher", metrics: metrics, logger: logger)
+            }
+            if let persistence { background.addTask { await persistence.runWriter() } }
+
+            if let persistence, let sharing = persistence.sharing {
+                await runSharing(persistence: persistence, lock: sharing.lock, sequences: sequences)
+            } else {
+                await persistence?.prepareSingleLeader()
+                currentRole.withLock { $0 = .leader }
+                _ = await runTerm(persistence: persistence, sequences: sequences, lock: nil)
+            }
+            background.cancelAll()
+        }
+
+        await consumer.close()
+        await publisher.close()
+        await fullIndexPublisher.close()
+        await persistence?.close()
+        logger.info("miner-index stopped")
+    }
+
+    // MARK: Standby and takeover
+
+    /// Stands by until the leader lock is free, leads until it is lost, and again, until shutdown.
+    private func runSharing(persistence: StatePersistence, lock: PostgresLeaderLock, sequences: SequenceNumbers) async {
+        var firstTerm = true
+        while true {
+            currentRole.withLock { $0 = .standby }
+            logger.info("standing by", metadata: ["state": "\(persistence.store.location)"])
+            guard await standBy(persistence: persistence, lock: lock) else { return }
+            do {
+                _ = try await persistence.takeLeadership()
+            } catch {
+                logger.error("could not take over; standing by again", metadata: ["error": "\(error.message)"])
+                await persistence.stepDown()
+                continue
+            }
+            if !firstTerm {
+                let replacement = Self.makeConsumer(
+                    configuration: configuration, topology: ServiceTopology(configuration: configuration), logger: logger)
+                currentConsumer.withLock { $0 = replacement }
+            }
+            firstTerm = false
+            currentRole.withLock { $0 = .leader }
+            let ended = await runTerm(persistence: persistence, sequences: sequences, lock: lock)
+            if case .shutdown = ended {
+                await persistence.stepDown()
+                return
+            }
+            await persistence.stepDown()
+            await consumer.close()
+        }
+    }
+
+    /// Refreshes from the store and tries the lock every `standbyRefreshInterval`. True once the lock is held;
+    /// false at shutdown.
+    private func standBy(persistence: StatePersistence, lock: PostgresLeaderLock) async -> Bool {
+        let interval = configuration.standbyRefreshInterval
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try? await gracefulShutdown()
+                return false
+            }
+            group.addTask { [logger] in
+                var warned = false
+                while !Task.isCancelled {
+                    do {
+                        try await persistence.refresh()
+                        warned = false
+                    } catch {
+                        if !warned { logger.warning("standby refresh failed; retrying", metadata: ["error": "\(error)"]) }
+                        warned = true
+                    }
+                    if await lock.tryAcquire() { return true }
+                    try? await Task.sleep(for: interval)
+                }
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    // MARK: A term as leader
+
+    enum TermEnd: Sendable {
+        case shutdown
+        case lost(String)
+    }
+
+    /// Consumes and publishes until shutdown or until leadership is lost. At shutdown the subscription stops, what
+    /// was received is finished and acknowledged, one final snapshot per exchange goes out and the final checkpoint
+    /// is written; when leadership is lost, consuming and publishing stop at once.
+    private func runTerm(persistence: StatePersistence?, sequences: SequenceNumbers, lock: PostgresLeaderLock?) async
+        -> TermEnd
+    {
+        let consumer = self.consumer
+        consumer.start()
         let backlog = IngestBacklog(prefetch: configuration.prefetch)
         let broadcaster = Broadcaster(
             indexes: indexes, exchanges: configuration.outputExchanges, publisher: publisher,
-            fullIndexPublisher: fullIndexPublisher, sequences: sequences, metrics: metrics,
+            fullIndexPublisher: fullIndexPublisher, sequences: sequences,
+            authority: PublishingAuthority(epoch: persistence?.epoch, lock: lock), metrics: metrics,
             pacing: BroadcastPacing(
                 interval: configuration.broadcastInterval, idleInterval: configuration.idleBroadcastInterval,
                 fullIndexBacklogInterval: configuration.fullIndexBacklogInterval, backlog: backlog),
             logger: logger)
-        let sweeper = ExpirySweeper(indexes: indexes, metrics: metrics, interval: configuration.expirySweepInterval, logger: logger)
         let ingest = IngestPipeline(
             consumer: consumer,
             deadLetters: DeadLetterPublisher(publisher: publisher, exchange: configuration.deadLetterExchange),
             indexes: indexes, decoder: MinerMessageDecoder(limits: DecodingLimits(maxBodyBytes: configuration.maxBodyBytes)),
             backlog: backlog, persistence: persistence, metrics: metrics, logger: logger)
 
-        await withTaskGroup(of: Void.self) { group in
+        let ended = await withTaskGroup(of: TermEnd?.self) { group in
             group.addTask {
                 var pipeline = ingest
                 await pipeline.run()
+                return nil
             }
-            group.addTask { [consumer, publisher, fullIndexPublisher, metrics, logger] in
-                await withTaskGroup(of: Void.self) { periodic in
-                    periodic.addTask { await broadcaster.run() }
-                    periodic.addTask { await sweeper.run() }
+            group.addTask { [metrics, logger] in
+                let ended = await withTaskGroup(of: TermEnd?.self) { periodic in
+                    periodic.addTask { await broadcaster.run(); return nil }
                     periodic.addTask {
                         await Self.follow(consumer.events, client: "consumer", metrics: metrics, logger: logger)
+                        return nil
+                    }
+                    if let persistence {
+                        periodic.addTask { await persistence.runCheckpoints(); return nil }
+                        periodic.addTask {
+                            await persistence.writer.waitUntilDeposed()
+                            return Task.isCancelled ? nil : .lost("a write found another leader")
+                        }
+                    }
+                    if let lock {
+                        periodic.addTask { await lock.keepAlive().map { .lost($0) } }
                     }
                     periodic.addTask {
-                        await Self.follow(publisher.events, client: "publisher", metrics: metrics, logger: logger)
+                        do {
+                            try await gracefulShutdown()
+                            return .shutdown
+                        } catch {
+                            return nil
+                        }
                     }
-                    periodic.addTask {
-                        await Self.follow(
-                            fullIndexPublisher.events, client: "full-index publisher", metrics: metrics, logger: logger)
+                    var ended: TermEnd = .shutdown
+                    while let next = await periodic.next() {
+                        if let next {
+                            ended = next
+                            break
+                        }
                     }
-                    try? await gracefulShutdown()
-                    logger.info("shutting down: stopping the subscription and finishing in-flight messages")
                     periodic.cancelAll()
+                    switch ended {
+                    case .shutdown:
+                        logger.info("shutting down: stopping the subscription and finishing in-flight messages")
+                    case .lost(let reason):
+                        logger.error("lost the leadership: stopping consuming and publishing", metadata: ["reason": "\(reason)"])
+                    }
+                    await consumer.stopConsuming()
+                    return ended
                 }
-                await consumer.stopConsuming()
+                return ended
             }
+            var ended: TermEnd = .shutdown
+            for await result in group { if let result { ended = result } }
+            return ended
         }
 
-        await broadcaster.publishFinal()
-        // The final checkpoint also commits any registry change still waiting, whose ack then goes out before
-        // the consumer closes.
-        await persistence?.finish()
-        persistenceTask?.cancel()
-        await persistenceTask?.value
-        await consumer.close()
-        await publisher.close()
-        await fullIndexPublisher.close()
-        await persistence?.close()
-        logger.info("miner-index stopped")
+        if case .shutdown = ended {
+            await broadcaster.publishFinal()
+            // The final checkpoint also commits any registry change still waiting, whose ack then goes out before
+            // the consumer closes.
+            await persistence?.finish()
+        }
+        return ended
     }
 
     private static func follow(

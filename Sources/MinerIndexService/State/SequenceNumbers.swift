@@ -51,6 +51,18 @@ public final class SequenceNumbers: Sendable {
         return value
     }
 
+    /// Continues from stored reservations if they are ahead: a standby taking over resumes where the last leader
+    /// reserved, never below it.
+    public func resume(from stored: [String: Int64]) {
+        state.withLock { state in
+            for (name, value) in stored where name.hasPrefix(Self.counterPrefix) && value > 0 {
+                let exchange = String(name.dropFirst(Self.counterPrefix.count))
+                state.current[exchange] = max(state.current[exchange, default: 0], UInt64(value))
+                state.reserved[exchange] = max(state.reserved[exchange, default: 0], UInt64(value))
+            }
+        }
+    }
+
     /// Counters to store so that every number up to `reservation` past the current ones is covered.
     public func reservations(for exchanges: [String]) -> [String: Int64] {
         state.withLock { state in

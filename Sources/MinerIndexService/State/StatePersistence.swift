@@ -2,17 +2,26 @@ import Foundation
 import Logging
 import MinerIndex
 import MinerIndexState
+import MinerIndexStatePostgres
 import MinerIndexStateSQLite
 import Synchronization
 
 /// Everything the service does with its state store: restore at start, registry commits before their acks, a
 /// checkpoint of changed logs every interval, the history read back in the background, and a last checkpoint at
-/// shutdown.
+/// shutdown. With a shared (PostgreSQL) store also the standby's refresh and the leader's takeover.
 final class StatePersistence: Sendable {
     static let epochCounter = "leader_epoch"
 
+    /// What a shared store adds: the store's follower side and the leader lock.
+    struct Sharing: Sendable {
+        let store: any SharedStateStore
+        let lock: PostgresLeaderLock
+        let endLeadership: @Sendable () -> Void
+    }
+
     let writer: StateWriter
     let store: any StateStore
+    let sharing: Sharing?
     let indexes: MinerIndexes
     let sequences: SequenceNumbers
     let exchanges: [String]
@@ -20,28 +29,36 @@ final class StatePersistence: Sendable {
     let historyMaxAge: Duration
     let metrics: ServiceMetrics
     let logger: Logger
-    /// The epoch this process publishes under: one more than any before it on this store.
-    let epoch: Int64
+    /// The epoch this process publishes under while it leads; nil while it stands by.
+    private let currentEpoch: Mutex<Int64?>
+    /// The highest change number applied from a shared store.
+    private let mark: Mutex<Int64>
     /// The registry as read at start, kept only until the history is restored (deletes filter old entries).
     private let startupRegistry: Mutex<[StoredRegistryRow]?>
 
     private init(
-        writer: StateWriter, store: any StateStore, indexes: MinerIndexes, sequences: SequenceNumbers,
-        exchanges: [String], configuration: ServiceConfiguration, epoch: Int64, startupRegistry: [StoredRegistryRow],
-        metrics: ServiceMetrics, logger: Logger
+        writer: StateWriter, store: any StateStore, sharing: Sharing?, indexes: MinerIndexes,
+        sequences: SequenceNumbers, configuration: ServiceConfiguration, epoch: Int64?, mark: Int64,
+        startupRegistry: [StoredRegistryRow], metrics: ServiceMetrics, logger: Logger
     ) {
         self.writer = writer
         self.store = store
+        self.sharing = sharing
         self.indexes = indexes
         self.sequences = sequences
-        self.exchanges = exchanges
+        exchanges = configuration.outputExchanges.all
         checkpointInterval = configuration.checkpointInterval
         historyMaxAge = configuration.historyMaxAge
-        self.epoch = epoch
+        currentEpoch = Mutex(epoch)
+        self.mark = Mutex(mark)
         self.startupRegistry = Mutex(startupRegistry)
         self.metrics = metrics
         self.logger = logger
     }
+
+    var epoch: Int64? { currentEpoch.withLock { $0 } }
+
+    // MARK: Start
 
     /// Opens the store and restores the indexes from it, before anything is consumed. Throws (and the service
     /// refuses to start) when the store belongs to another running instance or to a newer version; a damaged
@@ -50,16 +67,84 @@ final class StatePersistence: Sendable {
     static func start(
         configuration: ServiceConfiguration, indexes: MinerIndexes, metrics: ServiceMetrics, logger: Logger
     ) async throws -> StatePersistence? {
-        guard case .sqlite(let path) = configuration.state else { return nil }
         let started = ContinuousClock.now
-        let store = SQLiteStateStore(path: path, logger: logger)
-        var stored = StoredState()
+        let store: any StateStore
+        var sharing: Sharing?
+        var stored: StoredState
+        switch configuration.state {
+        case .none:
+            return nil
+        case .sqlite(let path):
+            let sqlite = SQLiteStateStore(path: path, logger: logger)
+            store = sqlite
+            stored = try await loadSQLite(sqlite, configuration: configuration, metrics: metrics, logger: logger)
+        case .postgres(let url):
+            let location = try PostgresLocation(url: url)
+            let postgres = try PostgresStateStore(location: location, logger: logger)
+            store = postgres
+            sharing = Sharing(
+                store: postgres, lock: PostgresLeaderLock(location: location, leaseTimeout: configuration.leaderLease, logger: logger),
+                endLeadership: { postgres.endLeadership() })
+            stored = try await loadRetrying(postgres, configuration: configuration, logger: logger)
+        }
+
+        let now = Timestamp(Date())
+        let restored: StateRestore.Restored
+        do {
+            restored = try StateRestore.restore(stored, now: now, offlineAfter: configuration.offlineAfter)
+        } catch {
+            guard let sqlite = store as? SQLiteStateStore else {
+                throw StateStartupFailure(description: "the shared store holds records that cannot be read: \(error)")
+            }
+            // Rows SQLite reads fine but we cannot decode: the file is not what we wrote.
+            let aside = try sqlite.moveAside()
+            metrics.stateCorruptFiles.increment()
+            logger.error(
+                "the state file holds records that cannot be read: moved it aside and starting with an empty state",
+                metadata: ["state": "\(sqlite.path)", "moved_to": "\(aside)", "error": "\(error.description)"])
+            return try await start(configuration: configuration, indexes: indexes, metrics: metrics, logger: logger)
+        }
+        await indexes.asic.applyPersisted(restored.asic, now: now)
+        await indexes.cpuGpu.applyPersisted(restored.cpuGpu, now: now)
+
+        let writer = StateWriter(
+            store: store,
+            retention: RetentionPolicy(offlineAfter: configuration.offlineAfter, historyMaxAge: configuration.historyMaxAge),
+            tracking: sharing == nil ? restored.tracking : SegmentTracking(), logger: logger,
+            onHealthChange: { health in
+                metrics.stateStoreUp.record(health == .healthy ? 1 : 0)
+                if health == .healthy { logger.info("state store writes work again", metadata: ["state": "\(store.location)"]) }
+            },
+            onWrite: { duration, succeeded in metrics.stateWrite(seconds: duration, succeeded: succeeded) })
+        if sharing == nil { writer.dropLater(restored.supersededSegments) }
+        metrics.stateStoreUp.record(1)
+        // A single instance leads from its start, one epoch above the last; a shared store's epoch is raised at
+        // each takeover instead.
+        let epoch = sharing == nil ? (restored.counters[epochCounter] ?? 0) + 1 : nil
+        let persistence = StatePersistence(
+            writer: writer, store: store, sharing: sharing, indexes: indexes,
+            sequences: SequenceNumbers(resumingFrom: restored.counters, persistent: true, logger: logger),
+            configuration: configuration, epoch: epoch, mark: restored.mark, startupRegistry: stored.registry,
+            metrics: metrics, logger: logger)
+        logger.info(
+            "state restored",
+            metadata: [
+                "state": "\(store.location)", "asic_miners": "\(restored.asic.registry.count)",
+                "asic_live": "\(restored.asic.logs.count)", "cpu_gpu_miners": "\(restored.cpuGpu.registry.count)",
+                "cpu_gpu_live": "\(restored.cpuGpu.logs.count)",
+                "milliseconds": "\(Int((ContinuousClock.now - started).secondsValue * 1000))",
+            ])
+        return persistence
+    }
+
+    private static func loadSQLite(
+        _ store: SQLiteStateStore, configuration: ServiceConfiguration, metrics: ServiceMetrics, logger: Logger
+    ) async throws -> StoredState {
         var backoff = Duration.milliseconds(250)
-        opening: while true {
+        while true {
             do {
                 if store.fileExists { try store.open() }
-                stored = try await store.load(logsSince: Timestamp(Date()).adding(.zero - configuration.offlineAfter))
-                break opening
+                return try await store.load(logsSince: Timestamp(Date()).adding(.zero - configuration.offlineAfter))
             } catch {
                 switch error.kind {
                 case .lockedByAnotherInstance, .newerSchema, .deposed:
@@ -69,94 +154,119 @@ final class StatePersistence: Sendable {
                     metrics.stateCorruptFiles.increment()
                     logger.error(
                         "the state file is damaged: moved it aside and starting with an empty state",
-                        metadata: ["state": "\(path)", "moved_to": "\(aside)", "error": "\(error.message)"])
+                        metadata: ["state": "\(store.path)", "moved_to": "\(aside)", "error": "\(error.message)"])
                 case .unavailable:
                     guard store.fileExists else {
                         // Nothing was ever stored here: empty is the truth, and the writer creates the file once it can.
                         logger.error(
                             "cannot create the state file yet; running in memory and retrying",
-                            metadata: ["state": "\(path)", "error": "\(error.message)"])
-                        stored = StoredState()
-                        break opening
+                            metadata: ["state": "\(store.path)", "error": "\(error.message)"])
+                        return StoredState()
                     }
                     logger.error(
                         "cannot read the state file; retrying before consuming",
-                        metadata: ["state": "\(path)", "error": "\(error.message)", "retry_in": "\(backoff)"])
+                        metadata: ["state": "\(store.path)", "error": "\(error.message)", "retry_in": "\(backoff)"])
                     try await Task.sleep(for: backoff)
                     backoff = min(backoff * 2, .seconds(5))
                 }
             }
         }
-
-        let now = Timestamp(Date())
-        let restored: StateRestore.Restored
-        do {
-            restored = try StateRestore.restore(stored, now: now, offlineAfter: configuration.offlineAfter)
-        } catch {
-            // Rows SQLite reads fine but we cannot decode: the file is not what we wrote.
-            let aside = try store.moveAside()
-            metrics.stateCorruptFiles.increment()
-            logger.error(
-                "the state file holds records that cannot be read: moved it aside and starting with an empty state",
-                metadata: ["state": "\(path)", "moved_to": "\(aside)", "error": "\(error.description)"])
-            return try await start(configuration: configuration, indexes: indexes, metrics: metrics, logger: logger)
-        }
-        await indexes.asic.applyPersisted(restored.asic, now: now)
-        await indexes.cpuGpu.applyPersisted(restored.cpuGpu, now: now)
-
-        let sequences = SequenceNumbers(resumingFrom: restored.counters, persistent: true, logger: logger)
-        let writer = StateWriter(
-            store: store,
-            retention: RetentionPolicy(offlineAfter: configuration.offlineAfter, historyMaxAge: configuration.historyMaxAge),
-            tracking: restored.tracking, logger: logger,
-            onHealthChange: { health in
-                metrics.stateStoreUp.record(health == .healthy ? 1 : 0)
-                if health == .healthy { logger.info("state store writes work again", metadata: ["state": "\(path)"]) }
-            },
-            onWrite: { duration, succeeded in
-                metrics.stateWrite(seconds: duration, succeeded: succeeded)
-            })
-        writer.dropLater(restored.supersededSegments)
-        metrics.stateStoreUp.record(1)
-        let exchanges = configuration.outputExchanges.all
-        let epoch = (restored.counters[epochCounter] ?? 0) + 1
-        let persistence = StatePersistence(
-            writer: writer, store: store, indexes: indexes, sequences: sequences, exchanges: exchanges,
-            configuration: configuration, epoch: epoch, startupRegistry: stored.registry, metrics: metrics,
-            logger: logger)
-        logger.info(
-            "state restored",
-            metadata: [
-                "state": "\(path)", "asic_miners": "\(restored.asic.registry.count)",
-                "asic_live": "\(restored.asic.logs.count)", "cpu_gpu_miners": "\(restored.cpuGpu.registry.count)",
-                "cpu_gpu_live": "\(restored.cpuGpu.logs.count)", "epoch": "\(epoch)",
-                "milliseconds": "\((ContinuousClock.now - started).secondsValue * 1000)",
-            ])
-        return persistence
     }
 
-    /// Runs the writer and the checkpoints until cancelled. The epoch and the first sequence reservations are
-    /// written (and, when the store works, durable) before this returns from `prepare`.
-    func run() async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.writer.run() }
-            group.addTask { await self.restoreHistory() }
-            group.addTask {
-                await runFixedRate(every: self.checkpointInterval) { self.checkpoint() }
+    /// A shared store that cannot be reached is waited for: without it this instance knows nothing of the farm.
+    private static func loadRetrying(
+        _ store: PostgresStateStore, configuration: ServiceConfiguration, logger: Logger
+    ) async throws -> StoredState {
+        var backoff = Duration.milliseconds(250)
+        while true {
+            do {
+                return try await store.load(logsSince: Timestamp(Date()).adding(.zero - configuration.offlineAfter))
+            } catch {
+                if error.kind == .newerSchema { throw StateStartupFailure(description: error.message) }
+                logger.error(
+                    "cannot read the shared state store; retrying before doing anything else",
+                    metadata: ["state": "\(store.location)", "error": "\(error.message)", "retry_in": "\(backoff)"])
+                try await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
             }
         }
     }
 
-    /// Writes the new epoch and sequence reservations, waiting a moment for them to be durable, so that nothing is
-    /// published under numbers a crash could hand out again.
-    func prepare() async {
-        let counters = sequences.reservations(for: exchanges).merging([Self.epochCounter: epoch]) { $1 }
+    // MARK: Leading
+
+    /// A single instance's start as leader: writes the new epoch and the sequence reservations, waiting a moment
+    /// for them to be durable, so that nothing is published under numbers a crash could hand out again.
+    func prepareSingleLeader() async {
+        guard let epoch else { return }
+        await reserve(extra: [Self.epochCounter: epoch])
+    }
+
+    private func reserve(extra: [String: Int64] = [:]) async {
+        let counters = sequences.reservations(for: exchanges).merging(extra) { $1 }
         let ticket = writer.submit(counters: counters)
         if await ticket.wait(upTo: .seconds(1)) {
             sequences.reserved(counters)
         } else {
             ticket.onCommit { [sequences] in sequences.reserved(counters) }
         }
+    }
+
+    /// A standby that got the lock becomes the leader: it raises the epoch first (which fences any write a deposed
+    /// leader still has in flight, and waits for one that holds the fence), then reads everything written up to
+    /// that point, then reserves sequence numbers. Only then may it consume and publish.
+    func takeLeadership() async throws(StateStoreError) -> Int64 {
+        guard let sharing else { throw StateStoreError(.unavailable, "not a shared store") }
+        let epoch = try await sharing.store.beginLeadership()
+        try await refresh()
+        currentEpoch.withLock { $0 = epoch }
+        await reserve()
+        logger.notice("took over as leader", metadata: ["epoch": "\(epoch)", "state": "\(store.location)"])
+        return epoch
+    }
+
+    /// Gives up leadership: the lock goes, writes stop being fenced, and what was not written is dropped (its
+    /// commands were never acknowledged, so the broker redelivers them to the next leader).
+    func stepDown() async {
+        currentEpoch.withLock { $0 = nil }
+        guard let sharing else { return }
+        await sharing.lock.release()
+        sharing.endLeadership()
+        writer.reset()
+    }
+
+    // MARK: Following
+
+    /// Applies what the leader wrote since the last refresh.
+    func refresh() async throws(StateStoreError) {
+        guard let sharing else { return }
+        let since = mark.withLock { $0 }
+        let changes = try await sharing.store.changes(since: since)
+        let refresh: StateRestore.Refresh
+        do {
+            refresh = try StateRestore.refresh(changes)
+        } catch {
+            throw StateStoreError(.corrupt, "the shared store holds records that cannot be read: \(error.description)")
+        }
+        let now = Timestamp(Date())
+        for step in refresh.asic { await indexes.asic.applyPersisted(step, now: now) }
+        for step in refresh.cpuGpu { await indexes.cpuGpu.applyPersisted(step, now: now) }
+        sequences.resume(from: changes.counters)
+        mark.withLock { $0 = max($0, refresh.mark) }
+    }
+
+    // MARK: Writing
+
+    /// Runs the writer (and reads the history back) until cancelled.
+    func runWriter() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.writer.run() }
+            group.addTask { await self.restoreHistory() }
+        }
+    }
+
+    /// Checkpoints every interval until cancelled (while leading).
+    func runCheckpoints() async {
+        await runFixedRate(every: checkpointInterval) { self.checkpoint() }
     }
 
     /// Hands the registry changes of `kind` to the writer; the ticket completes when they are durable.
@@ -179,7 +289,7 @@ final class StatePersistence: Sendable {
         writer.submit(counters: counters).onCommit { [sequences] in sequences.reserved(counters) }
     }
 
-    /// The last checkpoint at shutdown, waited for (within `timeout`), then the store is closed.
+    /// The last checkpoint at shutdown, waited for (within `timeout`).
     func finish(timeout: Duration = .seconds(10)) async {
         await checkpointNow()
         if !(await writer.flush(timeout: timeout)) {

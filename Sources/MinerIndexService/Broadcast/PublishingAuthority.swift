@@ -1,0 +1,13 @@
+import MinerIndexStatePostgres
+
+/// Whether this instance may publish right now, and the epoch it publishes under.
+///
+/// A leader of a shared store checks its lease right before every publish: a leader that was stopped and wakes up
+/// late finds its lease run out and publishes nothing until it knows whether it still leads. The epoch travels
+/// with every snapshot, so that a subscriber can drop the rare late message of a deposed leader.
+struct PublishingAuthority: Sendable {
+    let epoch: Int64?
+    let lock: PostgresLeaderLock?
+
+    var mayPublish: Bool { lock?.isHeld ?? true }
+}
