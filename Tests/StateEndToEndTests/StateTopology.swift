@@ -14,7 +14,16 @@ final class StateTopology: Sendable {
     var cpuGpuAggregated: String { "\(prefix).cpu_gpu_miner_aggregated_index" }
     var asicIndex: String { "\(prefix).asic_miner_index" }
     var cpuGpuIndex: String { "\(prefix).cpu_gpu_miner_index" }
-    let snapshots = Mutex<[(exchange: String, sequence: Int64, alive: String)]>([])
+    struct Seen: Sendable {
+        let exchange: String
+        let sequence: Int64
+        let alive: String
+        let epoch: Int64?
+        let publisher: String
+        let at: ContinuousClock.Instant
+    }
+
+    let snapshots = Mutex<[Seen]>([])
     private let listener: AMQPConsumer
     private let listening = Mutex<Task<Void, Never>?>(nil)
 
@@ -52,7 +61,13 @@ final class StateTopology: Sendable {
                     let json = (try? JSONSerialization.jsonObject(with: Data(delivery.body))) as? [String: Any] ?? [:]
                     let alive = (json["asic_miner_alive"] ?? json["cpu_gpu_miner_alive"]) as? String ?? ""
                     let sequence = (json["sequence"] as? NSNumber)?.int64Value ?? -1
-                    self.snapshots.withLock { $0.append((delivery.exchange, sequence, alive)) }
+                    var epoch: Int64?
+                    if case .int(let value) = delivery.properties.headers["leader_epoch"] { epoch = value }
+                    var publisher = ""
+                    if case .string(let value) = delivery.properties.headers["publisher"] { publisher = value }
+                    let seen = Seen(exchange: delivery.exchange, sequence: sequence, alive: alive, epoch: epoch,
+                                    publisher: publisher, at: .now)
+                    self.snapshots.withLock { $0.append(seen) }
                     listener.ack(delivery.tag)
                 }
             }

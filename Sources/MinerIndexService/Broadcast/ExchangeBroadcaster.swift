@@ -61,7 +61,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
     }
 
     private func headers(sequence: UInt64) -> FieldTable {
-        var headers: FieldTable = ["sequence": .int(Int64(sequence))]
+        var headers: FieldTable = ["sequence": .int(Int64(sequence)), "publisher": .string(PublishingAuthority.instance)]
         if let epoch = authority.epoch { headers["leader_epoch"] = .int(epoch) }
         return headers
     }

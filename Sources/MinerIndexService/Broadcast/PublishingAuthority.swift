@@ -1,3 +1,4 @@
+import Foundation
 import MinerIndexStatePostgres
 
 /// Whether this instance may publish right now, and the epoch it publishes under.
@@ -10,4 +11,8 @@ struct PublishingAuthority: Sendable {
     let lock: PostgresLeaderLock?
 
     var mayPublish: Bool { lock?.isHeld ?? true }
+
+    /// Which process published a snapshot (`host/pid`, in the `publisher` header), for operators and for checking
+    /// that one epoch never has two publishers.
+    static let instance = "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)"
 }

@@ -1,0 +1,148 @@
+import AMQP
+import BrokerTestSupport
+import Foundation
+import Logging
+import MinerLoadKit
+import Testing
+
+/// Two real `miner-index` processes sharing one PostgreSQL store (a schema of their own), on the real broker.
+@Suite(.serialized) struct StandbyTests {
+    let folder = NSTemporaryDirectory() + "miner-index-standby-" + UUID().uuidString.prefix(8).lowercased()
+    let state: String
+
+    init() throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let base = ProcessInfo.processInfo.environment["MINER_INDEX_TEST_POSTGRES_URL"]
+            ?? "postgres://miner_index:miner_index@127.0.0.1:5432/miner_index"
+        state = base + "?sslmode=disable&schema=standby_" + UUID().uuidString.prefix(8).lowercased()
+    }
+
+    private func start(_ topology: StateTopology, _ name: String, extra: [String] = []) throws -> ServiceProcess {
+        try ServiceProcess(arguments: topology.serviceArguments(state: state) + extra, logPath: "\(folder)/\(name).log")
+    }
+
+    private func readiness(_ service: ServiceProcess) async -> String {
+        (try? await service.get("/readyz").body) ?? ""
+    }
+
+    private func fleet(_ topology: StateTopology, seconds: Int) throws -> LoadConfiguration {
+        try topology.loadConfiguration { configuration in
+            configuration.asicCount = 200
+            configuration.cpuGpuCount = 40
+            configuration.register = true
+            configuration.deactivatedFraction = 0.05
+            configuration.reportInterval = .seconds(1)
+            configuration.persistent = true
+            configuration.length = .duration(.seconds(seconds))
+        }
+    }
+
+    /// The longest silence between consecutive aggregated ASIC snapshots, over the snapshots seen so far.
+    private func longestGap(_ topology: StateTopology) -> Duration {
+        let times = topology.snapshots.withLock { $0.filter { $0.exchange == topology.asicAggregated }.map(\.at) }
+        return zip(times, times.dropFirst()).map { $1 - $0 }.max() ?? .zero
+    }
+
+    @Test func aStandbyTakesOverWithinSecondsOfASigkill() async throws {
+        let topology = try StateTopology()
+        try await topology.listen()
+        defer { Task { await topology.tearDown() } }
+        let leader = try start(topology, "leader")
+        #expect(await leader.becomesReady(), "\(leader.log)")
+        let standby = try start(topology, "standby")
+        #expect(await eventually { await readiness(standby) == "standby\n" }, "\(standby.log)")
+        #expect(await readiness(leader) == "consuming\n")
+
+        let run = Task { try await LoadRun(configuration: fleet(topology, seconds: 14), showsProgress: false, logger: TestBroker.logger).run() }
+        #expect(await eventually(timeout: .seconds(20)) {
+            ((try? await leader.get("/v1/asic_miners/aggregated_index").body) ?? "").contains("\"asic_miner_alive\":\"1")
+        })
+        try await Task.sleep(for: .seconds(3))
+        let epochBefore = topology.snapshots.withLock { $0.last?.epoch }
+        leader.signal(SIGKILL)
+        #expect(await leader.waitForExit() == -SIGKILL)
+        #expect(await eventually(timeout: .seconds(10)) { await readiness(standby) == "consuming\n" }, "\(standby.log)")
+
+        let summary = try await run.value
+        let verification = try #require(summary.verification)
+        #expect(verification.passed, "\(summary.text())")
+        // The issue's promise, measured on the snapshots themselves: no silence longer than 5 s across the kill.
+        #expect(longestGap(topology) <= .seconds(5), "longest gap \(longestGap(topology))")
+        let epochAfter = topology.snapshots.withLock { $0.last?.epoch }
+        #expect((epochAfter ?? 0) > (epochBefore ?? Int64.max))
+        standby.signal(SIGTERM)
+        #expect(await standby.waitForExit() == 0)
+    }
+
+    @Test func aStoppedLeaderIsReplacedAndStandsByWhenItWakes() async throws {
+        let topology = try StateTopology()
+        try await topology.listen()
+        defer { Task { await topology.tearDown() } }
+        let lease = ["--leader-lease", "4s"]
+        let leader = try start(topology, "stopped-leader", extra: lease)
+        #expect(await leader.becomesReady(), "\(leader.log)")
+        let standby = try start(topology, "stopped-standby", extra: lease)
+        #expect(await eventually { await readiness(standby) == "standby\n" }, "\(standby.log)")
+
+        let run = Task { try await LoadRun(configuration: fleet(topology, seconds: 22), showsProgress: false, logger: TestBroker.logger).run() }
+        try await Task.sleep(for: .seconds(3))
+        leader.signal(SIGSTOP)
+        #expect(await eventually(timeout: .seconds(20)) { await readiness(standby) == "consuming\n" }, "\(standby.log)")
+        try await Task.sleep(for: .seconds(4))
+        leader.signal(SIGCONT)
+        #expect(await eventually(timeout: .seconds(20)) { await readiness(leader) == "standby\n" }, "\(leader.log)")
+        #expect(leader.log.contains("lost the leadership"))
+
+        let summary = try await run.value
+        #expect(try #require(summary.verification).passed, "\(summary.text())")
+        // One publisher per epoch, ever.
+        let publishers = topology.snapshots.withLock { seen in
+            Dictionary(grouping: seen.compactMap { snapshot in snapshot.epoch.map { ($0, snapshot.publisher) } }, by: \.0)
+                .mapValues { Set($0.map(\.1)) }
+        }
+        #expect(publishers.count >= 2)
+        #expect(publishers.values.allSatisfy { $0.count == 1 }, "\(publishers)")
+        for service in [leader, standby] { service.signal(SIGTERM) }
+        #expect(await leader.waitForExit() == 0)
+        #expect(await standby.waitForExit() == 0)
+    }
+
+    @Test func theLeaderRidesOutAPostgresRestart() async throws {
+        let topology = try StateTopology()
+        try await topology.listen()
+        defer { Task { await topology.tearDown() } }
+        let leader = try start(topology, "restart-leader")
+        #expect(await leader.becomesReady(), "\(leader.log)")
+
+        let run = Task { try await LoadRun(configuration: fleet(topology, seconds: 14), showsProgress: false, logger: TestBroker.logger).run() }
+        try await Task.sleep(for: .seconds(4))
+        let restart = try PostgresServer.restart()
+        #expect(restart.status == 0, "\(restart.output)")
+
+        let summary = try await run.value
+        #expect(try #require(summary.verification).passed, "\(summary.text())")
+        #expect(longestGap(topology) <= .seconds(5), "longest gap \(longestGap(topology))")
+        #expect(!leader.log.contains("lost the leadership"), "\(leader.log)")
+        #expect(await eventually { (try? await leader.get("/readyz").status) == 200 })
+        leader.signal(SIGTERM)
+        #expect(await leader.waitForExit() == 0)
+    }
+}
+
+/// The test PostgreSQL, restarted through the project's script.
+enum PostgresServer {
+    static func restart() throws -> (status: Int32, output: String) {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [root.appendingPathComponent("scripts/postgres.sh").path, "restart"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+}
