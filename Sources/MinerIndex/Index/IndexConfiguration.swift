@@ -12,6 +12,6 @@ public struct IndexConfiguration: Sendable, Hashable {
         self.historyMaxAgeSeconds = historyMaxAgeSeconds
     }
 
-    var offlineAfterMicroseconds: Int64 { Int64((offlineAfterSeconds * 1_000_000).rounded()) }
-    var historyMaxAgeMicroseconds: Int64 { Int64((historyMaxAgeSeconds * 1_000_000).rounded()) }
+    var offlineAfterMicroseconds: Int64 { Timestamp.saturatingMicroseconds(seconds: offlineAfterSeconds) }
+    var historyMaxAgeMicroseconds: Int64 { Timestamp.saturatingMicroseconds(seconds: historyMaxAgeSeconds) }
 }
