@@ -101,7 +101,9 @@ struct IngestPipeline {
             counts[outcome, default: 0] += 1
             if outcome == .applied, let observed {
                 let lag = max(0, appliedAt.microsecondsSinceEpoch - observed.microsecondsSinceEpoch)
-                metrics.applyLagSeconds.recordNanoseconds(lag * 1000)
+                // A log centuries old is applied only under an offline-after of centuries; saturate, never trap.
+                let nanoseconds = lag.multipliedReportingOverflow(by: 1000)
+                metrics.applyLagSeconds.recordNanoseconds(nanoseconds.overflow ? .max : nanoseconds.partialValue)
             }
         }
         for (outcome, count) in counts { metrics.applied(kind, outcome: outcome.label, count: count) }
