@@ -1,6 +1,7 @@
 import AMQP
 import BrokerTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// Deliveries whose every byte came from a hostile producer: the consumer reads each one without trapping, the
@@ -153,13 +154,16 @@ import Testing
         try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.declare(topology) }
 
         let cases = cases()
-        let raw = RawAMQPPublisher(settings: settings)
+        let outcomes = try await RawAMQPPublisher.withPublisher(settings) { raw in
+            try cases.enumerated().map { index, hostile in
+                var properties = hostile.properties
+                properties.headers = (properties.headers ?? []) + [(Array("index".utf8), .int32(Int32(index)))]
+                return try raw.publish(
+                    exchange: [], routingKey: Array(queue.utf8), properties: properties, body: Array("{}".utf8))
+            }
+        }
         var routed: [Int] = []
-        for (index, hostile) in cases.enumerated() {
-            var properties = hostile.properties
-            properties.headers = (properties.headers ?? []) + [(Array("index".utf8), .int32(Int32(index)))]
-            let outcome = try raw.publish(
-                exchange: [], routingKey: Array(queue.utf8), properties: properties, body: Array("{}".utf8))
+        for (index, (hostile, outcome)) in zip(cases, outcomes).enumerated() {
             if hostile.brokerRefuses {
                 if case .refused = outcome {} else { Issue.record("\(hostile.name): the broker took it (\(outcome))") }
             } else {
@@ -167,7 +171,6 @@ import Testing
                 if outcome == .routed { routed.append(index) }
             }
         }
-        raw.close()
 
         let consumer = AMQPConsumer(
             settings: settings, configuration: .init(queue: queue, prefetch: 100, backoff: TestBroker.fastBackoff),
@@ -215,6 +218,71 @@ import Testing
         try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in
             try channel.deleteQueue(queue)
             try channel.deleteQueue(copies)
+        }
+    }
+}
+
+extension HostileDeliveryTests {
+    /// rabbitmq-c 0.11 cannot decode a header with an empty name, which RabbitMQ accepts and forwards. Redelivered
+    /// after every reconnect, such a message would stop consumption for good; instead it is rejected to the
+    /// queue's dead-letter exchange and the messages behind it flow.
+    @Test func aDeliveryRabbitMQCCannotDecodeGoesToTheDeadLetterExchangeAndConsumingResumes() async throws {
+        let queue = TestBroker.uniqueName("test.undecodable")
+        let deadLetters = TestBroker.uniqueName("test.undecodable.dlx")
+        let topology = Topology(
+            exchanges: [ExchangeDeclaration(name: deadLetters, kind: .fanout, durable: false)],
+            queues: [
+                QueueDeclaration(name: deadLetters, durable: false),
+                QueueDeclaration(name: queue, durable: false, arguments: ["x-dead-letter-exchange": .string(deadLetters)]),
+            ],
+            bindings: [QueueBinding(queue: deadLetters, exchange: deadLetters)])
+        try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.declare(topology) }
+
+        var emptyName = RawAMQPPublisher.Properties()
+        emptyName.headers = [([], .longString(Array("a header without a name".utf8)))]
+        let messages = [("before", RawAMQPPublisher.Properties()), ("poison", emptyName), ("after", .init())]
+        let outcomes = try await RawAMQPPublisher.withPublisher(settings) { raw in
+            try messages.map { body, properties in
+                try raw.publish(exchange: [], routingKey: Array(queue.utf8), properties: properties, body: Array(body.utf8))
+            }
+        }
+        #expect(outcomes == [.routed, .routed, .routed])
+
+        let consumer = AMQPConsumer(
+            settings: settings, configuration: .init(queue: queue, prefetch: 1, backoff: TestBroker.fastBackoff),
+            logger: TestBroker.logger)
+        let events = Mutex<[ConnectionEvent]>([])
+        let following = Task { for await event in consumer.events { events.withLock { $0.append(event) } } }
+        consumer.start()
+        let bodies = Mutex<[String]>([])
+        let reading = Task {
+            for await delivery in consumer.deliveries {
+                bodies.withLock { $0.append(String(decoding: delivery.body, as: UTF8.self)) }
+                consumer.ack(delivery.tag)
+            }
+        }
+        #expect(await eventually { bodies.withLock { $0.contains("after") } }, "consumption stopped at the poison")
+        let read = bodies.withLock { $0 }
+        #expect(read.first == "before")
+        #expect(!read.contains("poison"))
+        let rejected = await eventually {
+            events.withLock { $0.contains { if case .rejectedUndecodable = $0 { true } else { false } } }
+        }
+        #expect(rejected, "\(events.withLock { $0 })")
+        #expect(await eventually {
+            let depths = try? await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in
+                (try channel.inspectQueue(deadLetters).messageCount, try channel.inspectQueue(queue).messageCount)
+            }
+            return depths.map { $0 == (1, 0) } ?? false
+        }, "the undecodable message is not (only) in the dead-letter queue")
+
+        await consumer.close()
+        reading.cancel()
+        following.cancel()
+        try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in
+            try channel.deleteQueue(queue)
+            try channel.deleteQueue(deadLetters)
+            try channel.deleteExchange(deadLetters)
         }
     }
 }

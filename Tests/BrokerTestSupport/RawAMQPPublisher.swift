@@ -100,6 +100,23 @@ public final class RawAMQPPublisher {
         self.settings = settings
     }
 
+    /// Runs `body` with a new publisher on a thread of its own, so that its blocking I/O never holds one of the
+    /// few threads the in-process service under test needs, and closes the connection afterwards.
+    public static func withPublisher<Result: Sendable>(
+        _ settings: ConnectionSettings, _ body: @escaping @Sendable (RawAMQPPublisher) throws -> Result
+    ) async throws -> Result {
+        let outcome: Swift.Result<Result, Error> = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                let publisher = RawAMQPPublisher(settings: settings)
+                defer { publisher.close() }
+                continuation.resume(returning: Swift.Result { try body(publisher) })
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        return try outcome.get()
+    }
+
     deinit {
         if socket >= 0 { Glibc.close(socket) }
     }
