@@ -172,6 +172,9 @@ public final class RawAMQPPublisher {
         guard descriptor >= 0 else { throw ProtocolError(description: "socket() failed") }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        // Each message is a few small writes and then a wait for its confirm: Nagle would hold the last write.
+        var noDelay: Int32 = 1
+        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
         guard Glibc.connect(descriptor, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
             Glibc.close(descriptor)
             throw ProtocolError(description: "cannot connect to \(settings.host):\(settings.port)")

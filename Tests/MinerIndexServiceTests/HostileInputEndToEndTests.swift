@@ -18,7 +18,7 @@ import Testing
         try await harness.start()
         let configuration = harness.configuration
 
-        let plan = HostilePlan(seed: Self.seed, count: 700)
+        let plan = HostilePlan(seed: Self.seed, count: 3000)
         let outcomes = try await RawAMQPPublisher.withPublisher(configuration.amqp) { raw in
             try plan.messages.map { message in
                 try raw.publish(
