@@ -22,6 +22,7 @@ import Testing
         #expect(configuration.historyLimit == 60)
         #expect(configuration.maxBodyBytes == 65536)
         #expect(configuration.httpPort == 8080)
+        #expect(configuration.deliveryLimit == 5)
         #expect(configuration.outputExchanges.all == [
             "asic_miner_index", "asic_miner_aggregated_index", "cpu_gpu_miner_index", "cpu_gpu_miner_aggregated_index",
         ])
@@ -63,6 +64,8 @@ import Testing
         (["--log-level", "loud"], "--log-level"),
         (["--offline-after", "0s"], "--offline-after"),
         (["--history-limit", "0"], "history-limit"),
+        (["--delivery-limit", "-1"], "delivery-limit"),
+        (["--offline-after", "1e30h"], "--offline-after"),
         (["--amqp-url", "http://broker"], "amqp://"),
     ])
     func badValuesAreRefusedWithTheirSource(arguments: [String], mention: String) {
@@ -87,6 +90,37 @@ import Testing
     }
 }
 
+@Suite struct DeliveryLimitTests {
+    private func resolve(_ arguments: [String], environment: [String: String] = [:]) throws -> ServiceConfiguration {
+        try ServiceOptions.parse(arguments).resolve(environment: environment)
+    }
+
+    @Test func theLimitComesFromTheFlagOrTheEnvironmentAndZeroMeansNone() throws {
+        #expect(try resolve([], environment: ["MINER_INDEX_DELIVERY_LIMIT": "3"]).deliveryLimit == 3)
+        #expect(try resolve(["--delivery-limit", "7"], environment: ["MINER_INDEX_DELIVERY_LIMIT": "3"]).deliveryLimit == 7)
+        #expect(try resolve(["--delivery-limit", "0"]).deliveryLimit == nil)
+    }
+
+    @Test func onlyAQuorumInputQueueIsDeclaredWithTheLimit() throws {
+        var configuration = ServiceConfiguration(amqp: try ConnectionSettings(url: "amqp://localhost"))
+        func inputArguments() throws -> FieldTable {
+            try #require(ServiceTopology(configuration: configuration).input.queues.first { $0.name == configuration.queue })
+                .arguments
+        }
+        #expect(try inputArguments()["x-delivery-limit"] == nil, "classic queues have no delivery limit")
+        configuration.queueType = .quorum
+        #expect(try inputArguments()["x-delivery-limit"] == .int(5))
+        let deadLetterQueue = try #require(
+            ServiceTopology(configuration: configuration).input.queues.first { $0.name == configuration.deadLetterQueue })
+        #expect(deadLetterQueue.arguments["x-delivery-limit"] == nil)
+        configuration.deliveryLimit = nil
+        #expect(try inputArguments()["x-delivery-limit"] == nil)
+        #expect(configuration.summary["delivery_limit"] == "none")
+        configuration.deliveryLimit = 2
+        #expect(configuration.summary["delivery_limit"] == "2")
+    }
+}
+
 @Suite struct DurationTextTests {
     @Test func parsesOperatorDurations() {
         #expect(DurationText.parse("500ms") == .milliseconds(500))
@@ -97,6 +131,8 @@ import Testing
         #expect(DurationText.parse("3") == .seconds(3))
         #expect(DurationText.parse("-1s") == nil)
         #expect(DurationText.parse("fast") == nil)
+        #expect(DurationText.parse("1e30h") == nil, "beyond Int64 milliseconds")
+        #expect(DurationText.parse("1e16s") == nil)
         #expect(DurationText.format(.seconds(60)) == "1m")
         #expect(DurationText.format(.milliseconds(250)) == "250ms")
     }

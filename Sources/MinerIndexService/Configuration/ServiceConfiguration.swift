@@ -23,6 +23,10 @@ public struct ServiceConfiguration: Sendable {
     public var prefetch: UInt16 = 500
     public var queue = "miner_index.operational_logs"
     public var queueType: QueueType = .classic
+    /// Quorum queues only (`x-delivery-limit`): a message returned this many times without an ack, as when it
+    /// crashes every instance that takes it, goes to the dead-letter exchange instead of coming back forever.
+    /// nil declares no limit. Classic queues have no such limit.
+    public var deliveryLimit: Int? = 5
     /// One active consumer per queue, others on standby (quorum queues only make this highly available).
     public var singleActiveConsumer = false
     public var inputExchange = "miner_operational_logs"
@@ -56,6 +60,7 @@ public struct ServiceConfiguration: Sendable {
             "prefetch": "\(prefetch)",
             "queue": "\(queue)",
             "queue_type": "\(queueType.rawValue)",
+            "delivery_limit": "\(queueType == .quorum ? deliveryLimit.map(String.init) ?? "none" : "none (classic queue)")",
             "single_active_consumer": "\(singleActiveConsumer)",
             "exchange": "\(inputExchange)",
             "dead_letter_exchange": "\(deadLetterExchange)",

@@ -18,6 +18,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: "classic or quorum. (default: classic, env: MINER_INDEX_QUEUE_TYPE)")
     public var queueType: String?
 
+    @Option(help: "Quorum queues: after this many failed deliveries of one message, the broker dead-letters it; 0 leaves the queue without a limit. (default: 5, env: MINER_INDEX_DELIVERY_LIMIT)")
+    public var deliveryLimit: Int?
+
     @Option(help: "Input topic exchange. (default: miner_operational_logs, env: MINER_INDEX_EXCHANGE)")
     public var exchange: String?
 
@@ -116,6 +119,10 @@ public struct ServiceOptions: ParsableArguments, Sendable {
                 throw InvalidValue(description: "\(source): '\(text)' is not classic or quorum")
             }
             configuration.queueType = type
+        }
+        if let limit = try integer(deliveryLimit, "delivery-limit", Int.self) {
+            guard limit >= 0 else { throw InvalidValue(description: "delivery-limit must be 0 (none) or more") }
+            configuration.deliveryLimit = limit == 0 ? nil : limit
         }
         if let exchange = value(exchange, "exchange")?.text { configuration.inputExchange = exchange }
         if let name = value(deadLetterExchange, "dead-letter-exchange")?.text { configuration.deadLetterExchange = name }
