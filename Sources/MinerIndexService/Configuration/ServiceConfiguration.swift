@@ -47,6 +47,8 @@ public struct ServiceConfiguration: Sendable {
     public var httpHost = "127.0.0.1"
     /// Zero picks a free port; nil turns the HTTP server off (in-process tests that do not need it).
     public var httpPort: Int? = 8080
+    /// Required by the `/v1` read API when set; health, readiness and metrics stay open.
+    public var httpToken: HTTPToken?
     public var reconnectBackoff = Backoff()
 
     public init(amqp: ConnectionSettings) {
@@ -73,6 +75,7 @@ public struct ServiceConfiguration: Sendable {
             "max_body_bytes": "\(maxBodyBytes)",
             "log_level": "\(logLevel.rawValue)",
             "http": "\(httpPort.map { "\(httpHost):\($0)" } ?? "off")",
+            "http_token": "\(httpToken == nil ? "none" : "set")",
         ]
     }
 }

@@ -72,6 +72,12 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: "HTTP port for health, metrics and the read API; 0 picks a free port. (default: 8080, env: MINER_INDEX_HTTP_PORT)")
     public var httpPort: Int?
 
+    @Option(help: "Bearer token the /v1 read API requires; prefer --http-token-file, since flags show in ps. (default: none, env: MINER_INDEX_HTTP_TOKEN)")
+    public var httpToken: String?
+
+    @Option(help: "File holding the read API's bearer token, e.g. a container secret; trailing whitespace is ignored. (default: none, env: MINER_INDEX_HTTP_TOKEN_FILE)")
+    public var httpTokenFile: String?
+
     public init() {}
 
     public struct InvalidValue: Error, CustomStringConvertible {
@@ -176,6 +182,31 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             guard (0...65535).contains(port) else { throw InvalidValue(description: "http-port must be 0…65535") }
             configuration.httpPort = port
         }
+        configuration.httpToken = try token(
+            text: value(httpToken, "http-token"), file: value(httpTokenFile, "http-token-file"))
         return configuration
+    }
+
+    /// The read API's token from its text or its file; errors name where it came from, never what it is.
+    private func token(text: (text: String, source: String)?, file: (text: String, source: String)?) throws
+        -> HTTPToken?
+    {
+        if let text, let file {
+            throw InvalidValue(description: "\(text.source) and \(file.source) are both set; set one of them")
+        }
+        if let text {
+            guard let token = HTTPToken(text.text) else { throw InvalidValue(description: "\(text.source) is empty") }
+            return token
+        }
+        guard let file else { return nil }
+        guard let contents = FileManager.default.contents(atPath: file.text) else {
+            throw InvalidValue(description: "\(file.source): cannot read '\(file.text)'")
+        }
+        let secret = String(decoding: contents, as: UTF8.self)
+        let trimmed = String(secret.reversed().drop(while: \.isWhitespace).reversed())
+        guard let token = HTTPToken(trimmed) else {
+            throw InvalidValue(description: "\(file.source): '\(file.text)' holds no token")
+        }
+        return token
     }
 }
