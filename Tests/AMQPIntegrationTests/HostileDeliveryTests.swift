@@ -151,7 +151,7 @@ import Testing
         let topology = Topology(queues: [
             QueueDeclaration(name: queue, durable: false), QueueDeclaration(name: copies, durable: false),
         ])
-        try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.declare(topology) }
+        _ = try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.declare(topology) }
 
         let cases = cases()
         let outcomes = try await RawAMQPPublisher.withPublisher(settings) { raw in
@@ -236,7 +236,7 @@ extension HostileDeliveryTests {
                 QueueDeclaration(name: queue, durable: false, arguments: ["x-dead-letter-exchange": .string(deadLetters)]),
             ],
             bindings: [QueueBinding(queue: deadLetters, exchange: deadLetters)])
-        try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.declare(topology) }
+        _ = try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.declare(topology) }
 
         var emptyName = RawAMQPPublisher.Properties()
         emptyName.headers = [([], .longString(Array("a header without a name".utf8)))]

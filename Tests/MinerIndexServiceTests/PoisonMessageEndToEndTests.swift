@@ -20,7 +20,7 @@ import Testing
         let topology = ServiceTopology(configuration: configuration).input
         let settings = configuration.amqp
         let names = configuration
-        try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.declare(topology) }
+        _ = try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.declare(topology) }
 
         let publisher = AMQPPublisher(settings: settings, configuration: .init(), logger: TestBroker.logger)
         publisher.start()
