@@ -280,7 +280,7 @@ struct HostilePlan {
 
     private mutating func hostileBody(_ valid: [UInt8]) -> [UInt8] {
         let text = String(decoding: valid, as: UTF8.self)
-        switch Int.random(in: 0..<9, using: &random) {
+        switch Int.random(in: 0..<10, using: &random) {
         case 0: return (0..<Int.random(in: 0...400, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
         case 1: return Array(valid.prefix(Int.random(in: 0..<valid.count, using: &random)))
         case 2: return Array(text.replacingOccurrences(of: "\"bitcoin\"", with: "\"bit\u{FFFF}coin\"").utf8)
@@ -292,6 +292,7 @@ struct HostilePlan {
         case 5: return Array(repeating: UInt8(ascii: "["), count: 20_000) + Array(repeating: UInt8(ascii: "]"), count: 20_000)
         case 6: return Array(repeating: UInt8(ascii: " "), count: 70_000) + valid
         case 7: return Array(text.replacingOccurrences(of: "T", with: "T99:").utf8)
+        case 8: return Array(text.replacingOccurrences(of: "\"power\":3000", with: "\"power\":1e300").utf8)
         default: return Array(text.replacingOccurrences(of: "\"inserted_at\"", with: "\"inserted_at\":{},\"y\"").utf8)
         }
     }

@@ -50,7 +50,10 @@ struct IngestPipeline {
             let kind = ServiceMetrics.Kind(routingKey: delivery.routingKey)
             received[kind, default: 0] += 1
             if delivery.redelivered { redeliveries += 1 }
-            let amqpTimestamp = delivery.properties.timestamp.map(Timestamp.init)
+            // A time that cannot be represented is absent, not pinned to an end of the range.
+            let amqpTimestamp = delivery.properties.timestamp.flatMap {
+                Timestamp(exactlySecondsSinceEpoch: $0.timeIntervalSince1970)
+            }
             do {
                 switch try decoder.decode(routingKey: delivery.routingKey, body: delivery.body) {
                 case .asic(let command):
