@@ -37,15 +37,23 @@ import Testing
         #expect(again.tag.generation > first.tag.generation)
         let generation = again.tag.generation
 
-        // Sent on the new channel, the stale tag would be unknown and the broker would close the channel (406).
+        // Tags restart at 1 on every channel, so sent on the new channel the stale tag would ack the redelivered
+        // message and the good ack behind it would be a second ack of the same tag: the broker closes the channel
+        // (406) over it. The probe published after both acks were handled shows which channel is still open.
         consumer.ack(first.tag)
         consumer.ack(again.tag)
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(consumer.status == .consuming(generation: generation))
-        let depth = try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in
-            try channel.inspectQueue(queue).messageCount
+        let settled = await eventually {
+            (try? TestBroker.messageCounts(queue: queue)).flatMap { $0 }.map { $0 == (0, 0) } ?? false
         }
-        #expect(depth == 0)
+        #expect(settled, "the message is still in the queue: \(String(describing: try? TestBroker.messageCounts(queue: queue)))")
+        try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in
+            try channel.publishUnconfirmed(OutgoingMessage(exchange: "", routingKey: queue, body: Array("probe".utf8)))
+        }
+        let probe = try #require(await iterator.next())
+        #expect(probe.body == Array("probe".utf8))
+        #expect(probe.tag.generation == generation, "the channel was closed after the acks")
+        consumer.ack(probe.tag)
+        #expect(consumer.status == .consuming(generation: generation))
         await consumer.close()
         try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.deleteQueue(queue) }
     }
@@ -53,6 +61,7 @@ import Testing
     @Test func anIdleConsumerKeepsItsConnectionThroughHeartbeats() async throws {
         var settings = self.settings
         settings.heartbeat = .seconds(1)
+        settings.connectionName = TestBroker.uniqueName("heartbeat-test")
         let queue = TestBroker.uniqueName("test.heartbeat")
         let consumer = AMQPConsumer(
             settings: settings,
@@ -67,8 +76,16 @@ import Testing
             for await event in consumer.events { seen.append(event) }
             return seen
         }
-        // The broker closes a connection that misses two heartbeats; five idle seconds would drop a silent one.
-        try await Task.sleep(for: .seconds(5))
+        // The broker closes a connection that misses two heartbeats (two seconds here). Heartbeats are the only
+        // frames on an idle connection, so five of them each way mean the link outlived that timeout twice over
+        // in both directions.
+        let name = settings.connectionName
+        let before = try #require(try TestBroker.frameCounts(connectionNamed: name))
+        let heartbeats = await eventually(timeout: .seconds(30), interval: .milliseconds(250)) {
+            guard let now = (try? TestBroker.frameCounts(connectionNamed: name)) ?? nil else { return false }
+            return now.received - before.received >= 5 && now.sent - before.sent >= 5
+        }
+        #expect(heartbeats, "heartbeats did not flow: \(String(describing: try? TestBroker.frameCounts(connectionNamed: name)))")
         #expect(consumer.status == .consuming(generation: 1))
         await consumer.close()
         let seen = await events.value

@@ -19,11 +19,20 @@ import Testing
         #expect(batch?.map(\.tag.value) == Array(1...9))
     }
 
+    /// Yields until a reader is suspended in `next()`, so that what follows happens to a waiting reader.
+    private func untilWaiting(_ buffer: DeliveryBuffer) async {
+        for _ in 0..<1_000_000 {
+            if buffer.waitingReaderCount > 0 { return }
+            await Task.yield()
+        }
+        Issue.record("no reader ever waited")
+    }
+
     @Test func aWaitingReaderGetsTheNextAppendInOrder() async {
         let buffer = DeliveryBuffer()
         async let first = buffer.next()
-        // Give the reader time to suspend, so the append below resumes it rather than filling the buffer.
-        try? await Task.sleep(for: .milliseconds(50))
+        // The append must resume the waiting reader rather than fill the buffer.
+        await untilWaiting(buffer)
         buffer.append(deliveries(1...2))
         #expect(await first?.map(\.tag.value) == [1, 2])
         buffer.append(deliveries(3...3))
@@ -42,7 +51,7 @@ import Testing
     @Test func finishingWakesAWaitingReader() async {
         let buffer = DeliveryBuffer()
         async let waiting = buffer.next()
-        try? await Task.sleep(for: .milliseconds(50))
+        await untilWaiting(buffer)
         buffer.finish()
         #expect(await waiting == nil)
     }
@@ -50,9 +59,10 @@ import Testing
     @Test func cancellingAWaitingReaderEndsItsWaitAndLosesNothing() async {
         let buffer = DeliveryBuffer()
         let reader = Task { await buffer.next() }
-        try? await Task.sleep(for: .milliseconds(50))
+        await untilWaiting(buffer)
         reader.cancel()
         #expect(await reader.value == nil)
+        #expect(buffer.waitingReaderCount == 0, "the cancelled reader is still registered")
         buffer.append(deliveries(1...2))
         #expect(await buffer.next()?.map(\.tag.value) == [1, 2])
     }

@@ -56,6 +56,34 @@ public enum TestBroker {
         public var description: String { "rabbitmqctl \(arguments.joined(separator: " ")) exited \(status): \(output)" }
     }
 
+    /// Ready and unacknowledged messages of a queue in the default vhost, as the broker counts them now (a passive
+    /// declare reports only the ready ones).
+    public static func messageCounts(queue: String) throws -> (ready: Int, unacknowledged: Int)? {
+        let output = try rabbitmqctl("list_queues", "-q", "--no-table-headers", "name", "messages_ready",
+                                     "messages_unacknowledged")
+        for line in output.split(separator: "\n") {
+            let fields = line.split(separator: "\t")
+            guard fields.count == 3, fields[0] == queue, let ready = Int(fields[1]), let unacked = Int(fields[2])
+            else { continue }
+            return (ready, unacked)
+        }
+        return nil
+    }
+
+    /// Frames the broker has received from and sent to the connection whose client-provided name is `name`.
+    public static func frameCounts(connectionNamed name: String) throws -> (received: Int, sent: Int)? {
+        let output = try rabbitmqctl("list_connections", "-q", "--formatter", "json", "client_properties", "recv_cnt",
+                                     "send_cnt")
+        guard let start = output.firstIndex(of: "["),
+            let connections = try JSONSerialization.jsonObject(with: Data(output[start...].utf8)) as? [[String: Any]]
+        else { return nil }
+        for connection in connections where "\(connection["client_properties"] ?? "")".contains(name) {
+            guard let received = connection["recv_cnt"] as? Int, let sent = connection["send_cnt"] as? Int else { continue }
+            return (received, sent)
+        }
+        return nil
+    }
+
     /// Stops the RabbitMQ application (the Erlang node stays up) and starts it again after `downtime`.
     public static func restartBrokerApp(downtime: Duration = .seconds(1)) async throws {
         try rabbitmqctl("stop_app")

@@ -105,6 +105,53 @@ import Testing
         await harness.tearDown()
     }
 
+    @Test func withATokenTheReadAPIAnswersOnlyItsBearerAndHealthAndMetricsStayOpen() async throws {
+        let token = "s3cret-Token/with+symbols="
+        let harness = try ServiceHarness(withHTTP: true) { $0.httpToken = HTTPToken(token) }
+        try await harness.start()
+        try await harness.publish("asic_miner.log", Messages.asicLog(id: 7, hashrate: 1))
+        try await harness.publish("cpu_gpu_miner.log", Messages.cpuGpuLog(id: 3))
+        #expect(await eventually { await harness.service.indexes.asic.entry(7) != nil })
+
+        let readPaths = [
+            "/v1/asic_miners", "/v1/asic_miners/aggregated_index", "/v1/asic_miners/7", "/v1/asic_miners/7/history",
+            "/v1/cpu_gpu_miners", "/v1/cpu_gpu_miners/aggregated_index", "/v1/cpu_gpu_miners/3",
+            "/v1/asic_miners/999", "/v1/asic_miners/abc",
+        ]
+        for path in readPaths {
+            for (authorization, challenge) in [
+                (nil, "Bearer realm=\"miner-index\""),
+                ("Bearer wrong", "Bearer realm=\"miner-index\", error=\"invalid_token\""),
+                ("Bearer \(token)x", "Bearer realm=\"miner-index\", error=\"invalid_token\""),
+                ("Bearer \(token.dropLast())", "Bearer realm=\"miner-index\", error=\"invalid_token\""),
+                ("Basic \(token)", "Bearer realm=\"miner-index\", error=\"invalid_token\""),
+                (token, "Bearer realm=\"miner-index\", error=\"invalid_token\""),
+            ] {
+                let response = try await harness.get(path, authorization: authorization)
+                #expect(response.status == 401, "\(path) with \(authorization ?? "no header")")
+                #expect(response.headers["www-authenticate"] == challenge, "\(path): \(response.headers)")
+                #expect((try? parse((response.status, response.body)))?["error"] is String, "\(path) needs a JSON error")
+                #expect(!String(decoding: response.body, as: UTF8.self).contains(token))
+            }
+        }
+        // Other spellings of a read path either reach the guarded routes or none.
+        for path in ["//v1/asic_miners", "/v1//asic_miners", "/v1/asic_miners/", "/v1/./asic_miners", "/V1/asic_miners",
+                     "/v1/asic_miners?x=1", "/v1/asic_miners/7/history/"] {
+            #expect(try await harness.get(path, authorization: nil).status != 200, "\(path) answered without the token")
+        }
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            #expect(try await harness.get("/v1/asic_miners/7", authorization: "\(scheme) \(token)").status == 200)
+        }
+        #expect(try await harness.get("/v1/asic_miners/999", authorization: "Bearer \(token)").status == 404)
+        #expect(try await harness.get("/v1/asic_miners/abc", authorization: "Bearer \(token)").status == 400)
+        for path in ["/healthz", "/readyz", "/metrics"] {
+            #expect(try await harness.get(path).status == 200, "\(path) must stay open")
+        }
+        #expect(harness.configuration.summary["http_token"] == "set")
+        #expect(!"\(harness.configuration.summary)".contains(token))
+        await harness.tearDown()
+    }
+
     private func parse(_ response: (status: Int, body: Data)) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: response.body) as? [String: Any])
     }

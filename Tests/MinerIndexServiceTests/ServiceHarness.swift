@@ -199,10 +199,23 @@ final class ServiceHarness: Sendable {
 
     /// GETs a path from the in-process HTTP server.
     func get(_ path: String) async throws -> (status: Int, body: Data) {
+        let response = try await get(path, authorization: nil)
+        return (response.status, response.body)
+    }
+
+    /// GETs a path with an optional `Authorization` header, and returns the response headers too, their names
+    /// lowercased.
+    func get(_ path: String, authorization: String?) async throws
+        -> (status: Int, body: Data, headers: [String: String])
+    {
         guard let port = await waitForHTTPPort() else { throw HarnessError.httpNotListening }
-        let url = try #require(URL(string: "http://127.0.0.1:\(port)\(path)"))
-        let (data, response) = try await URLSession.shared.data(from: url)
-        return ((response as? HTTPURLResponse)?.statusCode ?? -1, data)
+        var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(port)\(path)")))
+        if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as? HTTPURLResponse
+        var headers: [String: String] = [:]
+        for case let (name as String, value as String) in http?.allHeaderFields ?? [:] { headers[name.lowercased()] = value }
+        return (http?.statusCode ?? -1, data, headers)
     }
 
     private func waitForHTTPPort() async -> Int? {

@@ -1,3 +1,4 @@
+import Foundation
 import AMQP
 import MinerIndexService
 import Testing
@@ -22,6 +23,7 @@ import Testing
         #expect(configuration.historyLimit == 60)
         #expect(configuration.maxBodyBytes == 65536)
         #expect(configuration.httpPort == 8080)
+        #expect(configuration.deliveryLimit == 5)
         #expect(configuration.outputExchanges.all == [
             "asic_miner_index", "asic_miner_aggregated_index", "cpu_gpu_miner_index", "cpu_gpu_miner_aggregated_index",
         ])
@@ -63,6 +65,8 @@ import Testing
         (["--log-level", "loud"], "--log-level"),
         (["--offline-after", "0s"], "--offline-after"),
         (["--history-limit", "0"], "history-limit"),
+        (["--delivery-limit", "-1"], "delivery-limit"),
+        (["--offline-after", "1e30h"], "--offline-after"),
         (["--amqp-url", "http://broker"], "amqp://"),
     ])
     func badValuesAreRefusedWithTheirSource(arguments: [String], mention: String) {
@@ -87,6 +91,105 @@ import Testing
     }
 }
 
+@Suite struct DeliveryLimitTests {
+    private func resolve(_ arguments: [String], environment: [String: String] = [:]) throws -> ServiceConfiguration {
+        try ServiceOptions.parse(arguments).resolve(environment: environment)
+    }
+
+    @Test func theLimitComesFromTheFlagOrTheEnvironmentAndZeroMeansNone() throws {
+        #expect(try resolve([], environment: ["MINER_INDEX_DELIVERY_LIMIT": "3"]).deliveryLimit == 3)
+        #expect(try resolve(["--delivery-limit", "7"], environment: ["MINER_INDEX_DELIVERY_LIMIT": "3"]).deliveryLimit == 7)
+        #expect(try resolve(["--delivery-limit", "0"]).deliveryLimit == nil)
+    }
+
+    @Test func onlyAQuorumInputQueueIsDeclaredWithTheLimit() throws {
+        var configuration = ServiceConfiguration(amqp: try ConnectionSettings(url: "amqp://localhost"))
+        func inputArguments() throws -> FieldTable {
+            try #require(ServiceTopology(configuration: configuration).input.queues.first { $0.name == configuration.queue })
+                .arguments
+        }
+        #expect(try inputArguments()["x-delivery-limit"] == nil, "classic queues have no delivery limit")
+        configuration.queueType = .quorum
+        #expect(try inputArguments()["x-delivery-limit"] == .int(5))
+        let deadLetterQueue = try #require(
+            ServiceTopology(configuration: configuration).input.queues.first { $0.name == configuration.deadLetterQueue })
+        #expect(deadLetterQueue.arguments["x-delivery-limit"] == nil)
+        configuration.deliveryLimit = nil
+        #expect(try inputArguments()["x-delivery-limit"] == nil)
+        #expect(configuration.summary["delivery_limit"] == "none")
+        configuration.deliveryLimit = 2
+        #expect(configuration.summary["delivery_limit"] == "2")
+    }
+}
+
+@Suite struct HTTPTokenTests {
+    private func resolve(_ arguments: [String], environment: [String: String] = [:]) throws -> ServiceConfiguration {
+        try ServiceOptions.parse(arguments).resolve(environment: environment)
+    }
+
+    private func temporaryFile(_ contents: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)").path
+        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func theTokenComesFromTheFlagTheEnvironmentOrAFile() throws {
+        #expect(try resolve([]).httpToken == nil)
+        #expect(try resolve(["--http-token", "abc"]).httpToken?.isPresented(in: "Bearer abc") == true)
+        #expect(try resolve([], environment: ["MINER_INDEX_HTTP_TOKEN": "abc"]).httpToken?.isPresented(in: "Bearer abc") == true)
+        let path = try temporaryFile("from-a-secret\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let fromFile = try resolve([], environment: ["MINER_INDEX_HTTP_TOKEN_FILE": path]).httpToken
+        #expect(fromFile?.isPresented(in: "Bearer from-a-secret") == true, "the trailing newline is not part of it")
+        #expect(try resolve(["--http-token-file", path]).httpToken?.isPresented(in: "Bearer from-a-secret") == true)
+    }
+
+    @Test func anAmbiguousEmptyOrUnreadableTokenIsRefusedWithoutShowingIt() throws {
+        let path = try temporaryFile("file-secret")
+        let blank = try temporaryFile(" \n\t\n")
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: blank)
+        }
+        let cases: [([String], [String: String], String)] = [
+            (["--http-token", "flag-secret", "--http-token-file", path], [:], "both set"),
+            ([], ["MINER_INDEX_HTTP_TOKEN": "env-secret", "MINER_INDEX_HTTP_TOKEN_FILE": path], "both set"),
+            (["--http-token", ""], [:], "is empty"),
+            (["--http-token-file", blank], [:], "holds no token"),
+            (["--http-token-file", "/nonexistent/token"], [:], "cannot read"),
+        ]
+        for (arguments, environment, mention) in cases {
+            #expect {
+                try resolve(arguments, environment: environment)
+            } throws: { error in
+                let text = "\(error)"
+                return text.contains(mention) && !text.contains("secret")
+            }
+        }
+    }
+
+    @Test func theTokenIsComparedWhole() throws {
+        let token = try #require(HTTPToken("abc123"))
+        #expect(token.isPresented(in: "Bearer abc123"))
+        #expect(token.isPresented(in: "bearer abc123"))
+        for refused in [nil, "", "Bearer", "Bearer ", "Bearer abc12", "Bearer abc1234", "Bearer abc124", "Bearer  abc123",
+                        "abc123", "Basic abc123", "Bearer ABC123"] {
+            #expect(!token.isPresented(in: refused), "\(refused ?? "nil")")
+        }
+        #expect(HTTPToken("") == nil)
+    }
+
+    @Test func noDescriptionOfTheConfigurationShowsTheToken() throws {
+        let configuration = try resolve(["--http-token", "do-not-print-me"])
+        #expect(configuration.summary["http_token"] == "set")
+        for text in ["\(configuration.summary)", String(describing: configuration), String(reflecting: configuration),
+                     "\(configuration.httpToken as Any)", String(reflecting: configuration.httpToken)] {
+            #expect(!text.contains("do-not-print-me"), "\(text)")
+        }
+        #expect(try resolve([]).summary["http_token"] == "none")
+    }
+}
+
 @Suite struct DurationTextTests {
     @Test func parsesOperatorDurations() {
         #expect(DurationText.parse("500ms") == .milliseconds(500))
@@ -97,6 +200,8 @@ import Testing
         #expect(DurationText.parse("3") == .seconds(3))
         #expect(DurationText.parse("-1s") == nil)
         #expect(DurationText.parse("fast") == nil)
+        #expect(DurationText.parse("1e30h") == nil, "beyond Int64 milliseconds")
+        #expect(DurationText.parse("1e16s") == nil)
         #expect(DurationText.format(.seconds(60)) == "1m")
         #expect(DurationText.format(.milliseconds(250)) == "250ms")
     }

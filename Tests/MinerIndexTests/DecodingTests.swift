@@ -272,7 +272,19 @@ import Testing
             .replacingOccurrences(of: "\"power\":3250", with: "\"power\":1e999").utf8)
         #expect(throws: RecordDecodingError.self) { try AsicMinerLog.decode(json: overflowing) }
         #expect(asicLogError(Fixtures.asicLogObject(overrides: ["hashrate_5_min": 1e300, "hashrate_uom": "PH/s"]))
-                == "hashrate_5_min: must be a finite non-negative number")
+                == "hashrate_5_min: must be at most 1e+18")
+    }
+
+    @Test func figuresTheTotalsCannotCarryAreRefused() {
+        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["power": 1e18])) == nil)
+        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["power": 1.0000001e18])) == "power: must be at most 1e+18")
+        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["fan_2_speed": 1e300])) == "fan_2_speed: must be at most 1e+18")
+        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["hashrate_5_min": 0.9e9, "hashrate_uom": "PH/s"])) == nil)
+        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["hashrate_5_min": 1.5e9, "hashrate_uom": "PH/s"]))
+                == "hashrate_5_min: must be at most 1e+24 H/s")
+        #expect(cpuGpuLogError(Fixtures.cpuGpuLogObject(overrides: ["gpu_1_hashrate_1": 1e18, "gpu_2_hashrate_1": 1e18,
+                                                                  "gpu_hashrate_uom_1": "MH/s"]))
+                == "gpu_n_hashrate_1: must be at most 1e+24 H/s")
     }
 
     @Test func unknownHashrateUnit() {

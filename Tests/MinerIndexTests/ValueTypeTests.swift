@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import MinerIndex
 
@@ -66,5 +67,49 @@ import Testing
             let timestamp = Timestamp(microsecondsSinceEpoch: micros)
             #expect(ISO8601Timestamp.parse(ISO8601Timestamp.format(timestamp)) == timestamp)
         }
+    }
+}
+
+/// No conversion into or out of `Timestamp` may trap, whatever the input.
+@Suite struct TimestampConversionTests {
+    static let extremes: [Double] = [
+        .nan, .infinity, -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 9.3e12, -9.3e12,
+        Double(UInt64.max), 4.611686018427388e18, 1.8e308,
+    ]
+
+    @Test(arguments: extremes) func checkedConversionRefusesWhatInt64MicrosecondsCannotHold(_ seconds: Double) {
+        #expect(Timestamp(exactlySecondsSinceEpoch: seconds) == nil)
+    }
+
+    @Test func checkedConversionKeepsEveryRepresentableTime() {
+        #expect(Timestamp(exactlySecondsSinceEpoch: 0) == Timestamp(microsecondsSinceEpoch: 0))
+        #expect(Timestamp(exactlySecondsSinceEpoch: 1_700_000_000.25)?.microsecondsSinceEpoch == 1_700_000_000_250_000)
+        #expect(Timestamp(exactlySecondsSinceEpoch: 253_402_300_799)?.description == "9999-12-31T23:59:59Z")
+        #expect(Timestamp(exactlySecondsSinceEpoch: -62_135_596_800)?.description == "0001-01-01T00:00:00Z")
+        // The largest whole second below 2^63 microseconds.
+        #expect(Timestamp(exactlySecondsSinceEpoch: 9_223_372_036_854) != nil)
+    }
+
+    @Test func saturatingConversionPinsToTheEndsAndNaNIsTheEpoch() {
+        #expect(Timestamp(secondsSinceEpoch: .nan).microsecondsSinceEpoch == 0)
+        #expect(Timestamp(secondsSinceEpoch: .infinity).microsecondsSinceEpoch == .max)
+        #expect(Timestamp(secondsSinceEpoch: -.infinity).microsecondsSinceEpoch == .min)
+        #expect(Timestamp(secondsSinceEpoch: 4.611686018427388e18).microsecondsSinceEpoch == .max)
+        #expect(Timestamp(Date(timeIntervalSince1970: 1e300)).microsecondsSinceEpoch == .max)
+        #expect(Timestamp(Date.distantPast).microsecondsSinceEpoch < 0)
+    }
+
+    @Test func addingSaturatesInsteadOfOverflowing() {
+        let late = Timestamp(microsecondsSinceEpoch: .max - 10)
+        #expect(late.adding(seconds: 1).microsecondsSinceEpoch == .max)
+        #expect(late.adding(seconds: .infinity).microsecondsSinceEpoch == .max)
+        let early = Timestamp(microsecondsSinceEpoch: .min + 10)
+        #expect(early.adding(seconds: -1).microsecondsSinceEpoch == .min)
+        #expect(early.adding(seconds: .nan) == early)
+    }
+
+    @Test func theEndsOfTheRangeFormatWithoutTrapping() {
+        #expect(Timestamp(microsecondsSinceEpoch: .max).description.hasPrefix("294247-01-10T04:00:54.775807Z"))
+        #expect(Timestamp(microsecondsSinceEpoch: .min).description.hasPrefix("-290308-12-21T19:59:05.224192Z"))
     }
 }

@@ -177,10 +177,44 @@ extension AMQPConsumer {
                 // A method other than basic.deliver is waiting; rabbitmq-c wants it read with wait_frame.
                 try handleNonDeliveryFrame(connection)
             default:
+                rejectIfUndecodable(envelope, reply: reply, connection: connection, generation: generation)
                 try connection.check(reply, operation: "receiving", channel: Self.channel)
                 return
             }
         }
+    }
+
+    /// Decoding failures that the same bytes will cause again on every redelivery, as opposed to a lost socket.
+    private static let undecodableStatuses: Set<Int32> = [
+        AMQP_STATUS_BAD_AMQP_DATA.rawValue, AMQP_STATUS_UNKNOWN_CLASS.rawValue, AMQP_STATUS_INVALID_PARAMETER.rawValue,
+        AMQP_STATUS_TABLE_TOO_BIG.rawValue,
+    ]
+
+    /// A delivery that rabbitmq-c cannot decode would come back after every reconnect and stop consumption for
+    /// good. `amqp_consume_message` has read its `basic.deliver` (and so its delivery tag) before it fails on the
+    /// content header, so the delivery is rejected without requeue, which sends it to the queue's dead-letter
+    /// exchange untouched. The reject goes out before the connection is dropped; the broker handles the two in
+    /// that order.
+    private func rejectIfUndecodable(
+        _ envelope: amqp_envelope_t, reply: amqp_rpc_reply_t, connection: RawConnection, generation: UInt64
+    ) {
+        guard reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION, envelope.delivery_tag != 0,
+            Self.undecodableStatuses.contains(reply.library_error)
+        else { return }
+        let reason = libraryMessage(reply.library_error)
+        do {
+            try connection.reject(envelope.delivery_tag, requeue: false, channel: Self.channel)
+        } catch {
+            logger.error("could not reject an undecodable delivery; it will be redelivered", metadata: ["error": "\(error)"])
+            return
+        }
+        logger.error(
+            "rejected a delivery rabbitmq-c cannot decode; the queue's dead-letter exchange has it",
+            metadata: [
+                "amqp.delivery_tag": "\(DeliveryTag(generation: generation, value: envelope.delivery_tag))",
+                "error": "\(reason) (rabbitmq-c status \(reply.library_error))",
+            ])
+        emit(.rejectedUndecodable(reason: reason))
     }
 
     private func makeDelivery(_ envelope: amqp_envelope_t, generation: UInt64) -> Delivery {

@@ -192,6 +192,11 @@ extension AMQPPublisher {
             for request in requests {
                 let inFlight = InFlightRequest(request)
                 for (index, message) in request.messages.enumerated() {
+                    // Refused here, before it takes a publish sequence number, so the confirms still line up.
+                    if let reason = message.unpublishableReason(frameMax: connection.frameMax) {
+                        inFlight.settle(index, .failure(.unpublishable(reason: reason)))
+                        continue
+                    }
                     outstanding.add(inFlight, index: index, message: message)
                 }
             }

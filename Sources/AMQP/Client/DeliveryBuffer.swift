@@ -32,6 +32,9 @@ final class DeliveryBuffer: Sendable {
         waiter?.resume(returning: deliveries)
     }
 
+    /// Readers suspended in `next()` right now, so that tests can wait for one to be waiting instead of sleeping.
+    var waitingReaderCount: Int { state.withLock { $0.waiters.count } }
+
     /// No more deliveries will come: readers get what is pending, then nil.
     func finish() {
         let waiters = state.withLock { state in

@@ -19,6 +19,8 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
     case closed
     /// A bounded wait ran out.
     case timedOut(operation: String, after: Duration)
+    /// The message cannot be encoded as AMQP (see `WireLimits`); it was not sent, and the connection is unharmed.
+    case unpublishable(reason: String)
 
     public enum CloseScope: String, Sendable {
         case channel
@@ -45,6 +47,8 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the AMQP client is closed"
         case .timedOut(let operation, let after):
             return "\(operation) timed out after \(after)"
+        case .unpublishable(let reason):
+            return "the message cannot be published: \(reason)"
         }
     }
 

@@ -106,28 +106,33 @@ final class CScratch {
         return field
     }
 
+    /// Callers check `OutgoingMessage.unpublishableReason` first: rabbitmq-c writes header names of more than 255
+    /// bytes with a truncated length.
     func properties(_ properties: MessageProperties) -> amqp_basic_properties_t {
         var result = amqp_basic_properties_t()
         var flags: UInt32 = 0
-        if let contentType = properties.contentType {
-            result.content_type = bytes(contentType)
-            flags |= UInt32(AMQP_BASIC_CONTENT_TYPE_FLAG)
+        func text(_ value: String?, _ flag: Int32, _ field: WritableKeyPath<amqp_basic_properties_t, amqp_bytes_t>) {
+            guard let value else { return }
+            result[keyPath: field] = bytes(value)
+            flags |= UInt32(flag)
         }
-        if let messageID = properties.messageID {
-            result.message_id = bytes(messageID)
-            flags |= UInt32(AMQP_BASIC_MESSAGE_ID_FLAG)
-        }
+        text(properties.contentType, AMQP_BASIC_CONTENT_TYPE_FLAG, \.content_type)
+        text(properties.contentEncoding, AMQP_BASIC_CONTENT_ENCODING_FLAG, \.content_encoding)
+        text(properties.messageID, AMQP_BASIC_MESSAGE_ID_FLAG, \.message_id)
+        text(properties.correlationID, AMQP_BASIC_CORRELATION_ID_FLAG, \.correlation_id)
+        text(properties.type, AMQP_BASIC_TYPE_FLAG, \.type)
+        text(properties.appID, AMQP_BASIC_APP_ID_FLAG, \.app_id)
         if let timestamp = properties.timestamp {
-            result.timestamp = UInt64(max(0, timestamp.timeIntervalSince1970.rounded(.down)))
+            result.timestamp = MessageProperties.timestamp(from: timestamp)
             flags |= UInt32(AMQP_BASIC_TIMESTAMP_FLAG)
-        }
-        if let type = properties.type {
-            result.type = bytes(type)
-            flags |= UInt32(AMQP_BASIC_TYPE_FLAG)
         }
         if let deliveryMode = properties.deliveryMode {
             result.delivery_mode = deliveryMode.rawValue
             flags |= UInt32(AMQP_BASIC_DELIVERY_MODE_FLAG)
+        }
+        if let priority = properties.priority {
+            result.priority = priority
+            flags |= UInt32(AMQP_BASIC_PRIORITY_FLAG)
         }
         if !properties.headers.isEmpty {
             result.headers = table(properties.headers)
@@ -138,19 +143,24 @@ final class CScratch {
     }
 }
 
+/// Reads what rabbitmq-c decoded from a frame. Everything here comes from the wire, so no conversion may trap:
+/// integers widen, unsigned 64-bit values beyond Int64 become doubles, text is repaired to UTF-8, and nesting
+/// beyond `WireLimits.maximumNestingDepth` reads as `.void`.
 enum CReading {
-    static func table(_ table: amqp_table_t) -> FieldTable {
+    /// `depth` is the level of this table, the headers table being level 1.
+    static func table(_ table: amqp_table_t, depth: Int = 1) -> FieldTable {
         guard table.num_entries > 0, let entries = table.entries else { return [:] }
         var result: FieldTable = [:]
         result.reserveCapacity(Int(table.num_entries))
         for index in 0..<Int(table.num_entries) {
             let entry = entries[index]
-            result[entry.key.asString] = fieldValue(entry.value)
+            result[entry.key.asString] = fieldValue(entry.value, depth: depth)
         }
         return result
     }
 
-    static func fieldValue(_ field: amqp_field_value_t) -> FieldValue {
+    /// `depth` is the level of the table or array holding the value.
+    static func fieldValue(_ field: amqp_field_value_t, depth: Int) -> FieldValue {
         switch UInt32(field.kind) {
         case AMQP_FIELD_KIND_BOOLEAN.rawValue: return .bool(field.value.boolean != 0)
         case AMQP_FIELD_KIND_I8.rawValue: return .int(Int64(field.value.i8))
@@ -170,11 +180,14 @@ enum CReading {
         case AMQP_FIELD_KIND_UTF8.rawValue: return .string(field.value.bytes.asString)
         case AMQP_FIELD_KIND_BYTES.rawValue: return .bytes(field.value.bytes.asArray)
         case AMQP_FIELD_KIND_TIMESTAMP.rawValue: return .timestamp(field.value.u64)
-        case AMQP_FIELD_KIND_TABLE.rawValue: return .table(table(field.value.table))
+        case AMQP_FIELD_KIND_TABLE.rawValue:
+            guard depth < WireLimits.maximumNestingDepth else { return .void }
+            return .table(table(field.value.table, depth: depth + 1))
         case AMQP_FIELD_KIND_ARRAY.rawValue:
+            guard depth < WireLimits.maximumNestingDepth else { return .void }
             let array = field.value.array
             guard array.num_entries > 0, let entries = array.entries else { return .array([]) }
-            return .array((0..<Int(array.num_entries)).map { fieldValue(entries[$0]) })
+            return .array((0..<Int(array.num_entries)).map { fieldValue(entries[$0], depth: depth + 1) })
         default: return .void
         }
     }
@@ -182,15 +195,20 @@ enum CReading {
     static func properties(_ properties: amqp_basic_properties_t) -> MessageProperties {
         let flags = properties._flags
         func has(_ flag: Int32) -> Bool { flags & UInt32(flag) != 0 }
+        func text(_ flag: Int32, _ value: amqp_bytes_t) -> String? { has(flag) ? value.asString : nil }
         return MessageProperties(
-            contentType: has(AMQP_BASIC_CONTENT_TYPE_FLAG) ? properties.content_type.asString : nil,
-            messageID: has(AMQP_BASIC_MESSAGE_ID_FLAG) ? properties.message_id.asString : nil,
+            contentType: text(AMQP_BASIC_CONTENT_TYPE_FLAG, properties.content_type),
+            messageID: text(AMQP_BASIC_MESSAGE_ID_FLAG, properties.message_id),
             timestamp: has(AMQP_BASIC_TIMESTAMP_FLAG)
-                ? Date(timeIntervalSince1970: TimeInterval(properties.timestamp)) : nil,
-            type: has(AMQP_BASIC_TYPE_FLAG) ? properties.type.asString : nil,
+                ? MessageProperties.date(fromTimestamp: properties.timestamp) : nil,
+            type: text(AMQP_BASIC_TYPE_FLAG, properties.type),
             deliveryMode: has(AMQP_BASIC_DELIVERY_MODE_FLAG)
                 ? MessageProperties.DeliveryMode(rawValue: properties.delivery_mode) : nil,
-            headers: has(AMQP_BASIC_HEADERS_FLAG) ? table(properties.headers) : [:]
+            headers: has(AMQP_BASIC_HEADERS_FLAG) ? table(properties.headers) : [:],
+            contentEncoding: text(AMQP_BASIC_CONTENT_ENCODING_FLAG, properties.content_encoding),
+            correlationID: text(AMQP_BASIC_CORRELATION_ID_FLAG, properties.correlation_id),
+            appID: text(AMQP_BASIC_APP_ID_FLAG, properties.app_id),
+            priority: has(AMQP_BASIC_PRIORITY_FLAG) ? properties.priority : nil
         )
     }
 }

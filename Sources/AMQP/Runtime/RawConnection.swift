@@ -293,7 +293,15 @@ final class RawConnection {
         try checkStatus(amqp_basic_reject(state, channel, tag, requeue ? 1 : 0), operation: "basic.reject")
     }
 
+    /// The largest frame the broker and rabbitmq-c agreed on at login.
+    var frameMax: Int { Int(amqp_get_frame_max(state)) }
+
+    /// Refuses, before writing anything, a message that AMQP cannot carry (`AMQPError.unpublishable`), so that
+    /// one bad message never leaves a half-written frame on the connection.
     func publish(_ message: OutgoingMessage, channel: UInt16) throws(AMQPError) {
+        if let reason = message.unpublishableReason(frameMax: frameMax) {
+            throw .unpublishable(reason: reason)
+        }
         let scratch = CScratch()
         var properties = scratch.properties(message.properties)
         let status = message.body.withUnsafeBytes { body in

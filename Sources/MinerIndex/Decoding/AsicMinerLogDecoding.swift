@@ -79,9 +79,12 @@ extension AsicMinerLog {
             }
             let unit = try fields.requiredHashrateUnit(Fields.hashrateUnit)
             let hashrate5Min = try fields.requiredMeasure(Fields.hashrate5Min)
-            // A finite figure in PH/s can still overflow once converted to H/s, and the sums must stay finite.
-            guard Hashrate(hashrate5Min, unit).hashesPerSecond.isFinite else {
-                throw RecordDecodingError(field: fields.key(Fields.hashrate5Min), problem: .notFiniteNonNegative)
+            // A bounded figure in PH/s can still be out of bounds once converted to H/s, and the sums must stay
+            // finite.
+            guard Hashrate(hashrate5Min, unit).hashesPerSecond <= DecodingLimits.largestHashesPerSecond else {
+                throw RecordDecodingError(
+                    field: fields.key(Fields.hashrate5Min),
+                    problem: .tooLarge(maximum: DecodingLimits.largestHashesPerSecond, unit: "H/s"))
             }
             return AsicMinerLog(
                 asicMinerId: try fields.requiredIdentifier(Fields.asicMinerId),

@@ -118,12 +118,13 @@ extension CpuGpuMinerLog {
         }
     }
 
-    /// A finite figure in PH/s can still overflow once converted to H/s, and the sums must stay finite.
+    /// A bounded figure in PH/s can still be out of bounds once converted to H/s, and the sums must stay finite.
     private static func requireFiniteHashesPerSecond(
         _ value: Double, _ unit: HashrateUnit, field: String
     ) throws(RecordDecodingError) {
-        guard Hashrate(value, unit).hashesPerSecond.isFinite else {
-            throw RecordDecodingError(field: field, problem: .notFiniteNonNegative)
+        guard Hashrate(value, unit).hashesPerSecond <= DecodingLimits.largestHashesPerSecond else {
+            throw RecordDecodingError(
+                field: field, problem: .tooLarge(maximum: DecodingLimits.largestHashesPerSecond, unit: "H/s"))
         }
     }
 

@@ -65,13 +65,17 @@ struct FieldReader {
         return UnsafeRawBufferPointer(start: value.string_start, count: length)
     }
 
-    /// Any JSON number that is finite and not negative: hashrates, power, temperatures, fans, shares, clocks.
+    /// Any JSON number that is finite, not negative and at most `DecodingLimits.largestMeasure`: hashrates, power,
+    /// temperatures, fans, shares, clocks.
     func measure(_ slot: Int) throws(RecordDecodingError) -> Double? {
         guard isPresent(slot) else { return nil }
         let value = slots[slot]
         guard value.kind == UInt8(CSJ_NUMBER.rawValue) else { throw wrongType(slot, expected: "a number") }
         guard value.number.isFinite, value.number >= 0 else {
             throw RecordDecodingError(field: key(slot), problem: .notFiniteNonNegative)
+        }
+        guard value.number <= DecodingLimits.largestMeasure else {
+            throw RecordDecodingError(field: key(slot), problem: .tooLarge(maximum: DecodingLimits.largestMeasure, unit: ""))
         }
         return value.number
     }

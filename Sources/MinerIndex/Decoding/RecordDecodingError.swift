@@ -8,6 +8,8 @@ public struct RecordDecodingError: Error, Sendable, Hashable, CustomStringConver
         case missingRequiredField
         case wrongType(expected: String, found: String)
         case notFiniteNonNegative
+        /// Finite but beyond what the totals can carry (see `DecodingLimits.largestMeasure`).
+        case tooLarge(maximum: Double, unit: String)
         case notAnInteger
         case unknownHashrateUnit(String)
         case unknownFanUnit(String)
@@ -36,6 +38,7 @@ public struct RecordDecodingError: Error, Sendable, Hashable, CustomStringConver
         case .missingRequiredField: "missing required field"
         case let .wrongType(expected, found): "expected \(expected), found \(found)"
         case .notFiniteNonNegative: "must be a finite non-negative number"
+        case let .tooLarge(maximum, unit): "must be at most \(maximum)\(unit.isEmpty ? "" : " " + unit)"
         case .notAnInteger: "must be a non-negative integer that fits in 64 bits"
         case let .unknownHashrateUnit(unit): "unknown unit '\(Self.excerpt(unit))'"
         case let .unknownFanUnit(unit): "unknown fan unit '\(Self.excerpt(unit))' (expected % or RPM)"

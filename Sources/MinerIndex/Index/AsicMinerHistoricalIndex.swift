@@ -11,7 +11,7 @@ public struct AsicMinerHistoricalIndex: Sendable {
 
     public init(capacity: Int = 60, maxAgeSeconds: Double = 3600) {
         self.capacity = max(1, capacity)
-        self.maxAgeMicroseconds = Int64((maxAgeSeconds * 1_000_000).rounded())
+        self.maxAgeMicroseconds = Timestamp.saturatingMicroseconds(seconds: maxAgeSeconds)
         // Coarse buckets: a history only has to disappear within a minute of aging out.
         schedule = ExpirySchedule(bucketWidthMicroseconds: 60_000_000)
     }

@@ -24,7 +24,7 @@ public struct IndexConfiguration: Sendable, Hashable {
         self.historySampleSeconds = historySampleSeconds ?? historyMaxAgeSeconds / Double(max(1, historyCapacity))
     }
 
-    var offlineAfterMicroseconds: Int64 { Int64((offlineAfterSeconds * 1_000_000).rounded()) }
-    var historyMaxAgeMicroseconds: Int64 { Int64((historyMaxAgeSeconds * 1_000_000).rounded()) }
-    var historySampleMicroseconds: Int64 { Int64((historySampleSeconds * 1_000_000).rounded()) }
+    var offlineAfterMicroseconds: Int64 { Timestamp.saturatingMicroseconds(seconds: offlineAfterSeconds) }
+    var historyMaxAgeMicroseconds: Int64 { Timestamp.saturatingMicroseconds(seconds: historyMaxAgeSeconds) }
+    var historySampleMicroseconds: Int64 { Timestamp.saturatingMicroseconds(seconds: historySampleSeconds) }
 }

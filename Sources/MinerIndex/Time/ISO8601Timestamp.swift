@@ -93,7 +93,9 @@ public enum ISO8601Timestamp {
         }
         let micros = timestamp.microsecondsSinceEpoch
         let totalSeconds = floorDivide(micros, 1_000_000)
-        let fraction = micros - totalSeconds * 1_000_000
+        // From the remainder, not `micros - totalSeconds * 1_000_000`, which overflows near Int64.min.
+        let remainder = micros % 1_000_000
+        let fraction = remainder < 0 ? remainder + 1_000_000 : remainder
         let days = floorDivide(totalSeconds, 86_400)
         let secondOfDay = totalSeconds - days * 86_400
         let (year, month, day) = civilFromDays(days)

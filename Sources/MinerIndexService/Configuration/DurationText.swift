@@ -6,10 +6,17 @@ public enum DurationText {
         for (suffix, seconds) in units where trimmed.hasSuffix(suffix) {
             let number = trimmed.dropLast(suffix.count)
             guard let value = Double(number), value.isFinite, value >= 0 else { return nil }
-            return .milliseconds(Int64((value * seconds * 1000).rounded()))
+            return milliseconds(value * seconds * 1000)
         }
         guard let value = Double(trimmed), value.isFinite, value >= 0 else { return nil }
-        return .milliseconds(Int64((value * 1000).rounded()))
+        return milliseconds(value * 1000)
+    }
+
+    /// nil past Int64 milliseconds (about 292 million years), where `Int64(_:)` would trap.
+    private static func milliseconds(_ value: Double) -> Duration? {
+        let rounded = value.rounded()
+        guard rounded < 9_223_372_036_854_775_808.0 else { return nil }
+        return .milliseconds(Int64(rounded))
     }
 
     public static func format(_ duration: Duration) -> String {

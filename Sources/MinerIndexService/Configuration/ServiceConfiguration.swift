@@ -42,6 +42,10 @@ public struct ServiceConfiguration: Sendable {
     public var prefetch: UInt16 = 500
     public var queue = "miner_index.operational_logs"
     public var queueType: QueueType = .classic
+    /// Quorum queues only (`x-delivery-limit`): a message returned this many times without an ack, as when it
+    /// crashes every instance that takes it, goes to the dead-letter exchange instead of coming back forever.
+    /// nil declares no limit. Classic queues have no such limit.
+    public var deliveryLimit: Int? = 5
     /// One active consumer per queue, others on standby (quorum queues only make this highly available).
     public var singleActiveConsumer = false
     public var inputExchange = "miner_operational_logs"
@@ -62,6 +66,8 @@ public struct ServiceConfiguration: Sendable {
     public var httpHost = "127.0.0.1"
     /// Zero picks a free port; nil turns the HTTP server off (in-process tests that do not need it).
     public var httpPort: Int? = 8080
+    /// Required by the `/v1` read API when set; health, readiness and metrics stay open.
+    public var httpToken: HTTPToken?
     public var reconnectBackoff = Backoff()
     /// In-process users (tests, benchmarks) get an in-memory index unless they ask; `miner-index` itself defaults
     /// to `miner-index.sqlite` in the working directory (see `ServiceOptions`).
@@ -84,6 +90,7 @@ public struct ServiceConfiguration: Sendable {
             "prefetch": "\(prefetch)",
             "queue": "\(queue)",
             "queue_type": "\(queueType.rawValue)",
+            "delivery_limit": "\(queueType == .quorum ? deliveryLimit.map(String.init) ?? "none" : "none (classic queue)")",
             "single_active_consumer": "\(singleActiveConsumer)",
             "exchange": "\(inputExchange)",
             "dead_letter_exchange": "\(deadLetterExchange)",
@@ -101,6 +108,7 @@ public struct ServiceConfiguration: Sendable {
             "standby_refresh_interval": "\(DurationText.format(standbyRefreshInterval))",
             "leader_lease": "\(DurationText.format(leaderLease))",
             "amqp_heartbeat": "\(DurationText.format(amqp.heartbeat))",
+            "http_token": "\(httpToken == nil ? "none" : "set")",
         ]
     }
 }

@@ -19,6 +19,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: "classic or quorum. (default: classic, env: MINER_INDEX_QUEUE_TYPE)")
     public var queueType: String?
 
+    @Option(help: "Quorum queues: after this many failed deliveries of one message, the broker dead-letters it; 0 leaves the queue without a limit. (default: 5, env: MINER_INDEX_DELIVERY_LIMIT)")
+    public var deliveryLimit: Int?
+
     @Option(help: "Input topic exchange. (default: miner_operational_logs, env: MINER_INDEX_EXCHANGE)")
     public var exchange: String?
 
@@ -82,6 +85,12 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: "Write changed logs to the state store at least this often. (default: 1s, env: MINER_INDEX_CHECKPOINT_INTERVAL)")
     public var checkpointInterval: String?
 
+    @Option(help: "Bearer token the /v1 read API requires; prefer --http-token-file, since flags show in ps. (default: none, env: MINER_INDEX_HTTP_TOKEN)")
+    public var httpToken: String?
+
+    @Option(help: "File holding the read API's bearer token, e.g. a container secret; trailing whitespace is ignored. (default: none, env: MINER_INDEX_HTTP_TOKEN_FILE)")
+    public var httpTokenFile: String?
+
     public init() {}
 
     public struct InvalidValue: Error, CustomStringConvertible {
@@ -132,6 +141,10 @@ public struct ServiceOptions: ParsableArguments, Sendable {
                 throw InvalidValue(description: "\(source): '\(text)' is not classic or quorum")
             }
             configuration.queueType = type
+        }
+        if let limit = try integer(deliveryLimit, "delivery-limit", Int.self) {
+            guard limit >= 0 else { throw InvalidValue(description: "delivery-limit must be 0 (none) or more") }
+            configuration.deliveryLimit = limit == 0 ? nil : limit
         }
         if let exchange = value(exchange, "exchange")?.text { configuration.inputExchange = exchange }
         if let name = value(deadLetterExchange, "dead-letter-exchange")?.text { configuration.deadLetterExchange = name }
@@ -209,6 +222,31 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         if let interval = try duration(checkpointInterval, "checkpoint-interval") {
             configuration.checkpointInterval = interval
         }
+        configuration.httpToken = try token(
+            text: value(httpToken, "http-token"), file: value(httpTokenFile, "http-token-file"))
         return configuration
+    }
+
+    /// The read API's token from its text or its file; errors name where it came from, never what it is.
+    private func token(text: (text: String, source: String)?, file: (text: String, source: String)?) throws
+        -> HTTPToken?
+    {
+        if let text, let file {
+            throw InvalidValue(description: "\(text.source) and \(file.source) are both set; set one of them")
+        }
+        if let text {
+            guard let token = HTTPToken(text.text) else { throw InvalidValue(description: "\(text.source) is empty") }
+            return token
+        }
+        guard let file else { return nil }
+        guard let contents = FileManager.default.contents(atPath: file.text) else {
+            throw InvalidValue(description: "\(file.source): cannot read '\(file.text)'")
+        }
+        let secret = String(decoding: contents, as: UTF8.self)
+        let trimmed = String(secret.reversed().drop(while: \.isWhitespace).reversed())
+        guard let token = HTTPToken(trimmed) else {
+            throw InvalidValue(description: "\(file.source): '\(file.text)' holds no token")
+        }
+        return token
     }
 }

@@ -27,17 +27,24 @@ public enum HTTPServer {
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
         }
 
-        router.get("/v1/asic_miners") { _, _ in json(await readAPI.asicIndex()) }
-        router.get("/v1/asic_miners/aggregated_index") { _, _ in json(await readAPI.asicAggregatedIndex()) }
-        router.get("/v1/asic_miners/:id") { _, context in
+        // The read API shows LAN addresses and pool accounts, so it takes the bearer token when one is set.
+        // The middleware belongs to the route group, not to a path prefix check, so no spelling of a path can
+        // reach these handlers around it.
+        let readRoutes = router.group("v1")
+        if let token = service.configuration.httpToken {
+            readRoutes.add(middleware: BearerTokenMiddleware(token: token))
+        }
+        readRoutes.get("asic_miners") { _, _ in json(await readAPI.asicIndex()) }
+        readRoutes.get("asic_miners/aggregated_index") { _, _ in json(await readAPI.asicAggregatedIndex()) }
+        readRoutes.get("asic_miners/:id") { _, context in
             await respond { () throws(ReadAPI.Failure) in try await readAPI.asicMiner(context.parameters.get("id") ?? "") }
         }
-        router.get("/v1/asic_miners/:id/history") { _, context in
+        readRoutes.get("asic_miners/:id/history") { _, context in
             await respond { () throws(ReadAPI.Failure) in try await readAPI.asicHistory(context.parameters.get("id") ?? "") }
         }
-        router.get("/v1/cpu_gpu_miners") { _, _ in json(await readAPI.cpuGpuIndex()) }
-        router.get("/v1/cpu_gpu_miners/aggregated_index") { _, _ in json(await readAPI.cpuGpuAggregatedIndex()) }
-        router.get("/v1/cpu_gpu_miners/:id") { _, context in
+        readRoutes.get("cpu_gpu_miners") { _, _ in json(await readAPI.cpuGpuIndex()) }
+        readRoutes.get("cpu_gpu_miners/aggregated_index") { _, _ in json(await readAPI.cpuGpuAggregatedIndex()) }
+        readRoutes.get("cpu_gpu_miners/:id") { _, context in
             await respond { () throws(ReadAPI.Failure) in try await readAPI.cpuGpuMiner(context.parameters.get("id") ?? "") }
         }
 

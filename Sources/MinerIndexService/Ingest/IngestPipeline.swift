@@ -65,7 +65,10 @@ struct IngestPipeline {
             let kind = ServiceMetrics.Kind(routingKey: delivery.routingKey)
             received[kind, default: 0] += 1
             if delivery.redelivered { redeliveries += 1 }
-            let amqpTimestamp = delivery.properties.timestamp.map(Timestamp.init)
+            // A time that cannot be represented is absent, not pinned to an end of the range.
+            let amqpTimestamp = delivery.properties.timestamp.flatMap {
+                Timestamp(exactlySecondsSinceEpoch: $0.timeIntervalSince1970)
+            }
             do {
                 switch try decoder.decode(routingKey: delivery.routingKey, body: delivery.body) {
                 case .asic(let command):
@@ -119,7 +122,9 @@ struct IngestPipeline {
             counts[outcome, default: 0] += 1
             if outcome == .applied, let observed {
                 let lag = max(0, appliedAt.microsecondsSinceEpoch - observed.microsecondsSinceEpoch)
-                metrics.applyLagSeconds.recordNanoseconds(lag * 1000)
+                // A log centuries old is applied only under an offline-after of centuries; saturate, never trap.
+                let nanoseconds = lag.multipliedReportingOverflow(by: 1000)
+                metrics.applyLagSeconds.recordNanoseconds(nanoseconds.overflow ? .max : nanoseconds.partialValue)
             }
         }
         for (outcome, count) in counts { metrics.applied(kind, outcome: outcome.label, count: count) }

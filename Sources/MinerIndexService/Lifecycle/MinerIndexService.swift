@@ -313,6 +313,10 @@ public final class MinerIndexService: Service, Sendable {
                 logger.info("\(client) unblocked")
             case .cancelled:
                 logger.warning("\(client) subscription cancelled by the broker; subscribing again")
+            case .rejectedUndecodable:
+                // The ingest pipeline never saw it; count it here so that received = applied + dead-lettered.
+                metrics.received(.unknown, count: 1)
+                metrics.deadLettered(.unknown, reason: "undecodable")
             }
         }
     }

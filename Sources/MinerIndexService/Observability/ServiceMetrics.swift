@@ -125,7 +125,7 @@ extension RecordDecodingError {
         case .notAnObject: return "not_an_object"
         case .missingRequiredField: return "missing_field"
         case .wrongType: return "wrong_type"
-        case .notFiniteNonNegative, .notAnInteger: return "invalid_number"
+        case .notFiniteNonNegative, .notAnInteger, .tooLarge: return "invalid_number"
         case .unknownHashrateUnit, .unknownFanUnit: return "unknown_unit"
         case .partialGroup: return "partial_group"
         case .stringTooLong: return "string_too_long"

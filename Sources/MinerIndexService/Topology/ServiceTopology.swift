@@ -11,7 +11,7 @@ public struct ServiceTopology: Sendable {
     }
 
     /// Input side, declared by the consumer: the topic exchange, the durable input queue with its dead-letter
-    /// exchange, and the dead-letter queue.
+    /// exchange (and, for a quorum queue, its delivery limit), and the dead-letter queue.
     public var input: Topology {
         var queueArguments: FieldTable = [
             "x-queue-type": .string(configuration.queueType.rawValue),
@@ -19,6 +19,9 @@ public struct ServiceTopology: Sendable {
         ]
         if configuration.singleActiveConsumer {
             queueArguments["x-single-active-consumer"] = true
+        }
+        if configuration.queueType == .quorum, let limit = configuration.deliveryLimit {
+            queueArguments["x-delivery-limit"] = .int(Int64(limit))
         }
         let deadLetterArguments: FieldTable = ["x-queue-type": .string(configuration.queueType.rawValue)]
         return Topology(
