@@ -26,7 +26,7 @@ probe_timeout=5
 
 fail() { echo "postgres: $*" >&2; exit 1; }
 
-percent_decode() { printf '%b' "${1//%/\\x}"; }
+percent_decode() { local escaped=${1//\\/\\\\}; printf '%b' "${escaped//%/\\x}"; }
 
 url_pattern='^(postgres|postgresql)://(([^:@/]*)(:([^@/]*))?@)?(\[[^]/]+\]|[^:/?]*)(:([0-9]+))?(/([^?]*))?(\?.*)?$'
 [[ "$url" =~ $url_pattern ]] || fail "MINER_INDEX_TEST_POSTGRES_URL is not a postgres:// URL: ${url%%@*}…"
