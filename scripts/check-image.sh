@@ -233,7 +233,7 @@ if ((${#problems[@]} > 0)); then
   resolved_versions "$reference" | sort | awk '{ printf "    && swift package resolve %s --version %s \\\n", $1, $2 }' | sed '$ s/ \\$//' >&2
   fail "the Dockerfile's pins and the resolved graph differ"
 fi
-note "pins: all ${#image_resolved[@]} packages of the graph pinned at the versions ${reference_name#the } has"
+note "pins: all ${#image_resolved[@]} packages of the graph are pinned, at the versions of ${reference_name}"
 
 # ---- 3. the runtime stage's libraries ----
 [[ "${stage_images[runtime_stage]}" =~ ^debian:(bookworm|12)([.-]|$) ]] ||
@@ -264,6 +264,10 @@ add_with_dependencies() {
 for package in "${runtime_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
     fail "the runtime stage installs $package, which is not installed here, so its dependencies cannot be read; install it here (apt-get install $package)"
+  present[$package]="installed by the runtime stage"
+done
+for package in "${runtime_packages[@]}"; do
+  unset "present[$package]"
   add_with_dependencies "$package" "installed by the runtime stage"
 done
 while read -r package; do
