@@ -77,7 +77,8 @@ apt_packages_of() {
 work=${CHECK_IMAGE_WORK:-}
 if [[ -z "$work" ]]; then
   work=$(mktemp -d /tmp/check-image.XXXXXX)
-  trap 'rm -rf "$work"' EXIT
+  # SwiftPM also leaves lock files named after the scratch path in the temporary directory.
+  trap 'rm -rf "$work" "${TMPDIR:-/tmp}/$(tr / _ <<<"$work/src/.build")"*.lock' EXIT
 fi
 mkdir -p "$work/src"
 find "$work/src" -mindepth 1 -maxdepth 1 ! -name .build -exec rm -rf {} +
