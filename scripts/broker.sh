@@ -120,7 +120,8 @@ close_reason() { # a Connection.Close payload: reply code and text
   echo "$code $(text_of "${1:14:$((2 * length))}")"
 }
 
-# Prints one line: "ok PRODUCT VERSION", "none", "silent", "not-amqp WHAT IT SAID" or "refused REASON".
+# Prints one line: "ok PRODUCT VERSION", "none" (nothing listens), "silent WHAT HAPPENED", "not-amqp WHAT IT SAID"
+# or "refused REASON".
 amqp_probe() {
   if ! is_loopback; then # a remote connect can hang where loopback answers or refuses at once
     local connect_status=0
@@ -197,7 +198,7 @@ how_to_point_elsewhere() {
     "e.g. AMQP_URL=amqp://guest:guest@127.0.0.1:5673/ bash scripts/broker.sh start (tests and scripts read the same AMQP_URL)" >&2
 }
 
-# Exits with a message unless a usable broker answers; prints its "PRODUCT VERSION" when one does.
+# Exits with a message unless the probe's answer is a usable broker.
 require_usable() {
   local answer=$1
   case "$answer" in

@@ -139,6 +139,7 @@ start_cluster() {
   fi
   [[ -n "$password" ]] || fail "MINER_INDEX_TEST_POSTGRES_URL has no password; the cluster this script starts requires one on TCP"
   id postgres >/dev/null 2>&1 || fail "there is no postgres user; run scripts/install-deps.sh"
+  [[ "$data" != *[[:space:]]* ]] || fail "MINER_INDEX_POSTGRES_DATA must not contain spaces (it is also the socket directory)"
   init_cluster
   local listen=$host
   [[ "$listen" == localhost ]] && listen=127.0.0.1
