@@ -191,7 +191,10 @@ for i in "${!keywords[@]}"; do
       run_count=$((run_count + 1))
       note "RUN #$run_count in $src: $argument"
       run_started=$(date +%s)
-      if ! (cd "$src" && env "${build_env[@]}" sh -ec "$argument") >"$work/run-$run_count.log" 2>&1; then
+      # Docker runs `/bin/sh -c COMMAND`; here sh reads it from a file, so the long command is not in the process
+      # list (where a `pkill -f 'swift build'` meant for another build on a shared machine once matched it).
+      printf '%s\n' "$argument" >"$work/run-$run_count.sh"
+      if ! (cd "$src" && env "${build_env[@]}" sh "$work/run-$run_count.sh") >"$work/run-$run_count.log" 2>&1; then
         tail -n 40 "$work/run-$run_count.log" >&2
         fail "build stage: RUN #$run_count failed (the end of its output is above)"
       fi
