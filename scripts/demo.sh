@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The README's first command: sets up this Debian 12 machine, starts a local RabbitMQ, builds and runs
 # miner-index against it with a simulated fleet from miner-load, and shows the snapshots flowing.
-# DEMO_DURATION (default 60s) sets how long the fleet reports; DEMO_HTTP_PORT (default 8080) the HTTP port.
+# DEMO_DURATION (default 60s) sets how long the fleet reports; DEMO_HTTP_PORT (default 8080) the HTTP port; AMQP_URL
+# (default amqp://guest:guest@127.0.0.1:5672/) the broker, which scripts/broker.sh uses if it answers or starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
+export MINER_INDEX_AMQP_URL=${MINER_INDEX_AMQP_URL:-${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}}
+export MINER_LOAD_AMQP_URL=${MINER_LOAD_AMQP_URL:-$MINER_INDEX_AMQP_URL}
 duration=${DEMO_DURATION:-60s}
 port=${DEMO_HTTP_PORT:-8080}
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs what miner-index needs to build, test and run on Debian 12: rabbitmq-c, simdjson, a RabbitMQ
-# server, and docker-compose for checking the compose file. Idempotent; run as root.
+# Installs what miner-index needs to build, test and run on Debian 12: rabbitmq-c, simdjson, SQLite, a RabbitMQ
+# server, a PostgreSQL server, and docker-compose for checking the compose file. Idempotent; run as root.
 set -euo pipefail
 
 # docker-compose only parses docker-compose.yml in the tests; no Docker engine runs here.
-packages=(librabbitmq-dev libsimdjson-dev pkg-config rabbitmq-server docker-compose curl)
+# python3 runs bench/ and the stand-in servers of scripts/tests/server-scripts.sh.
+packages=(librabbitmq-dev libsimdjson-dev libsqlite3-dev pkg-config rabbitmq-server postgresql docker-compose curl python3)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -18,8 +19,14 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Debian's postgresql package creates a "main" cluster on port 5432 and may start it; scripts/postgres.sh runs a
+# cluster of its own instead, so that port stays free for it (postgresql-common reads this drop-in directory).
+if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+  install -d /etc/postgresql-common/createcluster.d
+  echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.d/miner-index.conf
+fi
 apt-get update -qq
 # The package's maintainer scripts try to start the service through invoke-rc.d; there is no init system here,
-# so scripts/broker.sh starts the broker instead.
+# so scripts/broker.sh and scripts/postgres.sh start the servers instead.
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-deps: done"
