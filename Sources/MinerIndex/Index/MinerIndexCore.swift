@@ -1,7 +1,7 @@
 /// The state both index actors share: the registry and the operational map of one miner kind, changed together
 /// under one version counter. The actors wrap it so that every rule about logs, registration, deletion and
 /// expiry lives in one place.
-struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
+struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
     let configuration: IndexConfiguration
     private(set) var registry = MinerRegistry<Miner>()
     private(set) var operational: OperationalMap<Log>
@@ -10,11 +10,14 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
     /// The aggregated index over the listed logs (latest logs of activated miners), kept in step with every
     /// change below.
     private var running = RunningAggregate()
+    /// The fleet-health figures (status counts, thermal, pools, …), kept in step with the same changes.
+    private var health: RunningFleetHealth<Miner, Log>
 
     init(configuration: IndexConfiguration) {
         self.configuration = configuration
         // One-second buckets match the one-second sweep, so a sweep rescans at most one second of arrivals.
         operational = OperationalMap(bucketWidthMicroseconds: 1_000_000)
+        health = RunningFleetHealth(staleAfterMicroseconds: configuration.staleAfterMicroseconds)
     }
 
     func isOffline(_ observedAt: Timestamp, at now: Timestamp) -> Bool {
@@ -29,10 +32,14 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
         let revision = version + 1
         let previous = operational[log.minerId]
         guard operational.put(log, observedAt: observedAt, revision: revision) else { return .ignoredOutOfOrder }
-        _ = registry.registerIfUnknown(log.minerId, revision: revision)
-        if registry.isActivated(log.minerId) {
+        if registry.registerIfUnknown(log.minerId, revision: revision), let placeholder = registry[log.minerId] {
+            health.register(placeholder, live: nil)
+        }
+        if let registration = registry.entries[log.minerId], registration.activated {
             if let previous { running.subtract(previous.log) }
             running.add(log)
+            health.replaceLog(of: registration.miner, from: previous.map(ListedLog.init),
+                              to: ListedLog(log: log, observedAt: observedAt))
         }
         version = revision
         return .applied
@@ -40,20 +47,26 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
 
     mutating func upsert(_ miner: Miner) -> ApplyOutcome {
         version += 1
-        let wasListed = registry.isActivated(miner.id)
+        let previous = registry[miner.id]
+        let wasListed = previous?.activated ?? false
         registry.upsert(miner, revision: version)
         if wasListed != miner.activated, let entry = operational[miner.id] {
             if miner.activated { running.add(entry.log) } else { running.subtract(entry.log) }
         }
+        let live = operational[miner.id].map(ListedLog.init)
+        if let previous { health.unregister(previous, live: live) }
+        health.register(miner, live: live)
         return .applied
     }
 
     /// Forgets the miner and its latest log together.
     mutating func delete(id: Int64) -> ApplyOutcome {
-        let wasListed = registry.isActivated(id)
+        let registration = registry[id]
+        let wasListed = registration?.activated ?? false
         let wasRegistered = registry.remove(id)
         let removed = operational.remove(id)
         if wasListed, let removed { running.subtract(removed.log) }
+        if let registration { health.unregister(registration, live: removed.map(ListedLog.init)) }
         let hadLog = removed != nil
         guard wasRegistered || hadLog else { return .notFound }
         version += 1
@@ -63,7 +76,10 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
     /// Drops the latest log only, as the original GenServer's `remove` did; the registration stays.
     mutating func remove(_ id: Int64) -> Bool {
         guard let removed = operational.remove(id) else { return false }
-        if registry.isActivated(id) { running.subtract(removed.log) }
+        if let registration = registry.entries[id], registration.activated {
+            running.subtract(removed.log)
+            health.replaceLog(of: registration.miner, from: ListedLog(removed), to: nil)
+        }
         version += 1
         return true
     }
@@ -72,13 +88,28 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
         let cutoff = Timestamp(microsecondsSinceEpoch: now.microsecondsSinceEpoch
                                - configuration.offlineAfterMicroseconds)
         let removed = operational.expire(before: cutoff)
-        for (id, entry) in removed where registry.isActivated(id) { running.subtract(entry.log) }
-        if !removed.isEmpty { version += 1 }
+        for (id, entry) in removed {
+            guard let registration = registry.entries[id], registration.activated else { continue }
+            running.subtract(entry.log)
+            health.replaceLog(of: registration.miner, from: ListedLog(entry), to: nil)
+        }
+        // Copies of the tables for the lookup, so that it does not overlap the change to `health`.
+        let (registry, entries) = (self.registry, operational.entries)
+        let staleCountChanged = health.advance(to: now) { id in
+            registry.isActivated(id) ? entries[id]?.observedAt : nil
+        }
+        if !removed.isEmpty || staleCountChanged { version += 1 }
         return removed.map(\.id)
     }
 
-    /// The aggregated index now, in O(coins).
-    var aggregate: MinerAggregate { running.aggregate(registeredCount: registry.activatedCount) }
+    /// The aggregated index now, in O(coins + pools + models).
+    var aggregate: MinerAggregate {
+        var aggregate = running.aggregate(registeredCount: registry.activatedCount)
+        aggregate.health = health.figures(
+            liveCount: aggregate.liveCount, activatedCount: registry.activatedCount,
+            registeredCount: registry.entries.count, name: { registry[$0]?.name })
+        return aggregate
+    }
 
     func snapshot() -> MinerIndexSnapshot<Miner, Log> {
         MinerIndexSnapshot(version: version, registry: registry, operational: operational.entries,
