@@ -12,7 +12,7 @@ public enum HTTPServer {
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
-        let readAPI = ReadAPI(indexes: service.indexes)
+        let readAPI = ReadAPI(indexes: service.indexes, histories: service.histories)
 
         router.get("/healthz") { _, _ in
             text("ok\n")
@@ -29,6 +29,9 @@ public enum HTTPServer {
 
         router.get("/v1/asic_miners") { _, _ in json(await readAPI.asicIndex()) }
         router.get("/v1/asic_miners/aggregated_index") { _, _ in json(await readAPI.asicAggregatedIndex()) }
+        router.get("/v1/asic_miners/aggregated_history") { request, _ in
+            await history(readAPI, service.histories.asic, request)
+        }
         router.get("/v1/asic_miners/:id") { _, context in
             await respond { () throws(ReadAPI.Failure) in try await readAPI.asicMiner(context.parameters.get("id") ?? "") }
         }
@@ -37,6 +40,9 @@ public enum HTTPServer {
         }
         router.get("/v1/cpu_gpu_miners") { _, _ in json(await readAPI.cpuGpuIndex()) }
         router.get("/v1/cpu_gpu_miners/aggregated_index") { _, _ in json(await readAPI.cpuGpuAggregatedIndex()) }
+        router.get("/v1/cpu_gpu_miners/aggregated_history") { request, _ in
+            await history(readAPI, service.histories.cpuGpu, request)
+        }
         router.get("/v1/cpu_gpu_miners/:id") { _, context in
             await respond { () throws(ReadAPI.Failure) in try await readAPI.cpuGpuMiner(context.parameters.get("id") ?? "") }
         }
@@ -50,12 +56,22 @@ public enum HTTPServer {
             logger: logger)
     }
 
+    private static func history(_ readAPI: ReadAPI, _ history: SharedAggregatedHistory, _ request: Request) async
+        -> Response
+    {
+        let query = request.uri.queryParameters
+        return await respond { () throws(ReadAPI.Failure) in
+            try readAPI.aggregatedHistory(history, resolution: query["resolution"].map(String.init),
+                                          since: query["since"].map(String.init))
+        }
+    }
+
     private static func respond(_ body: () async throws(ReadAPI.Failure) -> [UInt8]) async -> Response {
         do {
             return json(try await body())
         } catch {
             switch error {
-            case .malformedID(let reason): return errorJSON(reason, status: .badRequest)
+            case .malformedID(let reason), .badQuery(let reason): return errorJSON(reason, status: .badRequest)
             case .notFound(let reason): return errorJSON(reason, status: .notFound)
             }
         }

@@ -13,6 +13,8 @@ import ServiceLifecycle
 public final class MinerIndexService: Service, Sendable {
     public let configuration: ServiceConfiguration
     public let indexes: MinerIndexes
+    /// The aggregated figures over time, one tick per broadcast interval (`GET …/aggregated_history`).
+    public let histories = AggregatedHistories()
     public let metrics: ServiceMetrics
     public let consumer: AMQPConsumer
     /// The aggregated payloads and the dead letters.
@@ -30,7 +32,8 @@ public final class MinerIndexService: Service, Sendable {
             configuration: IndexConfiguration(
                 offlineAfterSeconds: configuration.offlineAfter.seconds,
                 historyCapacity: configuration.historyLimit,
-                historyMaxAgeSeconds: configuration.historyMaxAge.seconds))
+                historyMaxAgeSeconds: configuration.historyMaxAge.seconds,
+                staleAfterSeconds: configuration.staleAfter.seconds))
         let topology = ServiceTopology(configuration: configuration)
         consumer = AMQPConsumer(
             settings: configuration.amqp,
@@ -73,6 +76,8 @@ public final class MinerIndexService: Service, Sendable {
                 fullIndexBacklogInterval: configuration.fullIndexBacklogInterval, backlog: backlog),
             logger: logger)
         let sweeper = ExpirySweeper(indexes: indexes, metrics: metrics, interval: configuration.expirySweepInterval, logger: logger)
+        let historyRecorder = AggregatedHistoryRecorder(
+            indexes: indexes, histories: histories, interval: configuration.broadcastInterval)
         let ingest = IngestPipeline(
             consumer: consumer,
             deadLetters: DeadLetterPublisher(publisher: publisher, exchange: configuration.deadLetterExchange),
@@ -88,6 +93,7 @@ public final class MinerIndexService: Service, Sendable {
                 await withTaskGroup(of: Void.self) { periodic in
                     periodic.addTask { await broadcaster.run() }
                     periodic.addTask { await sweeper.run() }
+                    periodic.addTask { await historyRecorder.run() }
                     periodic.addTask {
                         await Self.follow(consumer.events, client: "consumer", metrics: metrics, logger: logger)
                     }
