@@ -141,7 +141,8 @@ enum FleetHealthRecomputation {
                                     disabled: registry.entries.count - activated)
 
         for (_, entry) in listed {
-            if let (coin, watts) = entry.log.coinPower { health.coinPower[CoinName.normalized(coin), default: 0] += watts }
+            guard let (coin, _) = entry.log.singleCoin else { continue }
+            health.coinPower[CoinName.normalized(coin), default: 0] += entry.log.aggregatedPower
         }
 
         var temperatures: [FleetHealth.HotMiner] = []

@@ -208,6 +208,35 @@ import Testing
         #expect(Efficiency(joulesPerHash: 0).display == .init(value: 0, unit: "J/PH"))
     }
 
+    @Test func theRecordTableAgreesWithADictionaryThroughRandomChanges() {
+        var generator = SystemRandomNumberGenerator()
+        for seed: UInt64 in [0, 42, .random(in: .min ... .max, using: &generator)] {
+            var table = MinerRecordTable<Int>(seed: seed)
+            var reference: [Int64: Int] = [:]
+            for step in 0..<30_000 {
+                // Few keys, so that slots fill, probe chains form and wrap, and removals shift them back.
+                let key = Int64.random(in: -300...300, using: &generator)
+                switch Int.random(in: 0..<3, using: &generator) {
+                case 0:
+                    table.insert(step, for: key)
+                    reference[key] = step
+                case 1:
+                    #expect(table.removeValue(for: key) == reference.removeValue(forKey: key))
+                default:
+                    #expect(table[key] == reference[key])
+                    if let index = table.index(of: key) {
+                        table[at: index] += 1
+                        reference[key, default: 0] += 1
+                    }
+                }
+            }
+            #expect(table.count == reference.count)
+            #expect(table.entries.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                == reference.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+            for key in Int64(-300)...300 { #expect(table[key] == reference[key]) }
+        }
+    }
+
     @Test func theSortedSetKeepsOrderThroughRandomChanges() {
         var generator = SystemRandomNumberGenerator()
         var set = SortedSet<Int64>()
@@ -225,5 +254,11 @@ import Testing
         #expect(set.prefix(20) == Array(reference.sorted().prefix(20)))
         #expect(set.first == reference.min())
         for value in reference { #expect(set.contains(value)) }
+        #expect(set.removeAll(below: 1500) == reference.filter { $0 < 1500 }.count)
+        #expect(set.elements == reference.filter { $0 >= 1500 }.sorted())
+        #expect(set.count == reference.filter { $0 >= 1500 }.count)
+        let remaining = set.count
+        #expect(set.removeAll(below: 5000) == remaining)
+        #expect(set.isEmpty && set.elements.isEmpty)
     }
 }

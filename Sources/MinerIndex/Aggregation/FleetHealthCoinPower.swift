@@ -1,54 +1,40 @@
-/// Watts per coin over the listed logs (`coin_power_map`), kept like the hashrates of `RunningAggregate`: under
-/// the producers' raw spellings, folded into display names only when read.
+/// Watts per coin over the listed logs (`coin_power_map`), kept under the producers' interned raw spellings
+/// (the reference count of a spelling is the number of listed logs on it) and folded into display names only
+/// when read. The model breakdown uses the same ids.
 struct CoinPowerTotals: Sendable {
-    private struct Total: Sendable {
-        var watts = CompensatedSum()
-        var contributions = 0
+    private(set) var table = InternTable()
+    private var watts: [CompensatedSum] = []
 
-        mutating func include(_ value: Double) {
-            watts.add(value)
-            contributions += 1
-        }
-
-        mutating func move(from before: Double, to after: Double) {
-            watts.add(-before)
-            watts.add(after)
-        }
+    /// Counts a log on `rawCoinName` in and returns the spelling's id.
+    mutating func add(_ rawCoinName: String, watts value: Double) -> InternTable.ID {
+        let id = table.retain(rawCoinName)
+        while watts.count < table.capacity { watts.append(CompensatedSum()) }
+        watts[Int(id)].add(value)
+        return id
     }
 
-    private var byRawName: [String: Total] = [:]
-
-    mutating func add<Log: FleetHealthLog>(_ log: Log) {
-        guard let (coin, watts) = log.coinPower else { return }
-        byRawName[coin, default: Total()].include(watts)
-    }
-
-    mutating func remove<Log: FleetHealthLog>(_ log: Log) {
-        guard let (coin, watts) = log.coinPower else { return }
-        guard var total = byRawName[coin] else { return }
-        total.contributions -= 1
-        if total.contributions <= 0 {
-            byRawName[coin] = nil
+    mutating func remove(_ id: InternTable.ID, watts value: Double) {
+        if table.release(id) {
+            watts[Int(id)] = CompensatedSum()
         } else {
-            total.watts.add(-watts)
-            byRawName[coin] = total
+            watts[Int(id)].add(-value)
         }
     }
 
-    /// A miner's next log: on the same coin spelling, one lookup moved by the difference.
-    mutating func replace<Log: FleetHealthLog>(_ old: Log, with new: Log) {
-        guard let before = old.coinPower, let after = new.coinPower, before.rawCoinName == after.rawCoinName else {
-            remove(old)
-            add(new)
-            return
-        }
-        byRawName[after.rawCoinName]?.move(from: before.watts, to: after.watts)
+    /// The same spelling's next log: its watts move by the difference.
+    mutating func move(_ id: InternTable.ID, from old: Double, to new: Double) {
+        watts[Int(id)].add(-old)
+        watts[Int(id)].add(new)
     }
+
+    func matches(_ id: InternTable.ID, _ rawCoinName: String) -> Bool { table.matches(id, rawCoinName) }
+
+    func rawName(_ id: InternTable.ID) -> String { table.strings[Int(id)] }
 
     func figures() -> [String: Double] {
         var byDisplayName: [String: Double] = [:]
-        for (rawName, total) in byRawName {
-            byDisplayName[CoinName.normalized(rawName), default: 0] += total.watts.value
+        table.forEachInUse { id, rawName, _ in
+            byDisplayName[CoinName.normalized(rawName), default: 0] += watts[Int(id)].value
         }
         return byDisplayName
     }

@@ -16,10 +16,11 @@ public protocol FleetHealthLog: MinerLog {
     var peakTemperature: Double? { get }
     /// Whether any fan speed field is exactly 0.
     var hasStoppedFan: Bool { get }
-    /// The watts this log adds to one coin in `coin_power_map`; nil for kinds without one (a rig's power is not
-    /// split between the coins it mines).
-    var coinPower: (rawCoinName: String, watts: Double)? { get }
-    /// How many pool slots a log of this kind has (0 for kinds without shares).
+    /// The one coin this log mines and its hashrate, under which its whole power counts in `coin_power_map` and
+    /// `model_map`; nil for kinds whose logs mine several coins (a rig's power is not split between them).
+    var singleCoin: (rawCoinName: String, hashesPerSecond: Double)? { get }
+    /// How many pool slots a log of this kind has (0 for kinds without shares); at most `PoolSlots.capacity`
+    /// are counted.
     static var poolSlotCount: Int { get }
     /// The pool in `slot` (0-based) with its shares (0 when not reported); nil when the slot has no address.
     func poolShares(slot: Int) -> PoolShares?
@@ -57,16 +58,20 @@ extension AsicMinerLog: FleetHealthLog {
     /// The highest `hashboard_*_temp_*`.
     public var peakTemperature: Double? {
         var peak: Double?
-        for board in hashboards {
-            raisePeak(&peak, board.temperature1)
-            raisePeak(&peak, board.temperature2)
+        // Index loops: they read the array in place, where iterating it would retain it first.
+        for index in hashboards.indices {
+            raisePeak(&peak, hashboards[index].temperature1)
+            raisePeak(&peak, hashboards[index].temperature2)
         }
         return peak
     }
 
-    public var hasStoppedFan: Bool { fanSpeeds.contains { $0 == 0 } }
+    public var hasStoppedFan: Bool {
+        for index in fanSpeeds.indices where fanSpeeds[index] == 0 { return true }
+        return false
+    }
 
-    public var coinPower: (rawCoinName: String, watts: Double)? { (coinName, power) }
+    public var singleCoin: (rawCoinName: String, hashesPerSecond: Double)? { (coinName, hashrate.hashesPerSecond) }
 
     public static var poolSlotCount: Int { poolCount }
 
@@ -89,7 +94,7 @@ extension CpuGpuMinerLog: FleetHealthLog {
     /// Any `gpu_*_fan` at 0, whatever `gpu_fan_uom` says (0 % and 0 RPM both mean stopped).
     public var hasStoppedFan: Bool { gpus.contains { $0.fan == 0 } }
 
-    public var coinPower: (rawCoinName: String, watts: Double)? { nil }
+    public var singleCoin: (rawCoinName: String, hashesPerSecond: Double)? { nil }
 
     /// Rigs report no shares, so they take no part in `pools`.
     public static var poolSlotCount: Int { 0 }

@@ -1,83 +1,81 @@
-/// Accepted and rejected shares per pool address, and how many listed logs name each address, summed as logs
-/// come and go. An address no log names any more is dropped, so the map holds the pools in use. A log that names
-/// one address in two slots adds both slots' shares but counts as one miner.
+/// Accepted and rejected shares per pool address over the listed logs, and how many name each address: the
+/// interned address's reference count is its miner count (a log naming one address in two slots counts once).
+/// An address no log names any more is freed, so the figures hold the pools in use.
 struct PoolTotals: Sendable {
-    private struct Total: Sendable {
-        var miners = 0
-        var accepted = CompensatedSum()
-        var rejected = CompensatedSum()
+    private var table = InternTable()
+    private var accepted: [CompensatedSum] = []
+    private var rejected: [CompensatedSum] = []
 
-        mutating func include(_ pool: PoolShares, countingMiner: Bool) {
-            if countingMiner { miners += 1 }
-            accepted.add(pool.accepted)
-            rejected.add(pool.rejected)
-        }
-
-        mutating func move(from before: PoolShares, to after: PoolShares) {
-            accepted.add(-before.accepted)
-            accepted.add(after.accepted)
-            rejected.add(-before.rejected)
-            rejected.add(after.rejected)
-        }
-    }
-
-    private var byAddress: [String: Total] = [:]
-
-    mutating func add<Log: FleetHealthLog>(_ log: Log) {
-        for slot in 0..<Log.poolSlotCount {
+    /// Counts `log`'s pools in: each distinct address takes a reference, and the shares are added.
+    mutating func add<Log: FleetHealthLog>(_ log: Log) -> PoolSlots {
+        var slots = PoolSlots()
+        for slot in 0..<min(Log.poolSlotCount, PoolSlots.capacity) {
             guard let pool = log.poolShares(slot: slot) else { continue }
-            let newMiner = !Self.named(pool.address, before: slot, in: log)
-            byAddress[pool.address, default: Total()].include(pool, countingMiner: newMiner)
+            if let earlier = (0..<slot).first(where: { slots.ids[$0] >= 0 && table.matches(slots.ids[$0], pool.address) }) {
+                slots.ids[slot] = slots.ids[earlier]
+            } else {
+                slots.ids[slot] = table.retain(pool.address)
+            }
+            slots.accepted[slot] = pool.accepted
+            slots.rejected[slot] = pool.rejected
+        }
+        growArrays()
+        addShares(slots, sign: 1)
+        return slots
+    }
+
+    mutating func remove(_ slots: PoolSlots) {
+        addShares(slots, sign: -1)
+        for slot in 0..<PoolSlots.capacity where slots.ids[slot] >= 0 && slots.isFirstMention(slot) {
+            let id = slots.ids[slot]
+            if table.release(id) {
+                accepted[Int(id)] = CompensatedSum()
+                rejected[Int(id)] = CompensatedSum()
+            }
         }
     }
 
-    mutating func remove<Log: FleetHealthLog>(_ log: Log) {
-        for slot in 0..<Log.poolSlotCount {
-            guard let pool = log.poolShares(slot: slot) else { continue }
-            exclude(pool, countingMiner: !Self.named(pool.address, before: slot, in: log))
+    /// A miner's next log: when every slot names the address it named before (the usual case), only the shares
+    /// move, with no lookup; otherwise the new pools are counted in before the old ones are counted out.
+    mutating func replace<Log: FleetHealthLog>(_ old: PoolSlots, with log: Log) -> PoolSlots {
+        var slots = old
+        for slot in 0..<min(Log.poolSlotCount, PoolSlots.capacity) {
+            let pool = log.poolShares(slot: slot)
+            let sameAddress = pool.map { table.matches(old.ids[slot], $0.address) } ?? (old.ids[slot] < 0)
+            guard sameAddress else {
+                let added = add(log)
+                remove(old)
+                return added
+            }
+            slots.accepted[slot] = pool?.accepted ?? 0
+            slots.rejected[slot] = pool?.rejected ?? 0
         }
-    }
-
-    /// A miner's log replaced by its next one. When every slot names the same address as before (the usual
-    /// case), each pool is looked up once and moved by the difference.
-    mutating func replace<Log: FleetHealthLog>(_ old: Log, with new: Log) {
-        var sameAddresses = true
-        for slot in 0..<Log.poolSlotCount where old.poolShares(slot: slot)?.address != new.poolShares(slot: slot)?.address {
-            sameAddresses = false
-            break
-        }
-        guard sameAddresses else {
-            remove(old)
-            add(new)
-            return
-        }
-        for slot in 0..<Log.poolSlotCount {
-            guard let before = old.poolShares(slot: slot), let after = new.poolShares(slot: slot) else { continue }
-            byAddress[after.address]?.move(from: before, to: after)
-        }
-    }
-
-    private mutating func exclude(_ pool: PoolShares, countingMiner: Bool) {
-        guard var total = byAddress[pool.address] else { return }
-        if countingMiner { total.miners -= 1 }
-        if total.miners <= 0 {
-            // The log's other slots naming this address find it gone and skip, which is what they would undo.
-            byAddress[pool.address] = nil
-        } else {
-            total.accepted.add(-pool.accepted)
-            total.rejected.add(-pool.rejected)
-            byAddress[pool.address] = total
-        }
-    }
-
-    private static func named<Log: FleetHealthLog>(_ address: String, before slot: Int, in log: Log) -> Bool {
-        for earlier in 0..<slot where log.poolShares(slot: earlier)?.address == address { return true }
-        return false
+        addShares(old, sign: -1)
+        addShares(slots, sign: 1)
+        return slots
     }
 
     func figures() -> [String: FleetHealth.Pool] {
-        byAddress.mapValues {
-            FleetHealth.Pool(miners: $0.miners, accepted: $0.accepted.value, rejected: $0.rejected.value)
+        var result: [String: FleetHealth.Pool] = [:]
+        table.forEachInUse { id, address, miners in
+            result[address] = FleetHealth.Pool(
+                miners: miners, accepted: accepted[Int(id)].value, rejected: rejected[Int(id)].value)
+        }
+        return result
+    }
+
+    private mutating func addShares(_ slots: PoolSlots, sign: Double) {
+        for slot in 0..<PoolSlots.capacity where slots.ids[slot] >= 0 {
+            let id = Int(slots.ids[slot])
+            accepted[id].add(sign * slots.accepted[slot])
+            rejected[id].add(sign * slots.rejected[slot])
+        }
+    }
+
+    private mutating func growArrays() {
+        while accepted.count < table.capacity {
+            accepted.append(CompensatedSum())
+            rejected.append(CompensatedSum())
         }
     }
 }

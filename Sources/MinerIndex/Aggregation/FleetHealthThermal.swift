@@ -10,28 +10,29 @@ struct ThermalKey: Sendable, Comparable {
 
 /// Temperatures and stopped fans over the listed logs, kept as they change: the miners ordered hottest first (so
 /// the maximum and the hottest five are read from the front, never by scanning the fleet), a compensated sum of
-/// their temperatures for the mean, and a count of logs with a stopped fan.
+/// their temperatures for the mean, and a count of logs with a stopped fan. A temperature of `.nan` means the
+/// log reports none.
 struct ThermalTracker: Sendable {
     private var hottestFirst = SortedSet<ThermalKey>()
     private var temperatureSum = CompensatedSum()
     private(set) var fansStopped = 0
 
-    mutating func add<Log: FleetHealthLog>(id: Int64, _ log: Log) {
-        if let temperature = log.peakTemperature { include(ThermalKey(temperature: temperature, id: id)) }
-        if log.hasStoppedFan { fansStopped += 1 }
+    mutating func add(id: Int64, temperature: Double, hasStoppedFan: Bool) {
+        if !temperature.isNaN { include(ThermalKey(temperature: temperature, id: id)) }
+        if hasStoppedFan { fansStopped += 1 }
     }
 
-    mutating func remove<Log: FleetHealthLog>(id: Int64, _ log: Log) {
-        if let temperature = log.peakTemperature { exclude(ThermalKey(temperature: temperature, id: id)) }
-        if log.hasStoppedFan { fansStopped -= 1 }
+    mutating func remove(id: Int64, temperature: Double, hasStoppedFan: Bool) {
+        if !temperature.isNaN { exclude(ThermalKey(temperature: temperature, id: id)) }
+        if hasStoppedFan { fansStopped -= 1 }
     }
 
-    /// The same miner's log replaced by a newer one; an unchanged temperature costs no reordering.
-    mutating func replace<Log: FleetHealthLog>(id: Int64, _ old: Log, with new: Log) {
-        let oldTemperature = old.peakTemperature, newTemperature = new.peakTemperature
-        if oldTemperature != newTemperature {
-            if let oldTemperature { exclude(ThermalKey(temperature: oldTemperature, id: id)) }
-            if let newTemperature { include(ThermalKey(temperature: newTemperature, id: id)) }
+    /// The same miner's next log; an unchanged temperature costs no reordering.
+    mutating func replace(id: Int64, from old: (temperature: Double, hasStoppedFan: Bool),
+                          to new: (temperature: Double, hasStoppedFan: Bool)) {
+        if old.temperature != new.temperature, !(old.temperature.isNaN && new.temperature.isNaN) {
+            if !old.temperature.isNaN { exclude(ThermalKey(temperature: old.temperature, id: id)) }
+            if !new.temperature.isNaN { include(ThermalKey(temperature: new.temperature, id: id)) }
         }
         if old.hasStoppedFan { fansStopped -= 1 }
         if new.hasStoppedFan { fansStopped += 1 }

@@ -3,13 +3,16 @@
 /// missing ids" without sorting the fleet on every tick.
 ///
 /// Elements live in sorted chunks of at most `chunkCapacity` (a "sorted list of lists"): a change binary-searches
-/// the chunk by its last element, then inserts or removes inside that one chunk, which moves at most a few
-/// kilobytes. A balanced tree would do the same in O(log n) with a node allocation per element; at 100k elements
-/// the chunks are a few hundred arrays and stay in cache.
+/// the chunk among the chunks' largest elements, kept side by side in one array so the search touches a few cache
+/// lines rather than a few hundred chunk headers, then inserts or removes inside that one chunk, which moves at
+/// most a few kilobytes. A balanced tree would do the same in O(log n) with a node allocation per element.
 struct SortedSet<Element: Comparable & Sendable>: Sendable {
     private var chunks: [[Element]] = []
+    /// `maxima[i]` is the last (largest) element of `chunks[i]`.
+    private var maxima: [Element] = []
     private(set) var count = 0
-    private static var chunkCapacity: Int { 256 }
+    /// Small enough that moving half a chunk on a change stays cheap; the maxima keep the search short anyway.
+    private static var chunkCapacity: Int { 64 }
 
     var isEmpty: Bool { count == 0 }
 
@@ -20,6 +23,7 @@ struct SortedSet<Element: Comparable & Sendable>: Sendable {
     mutating func insert(_ element: Element) -> Bool {
         guard !chunks.isEmpty else {
             chunks.append([element])
+            maxima.append(element)
             count = 1
             return true
         }
@@ -28,11 +32,14 @@ struct SortedSet<Element: Comparable & Sendable>: Sendable {
         let position = Self.lowerBound(of: element, in: chunks[chunkIndex])
         if position < chunks[chunkIndex].count, chunks[chunkIndex][position] == element { return false }
         chunks[chunkIndex].insert(element, at: position)
+        if position == chunks[chunkIndex].count - 1 { maxima[chunkIndex] = element }
         count += 1
         if chunks[chunkIndex].count > Self.chunkCapacity {
             let upperHalf = Array(chunks[chunkIndex][(Self.chunkCapacity / 2)...])
             chunks[chunkIndex].removeLast(upperHalf.count)
             chunks.insert(upperHalf, at: chunkIndex + 1)
+            if let lowerLast = chunks[chunkIndex].last { maxima[chunkIndex] = lowerLast }
+            if let upperLast = upperHalf.last { maxima.insert(upperLast, at: chunkIndex + 1) }
         }
         return true
     }
@@ -46,8 +53,32 @@ struct SortedSet<Element: Comparable & Sendable>: Sendable {
         guard position < chunks[chunkIndex].count, chunks[chunkIndex][position] == element else { return false }
         chunks[chunkIndex].remove(at: position)
         count -= 1
-        if chunks[chunkIndex].isEmpty { chunks.remove(at: chunkIndex) }
+        if let last = chunks[chunkIndex].last {
+            maxima[chunkIndex] = last
+        } else {
+            chunks.remove(at: chunkIndex)
+            maxima.remove(at: chunkIndex)
+        }
         return true
+    }
+
+    /// Removes every element below `bound` and returns how many there were: whole chunks at a time, then the
+    /// front of the chunk the bound falls in.
+    mutating func removeAll(below bound: Element) -> Int {
+        let firstKept = chunkIndex(for: bound)
+        var removed = 0
+        for chunk in chunks[..<firstKept] { removed += chunk.count }
+        chunks.removeFirst(firstKept)
+        maxima.removeFirst(firstKept)
+        if let front = chunks.first {
+            let position = Self.lowerBound(of: bound, in: front)
+            if position > 0 {
+                chunks[0].removeFirst(position)
+                removed += position
+            }
+        }
+        count -= removed
+        return removed
     }
 
     func contains(_ element: Element) -> Bool {
@@ -75,16 +106,7 @@ struct SortedSet<Element: Comparable & Sendable>: Sendable {
 
     /// The first chunk whose last element is >= `element`; `chunks.count` if there is none.
     private func chunkIndex(for element: Element) -> Int {
-        var low = 0, high = chunks.count
-        while low < high {
-            let middle = (low + high) / 2
-            if let last = chunks[middle].last, last < element {
-                low = middle + 1
-            } else {
-                high = middle
-            }
-        }
-        return low
+        Self.lowerBound(of: element, in: maxima)
     }
 
     private static func lowerBound(of element: Element, in chunk: [Element]) -> Int {

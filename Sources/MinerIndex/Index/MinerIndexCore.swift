@@ -38,8 +38,7 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
         if let registration = registry.entries[log.minerId], registration.activated {
             if let previous { running.subtract(previous.log) }
             running.add(log)
-            health.replaceLog(of: registration.miner, from: previous.map(ListedLog.init),
-                              to: ListedLog(log: log, observedAt: observedAt))
+            health.putLog(log, observedAt: observedAt, id: log.minerId, of: registration.miner)
         }
         version = revision
         return .applied
@@ -53,9 +52,8 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
         if wasListed != miner.activated, let entry = operational[miner.id] {
             if miner.activated { running.add(entry.log) } else { running.subtract(entry.log) }
         }
-        let live = operational[miner.id].map(ListedLog.init)
-        if let previous { health.unregister(previous, live: live) }
-        health.register(miner, live: live)
+        if let previous { health.unregister(previous) }
+        health.register(miner, live: operational[miner.id].map(ListedLog.init))
         return .applied
     }
 
@@ -66,7 +64,7 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
         let wasRegistered = registry.remove(id)
         let removed = operational.remove(id)
         if wasListed, let removed { running.subtract(removed.log) }
-        if let registration { health.unregister(registration, live: removed.map(ListedLog.init)) }
+        if let registration { health.unregister(registration) }
         let hadLog = removed != nil
         guard wasRegistered || hadLog else { return .notFound }
         version += 1
@@ -78,7 +76,7 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
         guard let removed = operational.remove(id) else { return false }
         if let registration = registry.entries[id], registration.activated {
             running.subtract(removed.log)
-            health.replaceLog(of: registration.miner, from: ListedLog(removed), to: nil)
+            health.removeLog(id: id, of: registration.miner)
         }
         version += 1
         return true
@@ -91,13 +89,9 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
         for (id, entry) in removed {
             guard let registration = registry.entries[id], registration.activated else { continue }
             running.subtract(entry.log)
-            health.replaceLog(of: registration.miner, from: ListedLog(entry), to: nil)
+            health.removeLog(id: id, of: registration.miner)
         }
-        // Copies of the tables for the lookup, so that it does not overlap the change to `health`.
-        let (registry, entries) = (self.registry, operational.entries)
-        let staleCountChanged = health.advance(to: now) { id in
-            registry.isActivated(id) ? entries[id]?.observedAt : nil
-        }
+        let staleCountChanged = health.advance(to: now)
         if !removed.isEmpty || staleCountChanged { version += 1 }
         return removed.map(\.id)
     }
