@@ -161,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "MinerIndexServiceTests",
             dependencies: [
-                "MinerIndexService", "AMQP", "BrokerTestSupport",
+                "MinerIndexService", "MinerIndex", "AMQP", "BrokerTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -50,6 +50,14 @@ if CommandLine.arguments.dropFirst().first == "decode" {
     exit(0)
 }
 
+// `miner-index-benchmarks fleet-health [rounds] [--print-payload]`: the index's CPU per log at 100k miners and
+// 20k logs/s (see FleetHealthBenchmark); the same file builds before and after the fleet-health figures.
+if CommandLine.arguments.dropFirst().first == "fleet-health" {
+    let rounds = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 6
+    await FleetHealthBenchmark.run(rounds: max(1, rounds), printsPayload: CommandLine.arguments.contains("--print-payload"))
+    exit(0)
+}
+
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "profile" {
     await ProfilingLoops.run(CommandLine.arguments[2], index: await filledAsicIndex(miners: 10_000))
     exit(0)

@@ -6,6 +6,9 @@ import MinerIndexService
 import Testing
 
 @Suite(.serialized) struct AggregationEndToEndTests {
+    let asicHealthKeys = ["status_counts", "coin_power_map", "coin_efficiency_map", "thermal", "pools", "expected_missing",
+                          "model_map"]
+
     @Test func snapshotsCarryExactAggregatesInTheDesignNotesShape() async throws {
         let harness = try ServiceHarness()
         try await harness.start()
@@ -41,7 +44,8 @@ import Testing
 
         let asicAggregate = try #require(
             await harness.waitForSnapshot(on: exchanges.asicAggregatedIndex) { $0["asic_miner_alive"] as? String == "3/3" })
-        #expect(Set(asicAggregate.keys) == ["coin_hashrate_map", "total_power", "asic_miner_alive", "sequence", "generated_at"])
+        #expect(Set(asicAggregate.keys) == Set(["coin_hashrate_map", "total_power", "asic_miner_alive", "sequence", "generated_at"]
+                                             + asicHealthKeys))
         let asicCoins = try #require(asicAggregate["coin_hashrate_map"] as? [String: [Any]])
         #expect(Set(asicCoins.keys) == ["Bitcoin", "Kaspa"])
         #expect(asicCoins["Bitcoin"]?.first as? Double == 600)
@@ -49,6 +53,27 @@ import Testing
         #expect(asicCoins["Kaspa"]?.first as? Double == 20)
         #expect(asicCoins["Kaspa"]?.last as? String == "TH/s")
         #expect(asicAggregate["total_power"] as? Double == 7700)
+        // The fleet-health keys: 1, 2 and 5 live and just reported, 3 deactivated, 4 deleted.
+        #expect(asicAggregate["status_counts"] as? [String: Int] == ["online": 3, "stale": 0, "offline": 0, "disabled": 1])
+        #expect(asicAggregate["coin_power_map"] as? [String: Double] == ["Bitcoin": 6200, "Kaspa": 1500])
+        let efficiency = try #require(asicAggregate["coin_efficiency_map"] as? [String: [Any]])
+        #expect(efficiency["Bitcoin"]?.first as? Double == 10.333333333)  // 6200 W / 600 TH/s
+        #expect(efficiency["Kaspa"]?.first as? Double == 75)
+        #expect(efficiency["Kaspa"]?.last as? String == "J/TH")
+        let thermal = try #require(asicAggregate["thermal"] as? [String: Any])
+        #expect(thermal["max_temp"] as? Int == 65)
+        #expect(thermal["avg_temp"] as? Double == 65)
+        #expect((thermal["hottest"] as? [[String: Any]])?.compactMap { $0["id"] as? Int } == [1, 2, 5])
+        #expect(thermal["fans_stopped"] as? Int == 0)
+        let pool = try #require((asicAggregate["pools"] as? [String: [String: Any]])?["stratum+tcp://pool.example:3333"])
+        #expect(pool["miners"] as? Int == 3)
+        #expect(pool["reject_ratio"] as? Double == 0)
+        #expect((asicAggregate["expected_missing"] as? [String: Any])?["count"] as? Int == 0)
+        let models = try #require(asicAggregate["model_map"] as? [String: [String: Any]])
+        #expect(models["Antminer S19"]?["alive"] as? String == "2/2")
+        #expect(models["Antminer S19"]?["power"] as? Int == 6200)
+        #expect(models["unknown"]?["alive"] as? String == "1/1")
+        #expect((models["unknown"]?["coin_hashrate_map"] as? [String: [Any]])?["Kaspa"]?.first as? Double == 20)
 
         let asicIndex = try #require(
             await harness.waitForSnapshot(on: exchanges.asicIndex) {
@@ -65,11 +90,12 @@ import Testing
         #expect(operationalMap["2"]?["asic_miner_id"] as? Int == 2)
         #expect(operationalMap["1"]?["api_code"] == nil)
         let nested = try #require(asicIndex["asic_miner_aggregated_index"] as? [String: Any])
-        #expect(Set(nested.keys) == ["coin_hashrate_map", "total_power", "asic_miner_alive"])
+        #expect(Set(nested.keys) == Set(["coin_hashrate_map", "total_power", "asic_miner_alive"] + asicHealthKeys))
 
         let cpuAggregate = try #require(
             await harness.waitForSnapshot(on: exchanges.cpuGpuAggregatedIndex) { $0["cpu_gpu_miner_alive"] as? String == "1/2" })
-        #expect(Set(cpuAggregate.keys) == ["coin_hashrate_map", "total_power", "cpu_gpu_miner_alive", "sequence", "generated_at"])
+        #expect(Set(cpuAggregate.keys) == ["coin_hashrate_map", "total_power", "cpu_gpu_miner_alive", "sequence", "generated_at",
+                                          "status_counts", "thermal"])
         let cpuCoins = try #require(cpuAggregate["coin_hashrate_map"] as? [String: [Any]])
         #expect(Set(cpuCoins.keys) == ["Monero", "Ergo"])
         // CPU 14 KH/s plus GPU slot 1 (3 + 3 KH/s) on the same coin add up.
@@ -78,6 +104,8 @@ import Testing
         #expect(cpuCoins["Ergo"]?.first as? Double == 150)
         #expect(cpuCoins["Ergo"]?.last as? String == "MH/s")
         #expect(cpuAggregate["total_power"] as? Double == 550.5)
+        #expect(cpuAggregate["status_counts"] as? [String: Int] == ["online": 1, "stale": 0, "offline": 1, "disabled": 0])
+        #expect((cpuAggregate["thermal"] as? [String: Any])?["max_temp"] is NSNull)
 
         let cpuIndex = try #require(
             await harness.waitForSnapshot(on: exchanges.cpuGpuIndex) {

@@ -1,6 +1,7 @@
 import AMQP
 import BrokerTestSupport
 import Foundation
+import MinerIndex
 import MinerIndexService
 import Testing
 
@@ -151,6 +152,77 @@ import Testing
         #expect(!"\(harness.configuration.summary)".contains(token))
         await harness.tearDown()
     }
+
+    @Test func theAggregatedHistoryEndpointsServeTicksAndTheirMeansAcrossARestart() async throws {
+        let harness = try ServiceHarness(withHTTP: true)
+        try await harness.start()
+        try await harness.publish("asic_miner.log", Messages.asicLog(id: 1, hashrate: 110, power: 3100))
+        try await harness.publish("asic_miner.log", Messages.asicLog(id: 2, hashrate: 90, power: 2900))
+
+        // A tick every broadcast interval; wait for one that shows both miners.
+        var ticks: [[String: Any]] = []
+        let sawBoth = await eventually {
+            ticks = (try? await entries("/v1/asic_miners/aggregated_history?resolution=tick", harness)) ?? []
+            return ticks.last?["total_power"] as? Double == 6000
+        }
+        #expect(sawBoth)
+        let tick = try #require(ticks.last)
+        #expect(tick["samples"] as? Int == 1)
+        #expect(tick["alive"] as? Int == 2)
+        #expect(tick["registered"] as? Int == 2)
+        #expect(tick["coin_hashrate_map"] as? [String: Double] == ["Bitcoin": 200e12])
+        #expect(tick["status_counts"] as? [String: Int] == ["online": 2, "stale": 0, "offline": 0, "disabled": 0])
+
+        // A minute or an hour row is the mean of its first `samples` ticks (more may have come since).
+        for (resolution, width) in [("1m", 60.0), ("1h", 3600.0)] {
+            let bucket = try #require(try await entries("/v1/asic_miners/aggregated_history?resolution=\(resolution)", harness).last)
+            let start = try #require((bucket["bucket_start"] as? String).flatMap(ISO8601Timestamp.parse))
+            let samples = try #require(bucket["samples"] as? Int)
+            let since = ISO8601Timestamp.format(start)
+            let inBucket = try await entries("/v1/asic_miners/aggregated_history?resolution=tick&since=\(since)", harness)
+                .filter { tick in
+                    (tick["bucket_start"] as? String).flatMap(ISO8601Timestamp.parse).map { $0 < start.adding(seconds: width) } ?? false
+                }
+                .prefix(samples)
+            #expect(inBucket.count == samples, "\(resolution)")
+            for key in ["total_power", "alive"] {
+                let mean = inBucket.reduce(0.0) { $0 + (($1[key] as? Double) ?? .nan) } / Double(samples)
+                #expect(abs(((bucket[key] as? Double) ?? .nan) - mean) <= 0.001, "\(resolution) \(key)")
+            }
+        }
+
+        #expect(try await entries("/v1/asic_miners/aggregated_history?resolution=tick&since=2999-01-01T00:00:00Z", harness).isEmpty)
+        #expect(try await harness.get("/v1/cpu_gpu_miners/aggregated_history?resolution=1h").status == 200)
+        for (query, mention) in [("resolution=5m", "resolution"), ("", "resolution"),
+                                 ("resolution=tick&since=yesterday", "since"),
+                                 ("resolution=1m&since=2026-13-01T00:00:00Z", "since")] {
+            for kind in ["asic_miners", "cpu_gpu_miners"] {
+                let response = try await harness.get("/v1/\(kind)/aggregated_history?\(query)")
+                #expect(response.status == 400, "\(kind) \(query)")
+                #expect(((try? parse(response))?["error"] as? String)?.contains(mention) == true, "\(kind) \(query)")
+            }
+        }
+
+        // A restart: the next instance restores the rows the first handed over, and serves them.
+        let handedOver = harness.service.histories.asic.pendingRows()
+        await harness.tearDown()
+        let next = try ServiceHarness(withHTTP: true)
+        next.service.histories.asic.restore(handedOver, now: Timestamp(Date()))
+        try await next.start()
+        let restored = try await entries("/v1/asic_miners/aggregated_history?resolution=tick", next)
+        #expect(restored.contains { $0["total_power"] as? Double == 6000 }, "the chart lost its past")
+        #expect(try await entries("/v1/asic_miners/aggregated_history?resolution=1m", next).first?["bucket_start"] as? String
+            == ISO8601Timestamp.format(try #require(handedOver.first { $0.resolution == .minute }?.bucketStart)))
+        await next.tearDown()
+    }
+
+    private func entries(_ path: String, _ harness: ServiceHarness) async throws -> [[String: Any]] {
+        let response = try await harness.get(path)
+        guard response.status == 200 else { throw HistoryError.status(response.status) }
+        return try #require(try parse(response)["entries"] as? [[String: Any]])
+    }
+
+    enum HistoryError: Error { case status(Int) }
 
     private func parse(_ response: (status: Int, body: Data)) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: response.body) as? [String: Any])

@@ -20,6 +20,7 @@ import Testing
         #expect(configuration.idleBroadcastInterval == .seconds(10))
         #expect(configuration.fullIndexBacklogInterval == .seconds(5))
         #expect(configuration.offlineAfter == .seconds(60))
+        #expect(configuration.staleAfter == .seconds(20))
         #expect(configuration.historyLimit == 60)
         #expect(configuration.maxBodyBytes == 65536)
         #expect(configuration.httpPort == 8080)
@@ -37,6 +38,7 @@ import Testing
             "MINER_INDEX_QUEUE_TYPE": "quorum",
             "MINER_INDEX_SINGLE_ACTIVE_CONSUMER": "true",
             "MINER_INDEX_FULL_INDEX_BACKLOG_INTERVAL": "20s",
+            "MINER_INDEX_STALE_AFTER": "45s",
         ]
         let fromEnvironment = try resolve([], environment: environment)
         #expect(fromEnvironment.amqp.host == "broker")
@@ -46,6 +48,7 @@ import Testing
         #expect(fromEnvironment.queueType == .quorum)
         #expect(fromEnvironment.singleActiveConsumer)
         #expect(fromEnvironment.fullIndexBacklogInterval == .seconds(20))
+        #expect(fromEnvironment.staleAfter == .seconds(45))
 
         let renamed = try resolve(
             ["--asic-index-exchange", "farm.asic"], environment: ["MINER_INDEX_CPU_GPU_AGGREGATED_EXCHANGE": "farm.rigs.agg"])
@@ -53,8 +56,10 @@ import Testing
         #expect(renamed.outputExchanges.cpuGpuAggregatedIndex == "farm.rigs.agg")
         #expect(renamed.outputExchanges.asicAggregatedIndex == "asic_miner_aggregated_index")
 
-        let flagsWin = try resolve(["--prefetch", "50", "--broadcast-interval", "2s"], environment: environment)
+        let flagsWin = try resolve(["--prefetch", "50", "--broadcast-interval", "2s", "--stale-after", "30s"],
+                                   environment: environment)
         #expect(flagsWin.prefetch == 50)
+        #expect(flagsWin.staleAfter == .seconds(30))
         #expect(flagsWin.broadcastInterval == .seconds(2))
         #expect(flagsWin.amqp.host == "broker")
     }
@@ -64,6 +69,7 @@ import Testing
         (["--queue-type", "stream"], "--queue-type"),
         (["--log-level", "loud"], "--log-level"),
         (["--offline-after", "0s"], "--offline-after"),
+        (["--stale-after", "later"], "--stale-after"),
         (["--history-limit", "0"], "history-limit"),
         (["--delivery-limit", "-1"], "delivery-limit"),
         (["--offline-after", "1e30h"], "--offline-after"),

@@ -28,6 +28,13 @@ import Testing
         let verification = try #require(summary.verification)
 
         #expect(verification.passed, "\(summary.text())")
+        // The fleet-health figures were checked too, while miners were live (once every miner has expired, any
+        // figure matches): some miners were deactivated, and every ASIC has a coin's power.
+        #expect(verification.kinds.allSatisfy { $0.observed.map { $0.live != "0" } ?? false }, "\(summary.text())")
+        let asic = try #require(verification.kinds.first { $0.kind == .asic })
+        #expect(asic.observed?.offlineAndDisabled.hasSuffix("/0") == false, "\(summary.text())")
+        #expect(asic.observed?.coinPower.isEmpty == false)
+        #expect(asic.observed?.maxTemperature != "null")
         #expect(verification.kinds.map(\.kind) == [.asic, .cpuGpu])
         #expect(verification.kinds.allSatisfy { $0.snapshotsReceived > 0 && $0.indexSnapshotsReceived > 0 })
         #expect(verification.lag.samples > 0)
@@ -60,6 +67,7 @@ import Testing
         #expect(!verification.passed)
         #expect(!summary.succeeded)
         #expect(verification.kinds.contains { kind in kind.differences.contains { $0.hasPrefix("live miners: expected") } })
+        #expect(verification.kinds.contains { kind in kind.differences.contains { $0.hasPrefix("status_counts.offline: expected") } })
         #expect(summary.text().contains("verify: FAILED"))
     }
 

@@ -6,9 +6,13 @@ import Testing
 @Suite struct ExpectedTotalsTests {
     let now = Timestamp(microsecondsSinceEpoch: 1_700_000_100_000_000)
 
-    func state(secondsAgo: Double, _ coins: [(String, Double)], power: Double) -> MinerLedger.LoggedState {
+    func state(secondsAgo: Double, _ coins: [(String, Double)], power: Double, temperature: Double? = nil)
+        -> MinerLedger.LoggedState
+    {
         .init(insertedAt: now.adding(seconds: -secondsAgo),
-              contribution: MinerContribution(coins: coins.map { .init(coin: $0.0, hashesPerSecond: $0.1) }, power: power))
+              contribution: MinerContribution(
+                coins: coins.map { .init(coin: $0.0, hashesPerSecond: $0.1) }, power: power, maxTemperature: temperature,
+                coinPower: coins.first.map { [$0.0: power] } ?? [:]))
     }
 
     func totals(_ ledger: MinerLedger, _ kind: MinerKind = .asic) -> ExpectedTotals {
@@ -33,6 +37,9 @@ import Testing
         #expect(expected.coins["Bitcoin"] == .init(low: 600e12, high: 600e12))
         #expect(expected.coins["Kaspa"] == .init(low: 2e12, high: 2e12))
         #expect(expected.minersInDoubt == 0)
+        #expect(expected.offline == .init(low: 2, high: 2), "3 expired and 4 never reported")
+        #expect(expected.disabled == .init(low: 1, high: 1))
+        #expect(expected.coinPower == ["Bitcoin": .init(low: 7000, high: 7000)])
     }
 
     @Test func aLogWithinTheSweepPeriodOfExpiringMayGoEitherWay() {
@@ -42,6 +49,7 @@ import Testing
         let expected = totals(ledger)
         #expect(expected.live == .init(low: 1, high: 2))
         #expect(expected.registered == .init(low: 2, high: 2))
+        #expect(expected.offline == .init(low: 0, high: 1))
         #expect(expected.power == .init(low: 3000, high: 4000))
         #expect(expected.coins["Bitcoin"] == .init(low: 100e12, high: 150e12))
         #expect(expected.minersInDoubt == 1)
@@ -66,23 +74,36 @@ import Testing
     }
 
     @Test func aSnapshotIsComparedFigureByFigure() throws {
-        var ledger = MinerLedger(asicCount: 2, cpuGpuCount: 0)
-        ledger.logConfirmed(MinerSlot(kind: .asic, index: 0), state(secondsAgo: 1, [("Bitcoin", 100.1e12)], power: 3000.5))
-        ledger.logConfirmed(MinerSlot(kind: .asic, index: 1), state(secondsAgo: 1, [("Litecoin", 9.5e9)], power: 3425))
+        var ledger = MinerLedger(asicCount: 3, cpuGpuCount: 0)
+        ledger.logConfirmed(MinerSlot(kind: .asic, index: 0), state(secondsAgo: 1, [("Bitcoin", 100.1e12)], power: 3000.5,
+                                                                    temperature: 84))
+        ledger.logConfirmed(MinerSlot(kind: .asic, index: 1), state(secondsAgo: 1, [("Litecoin", 9.5e9)], power: 3425,
+                                                                    temperature: 71))
+        ledger.upserted(MinerSlot(kind: .asic, index: 2), activated: false, confirmed: true)
         let expected = totals(ledger)
         let generatedAt = ISO8601Timestamp.format(now)
+        // Online and stale split the live miners as time goes; only their sum is checked.
         let matching = try AggregatedSnapshot(kind: .asic, body: Array("""
             {"coin_hashrate_map":{"Bitcoin":[100.1,"TH/s"],"Litecoin":[9.5,"GH/s"]},"total_power":6425.5,\
-            "asic_miner_alive":"2/2","sequence":3,"generated_at":"\(generatedAt)"}
+            "asic_miner_alive":"2/2","status_counts":{"online":1,"stale":1,"offline":0,"disabled":1},\
+            "coin_power_map":{"Bitcoin":3000.5,"Litecoin":3425},"thermal":{"max_temp":84},\
+            "sequence":3,"generated_at":"\(generatedAt)"}
             """.utf8), arrivedAt: .now)
         #expect(TotalsComparison(expected: expected, observed: matching).matches)
 
         let wrong = try AggregatedSnapshot(kind: .asic, body: Array("""
             {"coin_hashrate_map":{"Bitcoin":[100.1,"GH/s"],"Dash":[1.0,"TH/s"]},"total_power":6425,\
-            "asic_miner_alive":"1/2","sequence":4,"generated_at":"\(generatedAt)"}
+            "asic_miner_alive":"1/2","status_counts":{"online":2,"stale":0,"offline":1,"disabled":0},\
+            "coin_power_map":{"Bitcoin":3000,"Litecoin":3425},"thermal":{"max_temp":null},\
+            "sequence":4,"generated_at":"\(generatedAt)"}
             """.utf8), arrivedAt: .now)
         let differences = TotalsComparison(expected: expected, observed: wrong).differences
-        #expect(differences.count == 5, "\(differences)")
+        #expect(differences.contains("status_counts: online 2 + stale 0 is not the 1 live miners"), "\(differences)")
+        #expect(differences.contains("status_counts.offline: expected 0, got 1"))
+        #expect(differences.contains("status_counts.disabled: expected 1, got 0"))
+        #expect(differences.contains("thermal.max_temp: expected 84, got null"))
+        #expect(differences.contains("coin_power_map[Bitcoin]: expected 3000.5 W, got 3000 W"))
+        #expect(differences.count == 10, "\(differences)")
         #expect(differences.contains("live miners: expected 2, got 1"))
         #expect(differences.contains("total_power: expected 6425.5 W, got 6425 W"))
         #expect(differences.contains("Litecoin: expected 9.5 GH/s, missing from the snapshot"))
@@ -93,6 +114,13 @@ import Testing
     @Test func unreadableSnapshotsAreReportedNotGuessed() {
         #expect(throws: AggregatedSnapshot.ParseError.self) {
             try AggregatedSnapshot(kind: .cpuGpu, body: Array(#"{"asic_miner_alive":"1/1"}"#.utf8), arrivedAt: .now)
+        }
+        // A snapshot without the fleet-health keys that verify checks is unreadable, not a pass.
+        #expect(throws: AggregatedSnapshot.ParseError.self) {
+            try AggregatedSnapshot(kind: .cpuGpu, body: Array(#"""
+                {"coin_hashrate_map":{},"total_power":0,"cpu_gpu_miner_alive":"0/0","sequence":1,\#
+                "generated_at":"2026-11-29T12:00:00Z","thermal":{"max_temp":null}}
+                """#.utf8), arrivedAt: .now)
         }
     }
 }

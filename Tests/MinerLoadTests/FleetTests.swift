@@ -45,6 +45,8 @@ import Testing
             #expect(log.contribution.coins == [.init(coin: CoinName.normalized(decoded.coinName),
                                                      hashesPerSecond: decoded.hashrate.hashesPerSecond)])
             #expect(log.contribution.power == decoded.power)
+            #expect(log.contribution.maxTemperature == decoded.peakTemperature)
+            #expect(log.contribution.coinPower == [CoinName.normalized(decoded.coinName): decoded.power])
         }
     }
 
@@ -60,6 +62,8 @@ import Testing
             decoded.forEachCoinContribution { shares.append(.init(coin: CoinName.normalized($0), hashesPerSecond: $1.hashesPerSecond)) }
             #expect(log.contribution.coins == shares)
             #expect(log.contribution.power == decoded.totalPower)
+            #expect(log.contribution.maxTemperature == decoded.peakTemperature)
+            #expect(log.contribution.coinPower.isEmpty)
         }
     }
 

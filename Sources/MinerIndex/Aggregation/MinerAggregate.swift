@@ -7,12 +7,16 @@ public struct MinerAggregate: Sendable, Hashable {
     public var totalPower: Double
     public var liveCount: Int
     public var registeredCount: Int
+    /// The fleet-health figures added to the seed's three (status counts, thermal, pools, …).
+    public var health: FleetHealth
 
-    public init(coinHashrates: [String: Hashrate], totalPower: Double, liveCount: Int, registeredCount: Int) {
+    public init(coinHashrates: [String: Hashrate], totalPower: Double, liveCount: Int, registeredCount: Int,
+                health: FleetHealth = FleetHealth()) {
         self.coinHashrates = coinHashrates
         self.totalPower = totalPower
         self.liveCount = liveCount
         self.registeredCount = registeredCount
+        self.health = health
     }
 
     /// "live/registered", e.g. "2/3".

@@ -98,6 +98,7 @@ public struct MinerPayloadEncoder<Miner: RegisteredMiner & JSONRecord, Log: Mine
         writer.key(vocabulary.alive)
         writer.string(aggregate.alive)
         if !vocabulary.coinMapFirst { writeCoinMap(aggregate, to: &writer) }
+        FleetHealthJSON.write(aggregate, keys: vocabulary.fleetHealth, to: &writer)
         if !leaveOpen { writer.endObject() }
     }
 

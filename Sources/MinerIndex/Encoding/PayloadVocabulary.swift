@@ -6,16 +6,18 @@ public struct PayloadVocabulary: Sendable {
     let alive: JSONKey
     /// The CPU/GPU design note lists the aggregated fields in a different order; kept for byte-level fidelity.
     let coinMapFirst: Bool
+    /// Which fleet-health keys follow the seed's: all of them for ASICs; status counts and thermal for rigs.
+    let fleetHealth: FleetHealthKeys
 
     public static let asicMiner = PayloadVocabulary(
         minerMap: JSONKey("asic_miner_map"), operationalMap: JSONKey("asic_miner_operational_map"),
         aggregatedIndex: JSONKey("asic_miner_aggregated_index"), alive: JSONKey("asic_miner_alive"),
-        coinMapFirst: true)
+        coinMapFirst: true, fleetHealth: .all)
 
     public static let cpuGpuMiner = PayloadVocabulary(
         minerMap: JSONKey("cpu_gpu_miner_map"), operationalMap: JSONKey("cpu_gpu_miner_operational_map"),
         aggregatedIndex: JSONKey("aggregated_index"), alive: JSONKey("cpu_gpu_miner_alive"),
-        coinMapFirst: false)
+        coinMapFirst: false, fleetHealth: .statusAndThermal)
 }
 
 /// Keys common to both payload kinds (static stored properties cannot live in the generic encoder).

@@ -2,6 +2,8 @@
 public struct IndexConfiguration: Sendable, Hashable {
     /// A miner whose latest observation is more than this many seconds before now is offline.
     public var offlineAfterSeconds: Double
+    /// A live miner whose latest observation is at least this many seconds old is stale rather than online.
+    public var staleAfterSeconds: Double
     /// History kept per ASIC, by count and by age in seconds.
     public var historyCapacity: Int
     public var historyMaxAgeSeconds: Double
@@ -14,9 +16,10 @@ public struct IndexConfiguration: Sendable, Hashable {
 
     public init(
         offlineAfterSeconds: Double = 60, historyCapacity: Int = 60, historyMaxAgeSeconds: Double = 3600,
-        tracksChanges: Bool = false, historySampleSeconds: Double? = nil
+        staleAfterSeconds: Double = 20, tracksChanges: Bool = false, historySampleSeconds: Double? = nil
     ) {
         self.offlineAfterSeconds = offlineAfterSeconds
+        self.staleAfterSeconds = staleAfterSeconds
         self.historyCapacity = max(1, historyCapacity)
         self.historyMaxAgeSeconds = historyMaxAgeSeconds
         self.tracksChanges = tracksChanges
@@ -25,6 +28,7 @@ public struct IndexConfiguration: Sendable, Hashable {
     }
 
     var offlineAfterMicroseconds: Int64 { Timestamp.saturatingMicroseconds(seconds: offlineAfterSeconds) }
+    var staleAfterMicroseconds: Int64 { Timestamp.saturatingMicroseconds(seconds: staleAfterSeconds) }
     var historyMaxAgeMicroseconds: Int64 { Timestamp.saturatingMicroseconds(seconds: historyMaxAgeSeconds) }
     var historySampleMicroseconds: Int64 { Timestamp.saturatingMicroseconds(seconds: historySampleSeconds) }
 }

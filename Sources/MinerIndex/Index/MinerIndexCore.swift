@@ -1,7 +1,7 @@
 /// The state both index actors share: the registry and the operational map of one miner kind, changed together
 /// under one version counter. The actors wrap it so that every rule about logs, registration, deletion and
 /// expiry lives in one place.
-struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
+struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
     let configuration: IndexConfiguration
     private(set) var registry = MinerRegistry<Miner>()
     private(set) var operational: OperationalMap<Log>
@@ -12,11 +12,14 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
     private var running = RunningAggregate()
     /// What changed since the store last drained it; untouched unless the configuration tracks changes.
     private var journal = ChangeJournal<Miner>()
+    /// The fleet-health figures (status counts, thermal, pools, …), kept in step with the same changes.
+    private var health: RunningFleetHealth<Miner, Log>
 
     init(configuration: IndexConfiguration) {
         self.configuration = configuration
         // One-second buckets match the one-second sweep, so a sweep rescans at most one second of arrivals.
         operational = OperationalMap(bucketWidthMicroseconds: 1_000_000)
+        health = RunningFleetHealth(staleAfterMicroseconds: configuration.staleAfterMicroseconds)
     }
 
     func isOffline(_ observedAt: Timestamp, at now: Timestamp) -> Bool {
@@ -31,13 +34,14 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
         let revision = version + 1
         let previous = operational[log.minerId]
         guard operational.put(log, observedAt: observedAt, revision: revision) else { return .ignoredOutOfOrder }
-        let registered = registry.registerIfUnknown(log.minerId, revision: revision)
-        if registered, configuration.tracksChanges, let miner = registry[log.minerId] {
-            journal.registry[log.minerId] = .present(miner)
+        if registry.registerIfUnknown(log.minerId, revision: revision), let placeholder = registry[log.minerId] {
+            health.register(placeholder, live: nil)
+            if configuration.tracksChanges { journal.registry[log.minerId] = .present(placeholder) }
         }
-        if registry.isActivated(log.minerId) {
+        if let registration = registry.entries[log.minerId], registration.activated {
             if let previous { running.subtract(previous.log) }
             running.add(log)
+            health.putLog(log, observedAt: observedAt, id: log.minerId, of: registration.miner)
         }
         version = revision
         return .applied
@@ -45,21 +49,26 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
 
     mutating func upsert(_ miner: Miner) -> ApplyOutcome {
         version += 1
-        let wasListed = registry.isActivated(miner.id)
+        let previous = registry[miner.id]
+        let wasListed = previous?.activated ?? false
         registry.upsert(miner, revision: version)
         if configuration.tracksChanges { journal.registry[miner.id] = .present(miner) }
         if wasListed != miner.activated, let entry = operational[miner.id] {
             if miner.activated { running.add(entry.log) } else { running.subtract(entry.log) }
         }
+        if let previous { health.unregister(previous) }
+        health.register(miner, live: operational[miner.id].map(ListedLog.init))
         return .applied
     }
 
     /// Forgets the miner and its latest log together.
     mutating func delete(id: Int64) -> ApplyOutcome {
-        let wasListed = registry.isActivated(id)
+        let registration = registry[id]
+        let wasListed = registration?.activated ?? false
         let wasRegistered = registry.remove(id)
         let removed = operational.remove(id)
         if wasListed, let removed { running.subtract(removed.log) }
+        if let registration { health.unregister(registration) }
         let hadLog = removed != nil
         guard wasRegistered || hadLog else { return .notFound }
         if configuration.tracksChanges { journal.registry[id] = .deleted }
@@ -70,7 +79,10 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
     /// Drops the latest log only, as the original GenServer's `remove` did; the registration stays.
     mutating func remove(_ id: Int64) -> Bool {
         guard let removed = operational.remove(id) else { return false }
-        if registry.isActivated(id) { running.subtract(removed.log) }
+        if let registration = registry.entries[id], registration.activated {
+            running.subtract(removed.log)
+            health.removeLog(id: id, of: registration.miner)
+        }
         version += 1
         return true
     }
@@ -79,8 +91,13 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
         let cutoff = Timestamp(microsecondsSinceEpoch: now.microsecondsSinceEpoch
                                - configuration.offlineAfterMicroseconds)
         let removed = operational.expire(before: cutoff)
-        for (id, entry) in removed where registry.isActivated(id) { running.subtract(entry.log) }
-        if !removed.isEmpty { version += 1 }
+        for (id, entry) in removed {
+            guard let registration = registry.entries[id], registration.activated else { continue }
+            running.subtract(entry.log)
+            health.removeLog(id: id, of: registration.miner)
+        }
+        let staleCountChanged = health.advance(to: now)
+        if !removed.isEmpty || staleCountChanged { version += 1 }
         return removed.map(\.id)
     }
 
@@ -120,8 +137,14 @@ struct MinerIndexCore<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
         if nothingPending { journal.drainedRevision = version }
     }
 
-    /// The aggregated index now, in O(coins).
-    var aggregate: MinerAggregate { running.aggregate(registeredCount: registry.activatedCount) }
+    /// The aggregated index now, in O(coins + pools + models).
+    var aggregate: MinerAggregate {
+        var aggregate = running.aggregate(registeredCount: registry.activatedCount)
+        aggregate.health = health.figures(
+            liveCount: aggregate.liveCount, activatedCount: registry.activatedCount,
+            registeredCount: registry.entries.count, name: { registry[$0]?.name })
+        return aggregate
+    }
 
     func snapshot() -> MinerIndexSnapshot<Miner, Log> {
         MinerIndexSnapshot(version: version, registry: registry, operational: operational.entries,

@@ -58,6 +58,8 @@ public struct ServiceConfiguration: Sendable {
     /// keep `broadcastInterval`), so that catching up is not slowed by re-encoding every miner each second.
     public var fullIndexBacklogInterval: Duration = .seconds(5)
     public var offlineAfter: Duration = .seconds(60)
+    /// A live miner silent this long counts as stale rather than online in `status_counts`.
+    public var staleAfter: Duration = .seconds(20)
     public var expirySweepInterval: Duration = .seconds(1)
     public var historyLimit = 60
     public var historyMaxAge: Duration = .seconds(3600)
@@ -99,6 +101,7 @@ public struct ServiceConfiguration: Sendable {
             "idle_broadcast_interval": "\(DurationText.format(idleBroadcastInterval))",
             "full_index_backlog_interval": "\(DurationText.format(fullIndexBacklogInterval))",
             "offline_after": "\(DurationText.format(offlineAfter))",
+            "stale_after": "\(DurationText.format(staleAfter))",
             "history_limit": "\(historyLimit)",
             "max_body_bytes": "\(maxBodyBytes)",
             "log_level": "\(logLevel.rawValue)",

@@ -58,6 +58,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: "A miner silent this long is offline and leaves the index. (default: 60s, env: MINER_INDEX_OFFLINE_AFTER)")
     public var offlineAfter: String?
 
+    @Option(help: "A live miner silent this long counts as stale, not online, in status_counts. (default: 20s, env: MINER_INDEX_STALE_AFTER)")
+    public var staleAfter: String?
+
     @Option(help: "Recent logs kept per ASIC. (default: 60, env: MINER_INDEX_HISTORY_LIMIT)")
     public var historyLimit: Int?
 
@@ -179,6 +182,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             configuration.fullIndexBacklogInterval = interval
         }
         if let offline = try duration(offlineAfter, "offline-after") { configuration.offlineAfter = offline }
+        if let stale = try duration(staleAfter, "stale-after") { configuration.staleAfter = stale }
         if let limit = try integer(historyLimit, "history-limit", Int.self) {
             guard limit > 0 else { throw InvalidValue(description: "history-limit must be at least 1") }
             configuration.historyLimit = limit

@@ -12,7 +12,7 @@ public enum HTTPServer {
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
-        let readAPI = ReadAPI(indexes: service.indexes)
+        let readAPI = ReadAPI(indexes: service.indexes, histories: service.histories)
 
         router.get("/healthz") { _, _ in
             text("ok\n")
@@ -36,6 +36,9 @@ public enum HTTPServer {
         }
         readRoutes.get("asic_miners") { _, _ in json(await readAPI.asicIndex()) }
         readRoutes.get("asic_miners/aggregated_index") { _, _ in json(await readAPI.asicAggregatedIndex()) }
+        readRoutes.get("asic_miners/aggregated_history") { request, _ in
+            await history(readAPI, service.histories.asic, request)
+        }
         readRoutes.get("asic_miners/:id") { _, context in
             await respond { () throws(ReadAPI.Failure) in try await readAPI.asicMiner(context.parameters.get("id") ?? "") }
         }
@@ -44,6 +47,9 @@ public enum HTTPServer {
         }
         readRoutes.get("cpu_gpu_miners") { _, _ in json(await readAPI.cpuGpuIndex()) }
         readRoutes.get("cpu_gpu_miners/aggregated_index") { _, _ in json(await readAPI.cpuGpuAggregatedIndex()) }
+        readRoutes.get("cpu_gpu_miners/aggregated_history") { request, _ in
+            await history(readAPI, service.histories.cpuGpu, request)
+        }
         readRoutes.get("cpu_gpu_miners/:id") { _, context in
             await respond { () throws(ReadAPI.Failure) in try await readAPI.cpuGpuMiner(context.parameters.get("id") ?? "") }
         }
@@ -57,12 +63,22 @@ public enum HTTPServer {
             logger: logger)
     }
 
+    private static func history(_ readAPI: ReadAPI, _ history: SharedAggregatedHistory, _ request: Request) async
+        -> Response
+    {
+        let query = request.uri.queryParameters
+        return await respond { () throws(ReadAPI.Failure) in
+            try readAPI.aggregatedHistory(history, resolution: query["resolution"].map(String.init),
+                                          since: query["since"].map(String.init))
+        }
+    }
+
     private static func respond(_ body: () async throws(ReadAPI.Failure) -> [UInt8]) async -> Response {
         do {
             return json(try await body())
         } catch {
             switch error {
-            case .malformedID(let reason): return errorJSON(reason, status: .badRequest)
+            case .malformedID(let reason), .badQuery(let reason): return errorJSON(reason, status: .badRequest)
             case .notFound(let reason): return errorJSON(reason, status: .notFound)
             }
         }

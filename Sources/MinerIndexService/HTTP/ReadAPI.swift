@@ -7,9 +7,12 @@ struct ReadAPI: Sendable {
     enum Failure: Error {
         case malformedID(String)
         case notFound(String)
+        /// A query parameter that cannot be read, with the reason.
+        case badQuery(String)
     }
 
     let indexes: MinerIndexes
+    let histories: AggregatedHistories
 
     func asicIndex() async -> [UInt8] {
         let snapshot = await indexes.asic.snapshot()
@@ -59,6 +62,26 @@ struct ReadAPI: Sendable {
         guard miner != nil || latest != nil else { throw .notFound("no CPU/GPU miner with id \(id)") }
         let encoder = MinerPayloadEncoder<CpuGpuMiner, CpuGpuMinerLog>(vocabulary: .cpuGpuMiner, cachesRecords: false)
         return encoder.minerDetailJSON(miner: miner, latest: latest)
+    }
+
+    /// `{"resolution": …, "since": …, "entries": [...]}` from `history`; `resolution` is tick, 1m or 1h, and
+    /// `since` an ISO-8601 date-time (rows whose bucket starts at or after it).
+    func aggregatedHistory(_ history: SharedAggregatedHistory, resolution: String?, since: String?) throws(Failure)
+        -> [UInt8]
+    {
+        let choices = AggregatedHistoryResolution.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let resolution else { throw .badQuery("resolution is required: one of \(choices)") }
+        guard let chosen = AggregatedHistoryResolution(rawValue: resolution) else {
+            throw .badQuery("resolution '\(resolution.prefix(40))' is not one of \(choices)")
+        }
+        var start: Timestamp?
+        if let since {
+            guard let parsed = ISO8601Timestamp.parse(since) else {
+                throw .badQuery("since '\(since.prefix(40))' is not an ISO-8601 date-time such as 2026-11-29T12:00:00Z")
+            }
+            start = parsed
+        }
+        return AggregatedHistoryJSON.encode(resolution: chosen, since: start, rows: history.rows(chosen, since: start))
     }
 
     private func parse(_ text: String) throws(Failure) -> Int64 {

@@ -24,6 +24,8 @@ public final class MinerIndexService: Service, Sendable {
 
     public let configuration: ServiceConfiguration
     public let indexes: MinerIndexes
+    /// The aggregated figures over time, one tick per broadcast interval (`GET …/aggregated_history`).
+    public let histories = AggregatedHistories()
     public let metrics: ServiceMetrics
     /// The aggregated payloads and the dead letters.
     public let publisher: AMQPPublisher
@@ -46,6 +48,7 @@ public final class MinerIndexService: Service, Sendable {
                 offlineAfterSeconds: configuration.offlineAfter.seconds,
                 historyCapacity: configuration.historyLimit,
                 historyMaxAgeSeconds: configuration.historyMaxAge.seconds,
+                staleAfterSeconds: configuration.staleAfter.seconds,
                 tracksChanges: configuration.state != .none))
         let topology = ServiceTopology(configuration: configuration)
         currentConsumer = Mutex(Self.makeConsumer(configuration: configuration, topology: topology, logger: logger))
@@ -113,6 +116,9 @@ public final class MinerIndexService: Service, Sendable {
             let sweeper = ExpirySweeper(
                 indexes: indexes, metrics: metrics, interval: configuration.expirySweepInterval, logger: logger)
             background.addTask { await sweeper.run() }
+            let historyRecorder = AggregatedHistoryRecorder(
+                indexes: indexes, histories: histories, interval: configuration.broadcastInterval)
+            background.addTask { await historyRecorder.run() }
             background.addTask { [publisher, metrics, logger] in
                 await Self.follow(publisher.events, client: "publisher", metrics: metrics, logger: logger)
             }

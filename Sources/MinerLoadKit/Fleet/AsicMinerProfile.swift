@@ -68,11 +68,14 @@ struct AsicMinerProfile: Sendable {
             json.integer("pool_\(number)_rejected_share", index == 0 ? rejectedShares : 0)
         }
         let boardShare = hashrate5Min.value / 3
+        var maxTemperature: Int64 = .min
         for board in 1...3 {
             json.decimal("hashboard_\(board)_hashrate_5_min", FixedDecimal(boardShare * random.double(in: 0.97...1.03), decimals: decimals))
             json.decimal("hashboard_\(board)_hashrate_30_min", FixedDecimal(hashrate30Min.value / 3, decimals: decimals))
-            json.integer("hashboard_\(board)_temp_1", Int64(random.integer(in: 58...78)))
-            json.integer("hashboard_\(board)_temp_2", Int64(random.integer(in: 62...84)))
+            let temperatures = (Int64(random.integer(in: 58...78)), Int64(random.integer(in: 62...84)))
+            json.integer("hashboard_\(board)_temp_1", temperatures.0)
+            json.integer("hashboard_\(board)_temp_2", temperatures.1)
+            maxTemperature = max(maxTemperature, temperatures.0, temperatures.1)
         }
         for fan in 1...model.fans {
             json.integer("fan_\(fan)_speed", Int64(random.integer(in: 3600...6600)))
@@ -84,9 +87,10 @@ struct AsicMinerProfile: Sendable {
         json.string("inserted_at", ISO8601Timestamp.format(now))
         json.string("api_code", "sentry-\(id)-\(worker.utf8.count)")
 
+        let coin = CoinName.normalized(coinSpelling)
         let contribution = MinerContribution(
-            coins: [.init(coin: CoinName.normalized(coinSpelling), hashesPerSecond: Hashrate(hashrate5Min.value, unit).hashesPerSecond)],
-            power: power.value)
+            coins: [.init(coin: coin, hashesPerSecond: Hashrate(hashrate5Min.value, unit).hashesPerSecond)],
+            power: power.value, maxTemperature: Double(maxTemperature), coinPower: [coin: power.value])
         return GeneratedLog(body: json.finish(), contribution: contribution)
     }
 

@@ -78,7 +78,8 @@ struct CpuGpuRigProfile: Sendable {
         var coins: [MinerContribution.CoinShare] = []
         var totalPower = 0.0
 
-        json.integer("cpu_temp", Int64(random.integer(in: 48...82)))
+        var maxTemperature = Int64(random.integer(in: 48...82))
+        json.integer("cpu_temp", maxTemperature)
         if let cpu {
             let hashrate = FixedDecimal(cpu.hashesPerSecond * random.double(in: 0.94...1.03) / cpu.unit.factor,
                                         decimals: cpu.unit == .hashesPerSecond ? 0 : 2)
@@ -98,7 +99,9 @@ struct CpuGpuRigProfile: Sendable {
         // Summed in GPU order from zero, as the service sums them, so the expected total is the same double.
         var slotSums = [Double](repeating: 0, count: slots.count)
         for gpu in 1...gpuCount {
-            json.integer("gpu_\(gpu)_core_temp", Int64(random.integer(in: 50...74)))
+            let coreTemperature = Int64(random.integer(in: 50...74))
+            json.integer("gpu_\(gpu)_core_temp", coreTemperature)
+            maxTemperature = max(maxTemperature, coreTemperature)
             json.integer("gpu_\(gpu)_mem_temp", Int64(random.integer(in: 68...98)))
             for (index, slot) in slots.enumerated() {
                 let perCard = slot.coin.hashesPerSecondPerCard * card.speed * random.double(in: 0.95...1.03)
@@ -129,7 +132,9 @@ struct CpuGpuRigProfile: Sendable {
         json.string("uptime", AsicMinerProfile.uptime(seconds: uptimeAtStart + Int64(elapsedSeconds)))
         json.string("inserted_at", ISO8601Timestamp.format(now))
         json.string("api_code", "rig-sentry-\(id)")
-        return GeneratedLog(body: json.finish(), contribution: MinerContribution(coins: coins, power: totalPower))
+        return GeneratedLog(
+            body: json.finish(),
+            contribution: MinerContribution(coins: coins, power: totalPower, maxTemperature: Double(maxTemperature)))
     }
 
     func upsertBody(at now: Timestamp) -> [UInt8] {

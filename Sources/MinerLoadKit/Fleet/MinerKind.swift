@@ -29,10 +29,16 @@ public struct MinerContribution: Sendable, Hashable {
     public var coins: [CoinShare]
     /// Watts.
     public var power: Double
+    /// The miner's temperature as the service reads it (its hottest sensor); nil when the log reports none.
+    public var maxTemperature: Double?
+    /// Watts per display coin name, for `coin_power_map` (ASICs: the log's power on its coin; rigs: none).
+    public var coinPower: [String: Double]
 
-    public init(coins: [CoinShare], power: Double) {
+    public init(coins: [CoinShare], power: Double, maxTemperature: Double? = nil, coinPower: [String: Double] = [:]) {
         self.coins = coins
         self.power = power
+        self.maxTemperature = maxTemperature
+        self.coinPower = coinPower
     }
 }
 

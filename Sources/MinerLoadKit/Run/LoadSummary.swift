@@ -65,7 +65,9 @@ public struct LoadSummary: Sendable, Codable {
                 + "(\(kind.snapshotsReceived) snapshots; \(kind.indexSnapshotsReceived) on \(kind.indexExchange)\(doubt))")
             if let expected = kind.expected, let observed = kind.observed {
                 lines.append("    alive expected \(expected.live)/\(expected.registered), got \(observed.live)/\(observed.registered); "
-                    + "power expected \(expected.totalPower) W, got \(observed.totalPower) W")
+                    + "power expected \(expected.totalPower) W, got \(observed.totalPower) W; offline/disabled expected "
+                    + "\(expected.offlineAndDisabled), got \(observed.offlineAndDisabled); max_temp expected "
+                    + "\(expected.maxTemperature), got \(observed.maxTemperature)")
             }
             if let p50 = kind.lag.p50, let p99 = kind.lag.p99 {
                 lines.append("    lag p50 \(Self.milliseconds(p50)), p99 \(Self.milliseconds(p99)) (\(kind.lag.samples) probes)")

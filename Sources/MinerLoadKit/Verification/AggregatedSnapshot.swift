@@ -2,8 +2,17 @@ import Foundation
 import MinerIndex
 
 /// One aggregated snapshot as received: `{"coin_hashrate_map": {"Bitcoin": [120.0, "TH/s"]}, "total_power": …,
-/// "asic_miner_alive" | "cpu_gpu_miner_alive": "n/m", "sequence": N, "generated_at": "…"}`.
+/// "asic_miner_alive" | "cpu_gpu_miner_alive": "n/m", "status_counts": {…}, "thermal": {"max_temp": …, …},
+/// "coin_power_map": {…} (ASICs), …, "sequence": N, "generated_at": "…"}`; the keys `--verify` does not check are
+/// not read.
 public struct AggregatedSnapshot: Sendable, Hashable {
+    public struct StatusCounts: Sendable, Hashable {
+        public var online: Int
+        public var stale: Int
+        public var offline: Int
+        public var disabled: Int
+    }
+
     public var kind: MinerKind
     public var sequence: Int64
     public var generatedAt: Timestamp
@@ -12,6 +21,11 @@ public struct AggregatedSnapshot: Sendable, Hashable {
     public var totalPower: Double
     public var live: Int
     public var registered: Int
+    public var statusCounts: StatusCounts
+    /// Watts per coin (ASICs; empty for rigs, whose payload has no `coin_power_map`).
+    public var coinPower: [String: Double]
+    /// `thermal.max_temp`; nil when it is null.
+    public var maxTemperature: Double?
     public var arrivedAt: ContinuousClock.Instant
 
     public enum ParseError: Error, CustomStringConvertible {
@@ -43,6 +57,24 @@ public struct AggregatedSnapshot: Sendable, Hashable {
             else { throw ParseError.invalid("coin_hashrate_map[\(coin)] is not [number, unit]") }
             coins[coin] = value * unit.factor
         }
+        guard let counts = object["status_counts"] as? [String: Any],
+              let online = (counts["online"] as? NSNumber)?.intValue, let stale = (counts["stale"] as? NSNumber)?.intValue,
+              let offline = (counts["offline"] as? NSNumber)?.intValue,
+              let disabled = (counts["disabled"] as? NSNumber)?.intValue
+        else { throw ParseError.invalid("no status_counts with online, stale, offline and disabled") }
+        guard let thermal = object["thermal"] as? [String: Any], let maxTemperature = thermal["max_temp"],
+              maxTemperature is NSNull || maxTemperature is NSNumber
+        else { throw ParseError.invalid("no thermal.max_temp") }
+        var coinPower: [String: Double] = [:]
+        if kind == .asic {
+            guard let map = object["coin_power_map"] as? [String: Any] else { throw ParseError.invalid("no coin_power_map") }
+            for (coin, watts) in map {
+                guard let value = (watts as? NSNumber)?.doubleValue else {
+                    throw ParseError.invalid("coin_power_map[\(coin)] is not a number")
+                }
+                coinPower[coin] = value
+            }
+        }
         self.kind = kind
         self.sequence = sequence
         self.generatedAt = generatedAt
@@ -50,6 +82,9 @@ public struct AggregatedSnapshot: Sendable, Hashable {
         self.totalPower = power
         self.live = live
         self.registered = registered
+        self.statusCounts = StatusCounts(online: online, stale: stale, offline: offline, disabled: disabled)
+        self.coinPower = coinPower
+        self.maxTemperature = (maxTemperature as? NSNumber)?.doubleValue
         self.arrivedAt = arrivedAt
     }
 }

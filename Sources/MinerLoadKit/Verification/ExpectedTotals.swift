@@ -38,6 +38,15 @@ public struct ExpectedTotals: Sendable, Hashable {
     public var power = Bounds.zero
     /// H/s per display coin name.
     public var coins: [String: Bounds] = [:]
+    /// `status_counts.offline`: activated, no live log. (online + stale is `live`; how it splits depends on the
+    /// time of the snapshot, so only the sum is checked.)
+    public var offline = Bounds.zero
+    /// `status_counts.disabled`: registered with `activated: false`.
+    public var disabled = Bounds.zero
+    /// `coin_power_map`: watts per display coin name (ASICs).
+    public var coinPower: [String: Bounds] = [:]
+    /// `thermal.max_temp`, with -infinity for "no live miner reports a temperature" (null).
+    public var maxTemperature = Bounds(low: -.infinity, high: -.infinity)
     /// Miners whose contribution is a range rather than one value.
     public var minersInDoubt = 0
 
@@ -66,6 +75,8 @@ public struct ExpectedTotals: Sendable, Hashable {
     struct Outcome: Hashable {
         var registered: Bool
         var live: MinerContribution?
+        /// Registered with `activated: false`.
+        var disabled = false
     }
 
     private static func possibleOutcomes(
@@ -87,7 +98,7 @@ public struct ExpectedTotals: Sendable, Hashable {
             for candidate in latestCandidates {
                 let registered = registration ?? (candidate != nil)
                 guard registered, let candidate else {
-                    outcomes.append(Outcome(registered: registered, live: nil))
+                    outcomes.append(Outcome(registered: registered, live: nil, disabled: registration == false))
                     continue
                 }
                 let insertedAt = candidate.insertedAt.microsecondsSinceEpoch
@@ -120,10 +131,20 @@ public struct ExpectedTotals: Sendable, Hashable {
         widen(&registered, outcomes.lazy.map { $0.registered ? 1 : 0 })
         widen(&live, outcomes.lazy.map { $0.live == nil ? 0 : 1 })
         widen(&power, outcomes.lazy.map { $0.live?.power ?? 0 })
+        widen(&offline, outcomes.lazy.map { $0.registered && $0.live == nil ? 1 : 0 })
+        widen(&disabled, outcomes.lazy.map { $0.disabled ? 1 : 0 })
+        // The fleet's maximum is the largest of the miners' temperatures, each somewhere in its own range.
+        let temperatures = outcomes.map { $0.live?.maxTemperature ?? -.infinity }
+        maxTemperature.low = max(maxTemperature.low, temperatures.min() ?? -.infinity)
+        maxTemperature.high = max(maxTemperature.high, temperatures.max() ?? -.infinity)
         if certain {
             for share in first.live?.coins ?? [] {
                 coins[share.coin, default: .zero].low += share.hashesPerSecond
                 coins[share.coin, default: .zero].high += share.hashesPerSecond
+            }
+            for (coin, watts) in first.live?.coinPower ?? [:] {
+                coinPower[coin, default: .zero].low += watts
+                coinPower[coin, default: .zero].high += watts
             }
             return
         }
@@ -133,6 +154,10 @@ public struct ExpectedTotals: Sendable, Hashable {
             widen(&coins[name, default: .zero], outcomes.lazy.map { outcome in
                 (outcome.live?.coins ?? []).reduce(0) { $0 + ($1.coin == name ? $1.hashesPerSecond : 0) }
             })
+        }
+        let powerNames = Set(outcomes.flatMap { $0.live?.coinPower.keys.map { $0 } ?? [] })
+        for name in powerNames {
+            widen(&coinPower[name, default: .zero], outcomes.lazy.map { $0.live?.coinPower[name] ?? 0 })
         }
     }
 }

@@ -40,7 +40,10 @@ public enum LagProbe {
         json.string("inserted_at", ISO8601Timestamp.format(time))
         return GeneratedLog(
             body: json.finish(),
-            contribution: MinerContribution(coins: [.init(coin: displayCoinName, hashesPerSecond: Double(serial))], power: 0))
+            contribution: MinerContribution(
+                coins: [.init(coin: displayCoinName, hashesPerSecond: Double(serial))], power: 0,
+                // The ASIC probe reports one board at 0 °C and its power, 0 W, on its own coin.
+                maxTemperature: kind == .asic ? 0 : nil, coinPower: kind == .asic ? [displayCoinName: 0] : [:]))
     }
 
     /// The serial a snapshot reflects, from its `[value, unit]` entry for the probe coin.

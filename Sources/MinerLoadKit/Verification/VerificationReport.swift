@@ -6,10 +6,18 @@ public struct VerificationReport: Sendable, Codable {
         public var registered: String
         public var totalPower: String
         public var coins: [String: String]
+        /// "offline/disabled" from `status_counts` (online and stale add up to `live`).
+        public var offlineAndDisabled: String
+        /// Watts per coin (ASICs).
+        public var coinPower: [String: String]
+        public var maxTemperature: String
 
         enum CodingKeys: String, CodingKey {
             case live, registered, coins
             case totalPower = "total_power"
+            case offlineAndDisabled = "offline_disabled"
+            case coinPower = "coin_power"
+            case maxTemperature = "max_temp"
         }
     }
 
@@ -60,6 +68,9 @@ extension VerificationReport.Totals {
         registered = expected.registered.description
         totalPower = expected.power.description
         coins = expected.coins.filter { $0.value.high > 0 }.mapValues { TotalsComparison.display($0) }
+        offlineAndDisabled = "\(expected.offline)/\(expected.disabled)"
+        coinPower = expected.coinPower.mapValues(\.description)
+        maxTemperature = TotalsComparison.display(temperature: expected.maxTemperature)
     }
 
     init(_ observed: AggregatedSnapshot) {
@@ -67,5 +78,8 @@ extension VerificationReport.Totals {
         registered = "\(observed.registered)"
         totalPower = ExpectedTotals.Bounds.format(observed.totalPower)
         coins = observed.coins.mapValues { TotalsComparison.display(.init(low: $0, high: $0)) }
+        offlineAndDisabled = "\(observed.statusCounts.offline)/\(observed.statusCounts.disabled)"
+        coinPower = observed.coinPower.mapValues { ExpectedTotals.Bounds.format($0) }
+        maxTemperature = observed.maxTemperature.map { ExpectedTotals.Bounds.format($0) } ?? "null"
     }
 }
