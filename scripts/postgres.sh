@@ -201,6 +201,16 @@ stop() {
   echo "postgres: stopped"
 }
 
+# Restarts only a cluster this script started (the standby tests restart PostgreSQL under load): a fast shutdown
+# that ends every session, then a start on the same data directory and port.
+restart() {
+  need_binaries
+  own_cluster_runs || fail "restart: no cluster started by this script runs in $data; restart a server you run yourself with your own tools"
+  echo "postgres: restarting the cluster in $data (pid $(own_pid))"
+  as_postgres "$bin/pg_ctl" restart -D "$data" -l "$data/server.log" -m fast -w -t 60 >/dev/null
+  echo "postgres: restarted (pid $(own_pid))"
+}
+
 status() {
   need_binaries
   local answer
@@ -221,5 +231,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  restart) restart ;;
+  *) echo "usage: $0 start|stop|status|restart" >&2; exit 2 ;;
 esac

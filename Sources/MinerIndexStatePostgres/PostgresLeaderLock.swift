@@ -112,7 +112,10 @@ public final class PostgresLeaderLock: Sendable {
             try? await connection.close()
             while !Task.isCancelled {
                 let validUntil = state.withLock { $0.validUntil } ?? .now
-                if await tryAcquire() { break }
+                if await tryAcquire() {
+                    logger.notice("took the leader lock again")
+                    break
+                }
                 if ContinuousClock.now >= validUntil {
                     return "the leader lock was lost and could not be taken again within the lease (\(leaseTimeout))"
                 }

@@ -21,14 +21,6 @@ import Testing
         let first = try ServiceProcess(arguments: topology.serviceArguments(state: state), logPath: folder + "/first.log")
         #expect(await first.becomesReady(), "\(first.log)")
 
-        // Registry changes outside the simulated fleet: a decommissioned miner with a name, and one deleted.
-        let publisher = try topology.publisher()
-        try await publisher.waitUntilConnected(timeout: .seconds(10))
-        try await topology.publish(publisher, "asic_miner.upsert",
-                                   ["id": 4242, "name": "S19-rack7-slot3", "model": "Antminer S19", "activated": false])
-        try await topology.publish(publisher, "asic_miner.upsert", ["id": 4243, "name": "to be deleted", "activated": true])
-        try await topology.publish(publisher, "asic_miner.delete", ["id": 4243])
-
         let configuration = try topology.loadConfiguration { configuration in
             configuration.asicCount = 300
             configuration.cpuGpuCount = 60
@@ -66,13 +58,38 @@ import Testing
         }
         #expect(firstAliveAfter == lastAlive)
 
-        // The decommissioned miner is still decommissioned and named; the deleted one did not come back.
+        second.signal(SIGTERM)
+        #expect(await second.waitForExit() == 0)
+    }
+
+    /// Killed the moment its registry commands are acknowledged, long before any checkpoint: none is lost.
+    @Test func anAcknowledgedRegistryChangeSurvivesAnImmediateSigkill() async throws {
+        let topology = try StateTopology()
+        defer { Task { await topology.tearDown() } }
+        let state = folder + "/registry.sqlite"
+        let arguments = topology.serviceArguments(state: state) + ["--checkpoint-interval", "1h"]
+        let first = try ServiceProcess(arguments: arguments, logPath: folder + "/registry-1.log")
+        #expect(await first.becomesReady(), "\(first.log)")
+        let publisher = try topology.publisher()
+        try await publisher.waitUntilConnected(timeout: .seconds(10))
+        try await topology.publish(publisher, "asic_miner.upsert",
+                                   ["id": 4242, "name": "S19-rack7-slot3", "model": "Antminer S19", "activated": false])
+        try await topology.publish(publisher, "asic_miner.upsert", ["id": 4243, "name": "to be deleted", "activated": true])
+        try await topology.publish(publisher, "asic_miner.delete", ["id": 4243])
+        #expect(await eventually {
+            guard let depth = try? topology.queueDepth() else { return false }
+            return depth.ready == 0 && depth.unacknowledged == 0
+        })
+        first.signal(SIGKILL)
+        #expect(await first.waitForExit() == -SIGKILL)
+
+        let second = try ServiceProcess(arguments: arguments, logPath: folder + "/registry-2.log")
+        #expect(await second.becomesReady(), "\(second.log)")
         let kept = try await second.get("/v1/asic_miners/4242")
         #expect(kept.status == 200)
         #expect(kept.body.contains("\"name\":\"S19-rack7-slot3\"") && kept.body.contains("\"activated\":false"), "\(kept.body)")
         #expect(kept.body.contains("\"model\":\"Antminer S19\""))
         #expect(try await second.get("/v1/asic_miners/4243").status == 404)
-
         second.signal(SIGTERM)
         #expect(await second.waitForExit() == 0)
         await publisher.close()

@@ -116,7 +116,7 @@ import Testing
 
         let run = Task { try await LoadRun(configuration: fleet(topology, seconds: 14), showsProgress: false, logger: TestBroker.logger).run() }
         try await Task.sleep(for: .seconds(4))
-        let restart = try PostgresServer.restart()
+        let restart = try await PostgresServer.restart()
         #expect(restart.status == 0, "\(restart.output)")
 
         let summary = try await run.value
@@ -131,18 +131,27 @@ import Testing
 
 /// The test PostgreSQL, restarted through the project's script.
 enum PostgresServer {
-    static func restart() throws -> (status: Int32, output: String) {
+    static func restart() async throws -> (status: Int32, output: String) {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
+        let outputPath = NSTemporaryDirectory() + "postgres-restart-" + UUID().uuidString.prefix(8) + ".log"
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [root.appendingPathComponent("scripts/postgres.sh").path, "restart"]
-        let output = Pipe()
         process.standardOutput = output
         process.standardError = output
+        process.standardInput = FileHandle.nullDevice
         try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        // The script says when it is done; that line is awaited rather than the process, whose exit Foundation
+        // does not always notice while the test process is this busy.
+        var text = ""
+        let done = await eventually(timeout: .seconds(90)) {
+            text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+            return text.contains("postgres: restarted") || text.contains("restart: ")
+        }
+        return (done && text.contains("postgres: restarted") ? 0 : 1, text)
     }
 }

@@ -189,6 +189,7 @@ extension AMQPPublisher {
             let (requests, closeRequested, blockedReason) = takeRequests()
             // Every message taken is registered before the first is written, so that a write failing halfway
             // fails them all (as possibly routed) instead of leaving the rest of the batch waiting forever.
+            var sendable: [OutgoingMessage] = []
             for request in requests {
                 let inFlight = InFlightRequest(request)
                 for (index, message) in request.messages.enumerated() {
@@ -198,12 +199,11 @@ extension AMQPPublisher {
                         continue
                     }
                     outstanding.add(inFlight, index: index, message: message)
+                    sendable.append(message)
                 }
             }
-            for request in requests {
-                for message in request.messages {
-                    try connection.publish(message, channel: Self.channel)
-                }
+            for message in sendable {
+                try connection.publish(message, channel: Self.channel)
             }
 
             if let blockedReason {
