@@ -66,8 +66,26 @@ public struct StoredSegment: Sendable {
     }
 }
 
+/// One aggregated-history row as stored (see `AggregatedHistoryCoding`), keyed by kind, resolution and bucket.
+public struct StoredHistoryRow: Sendable {
+    public let kind: MinerKind
+    /// `tick`, `1m` or `1h`.
+    public let resolution: String
+    public let bucketStart: Timestamp
+    public let body: [UInt8]
+
+    public init(kind: MinerKind, resolution: String, bucketStart: Timestamp, body: [UInt8]) {
+        self.kind = kind
+        self.resolution = resolution
+        self.bucketStart = bucketStart
+        self.body = body
+    }
+}
+
 /// What a store holds, as read at one moment.
 public struct StoredState: Sendable {
+    /// The aggregated figures over time, for the charts.
+    public var aggregatedHistory: [StoredHistoryRow] = []
     public var registry: [StoredRegistryRow] = []
     /// Oldest first.
     public var logSegments: [StoredSegment] = []
@@ -111,6 +129,10 @@ public struct StoreWrite: Sendable {
     /// When the writer made this write, by its clock; tombstones remember it.
     public var writtenAt = Timestamp(microsecondsSinceEpoch: 0)
     public var registry: [RegistryRow] = []
+    /// Upserted by (kind, resolution, bucket start).
+    public var aggregatedHistory: [StoredHistoryRow] = []
+    /// Aggregated-history rows of a resolution starting before its cutoff have aged out.
+    public var dropAggregatedHistoryBefore: [String: Timestamp] = [:]
     public var logSegments: [NewSegment] = []
     public var historySegments: [NewSegment] = []
     /// Raised to these values; a counter never goes down.
@@ -130,7 +152,7 @@ public struct StoreWrite: Sendable {
 
     public var isEmpty: Bool {
         registry.isEmpty && logSegments.isEmpty && historySegments.isEmpty && counters.isEmpty
-            && dropLogSegments.isEmpty
+            && dropLogSegments.isEmpty && aggregatedHistory.isEmpty
     }
 }
 

@@ -88,6 +88,8 @@ public final class StateWriter: Sendable {
         var cpuGpuRegistry: [Int64: RegistryState<CpuGpuMiner>] = [:]
         var cpuGpuLogs: [Int64: ObservedLog<CpuGpuMinerLog>] = [:]
         var counters: [String: Int64] = [:]
+        var aggregatedHistory: [String: StoredHistoryRow] = [:]
+        var aggregatedHistoryCutoffs: [String: Timestamp] = [:]
         var tickets: [CommitTicket] = []
 
         var isEmpty: Bool { tickets.isEmpty }
@@ -117,6 +119,8 @@ public final class StateWriter: Sendable {
             append(IndexChanges(drainNumber: 0, registry: later.cpuGpuRegistry.map { RegistryChange(id: $0.key, state: $0.value) },
                                 logs: Array(later.cpuGpuLogs.values)))
             counters.merge(later.counters) { max($0, $1) }
+            aggregatedHistory.merge(later.aggregatedHistory) { $1 }
+            aggregatedHistoryCutoffs.merge(later.aggregatedHistoryCutoffs) { max($0, $1) }
             tickets.append(contentsOf: later.tickets)
         }
 
@@ -275,6 +279,22 @@ public final class StateWriter: Sendable {
         return ticket
     }
 
+    /// Hands over aggregated-history rows (the charts' points) with the cutoffs before which stored rows of each
+    /// resolution have aged out.
+    @discardableResult
+    public func submit(aggregatedHistory rows: [StoredHistoryRow], cutoffs: [String: Timestamp]) -> CommitTicket {
+        let ticket = CommitTicket()
+        state.withLock { state in
+            for row in rows {
+                state.pending.aggregatedHistory["\(row.kind.rawValue)/\(row.resolution)/\(row.bucketStart.microsecondsSinceEpoch)"] = row
+            }
+            state.pending.aggregatedHistoryCutoffs.merge(cutoffs) { max($0, $1) }
+            state.pending.tickets.append(ticket)
+        }
+        signal()
+        return ticket
+    }
+
     private func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             defer { state.wakeUp = nil }
@@ -385,6 +405,8 @@ public final class StateWriter: Sendable {
         if let segment = Self.segment(.cpuGpu, pending.cpuGpuLogs.values) { write.logSegments.append(segment) }
         if let segment = Self.segment(.asic, pending.asicHistory) { write.historySegments.append(segment) }
         write.counters = pending.counters
+        write.aggregatedHistory = Array(pending.aggregatedHistory.values)
+        write.dropAggregatedHistoryBefore = pending.aggregatedHistoryCutoffs
         let logCutoff = now.adding(.zero - retention.offlineAfter)
         write.dropLogSegmentsObservedBefore = logCutoff
         write.dropHistorySegmentsObservedBefore = now.adding(.zero - retention.historyMaxAge)

@@ -42,6 +42,17 @@ enum PostgresSchema {
             // it has seen. Only the leader writes, one transaction at a time, so they become visible in order.
             "CREATE SEQUENCE change_number",
         ]),
+        (2, [
+            """
+            CREATE TABLE aggregated_history (
+                kind smallint NOT NULL,
+                resolution text NOT NULL,
+                bucket_start bigint NOT NULL,
+                body bytea NOT NULL,
+                PRIMARY KEY (kind, resolution, bucket_start)
+            )
+            """,
+        ]),
     ]
 
     static var latestVersion: Int32 { migrations.last?.version ?? 0 }

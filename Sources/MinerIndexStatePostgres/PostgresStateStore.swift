@@ -62,6 +62,14 @@ public final class PostgresStateStore: SharedStateStore {
                 ).decode((String, Int64).self) {
                     state.counters[name] = value
                 }
+                for try await (kind, resolution, bucketStart, body) in try await connection.query(
+                    "SELECT kind, resolution, bucket_start, body FROM aggregated_history", logger: self.logger
+                ).decode((Int16, String, Int64, ByteBuffer).self) {
+                    guard let kind = MinerKind(rawValue: Int(kind)) else { continue }
+                    state.aggregatedHistory.append(StoredHistoryRow(
+                        kind: kind, resolution: resolution, bucketStart: Timestamp(microsecondsSinceEpoch: bucketStart),
+                        body: Array(body.readableBytesView)))
+                }
                 state.mark = try await Self.currentMark(connection, logger: self.logger)
                 return state
             }
@@ -214,6 +222,21 @@ public final class PostgresStateStore: SharedStateStore {
                 INSERT INTO counter (name, value) VALUES (\(name), \(value))
                 ON CONFLICT (name) DO UPDATE SET value = greatest(counter.value, excluded.value)
                 """, logger: logger)
+        }
+        if !write.aggregatedHistory.isEmpty {
+            let rows = write.aggregatedHistory
+            try await connection.query("""
+                INSERT INTO aggregated_history (kind, resolution, bucket_start, body)
+                SELECT * FROM unnest(\(rows.map { Int16($0.kind.rawValue) })::smallint[], \(rows.map(\.resolution))::text[],
+                                     \(rows.map(\.bucketStart.microsecondsSinceEpoch))::bigint[],
+                                     \(rows.map { ByteBuffer(bytes: $0.body) })::bytea[])
+                ON CONFLICT (kind, resolution, bucket_start) DO UPDATE SET body = excluded.body
+                """, logger: logger)
+        }
+        for (resolution, cutoff) in write.dropAggregatedHistoryBefore {
+            try await connection.query(
+                "DELETE FROM aggregated_history WHERE resolution = \(resolution) AND bucket_start < \(cutoff.microsecondsSinceEpoch)",
+                logger: logger)
         }
         if let cutoff = write.dropLogSegmentsObservedBefore {
             try await connection.query(

@@ -39,6 +39,17 @@ enum SQLiteSchema {
                 CREATE INDEX registry_tombstones ON registry (written_at) WHERE record IS NULL;
                 """)
         }
+        migrator.registerMigration("v3-aggregated-history") { db in
+            try db.execute(sql: """
+                CREATE TABLE aggregated_history (
+                    kind INTEGER NOT NULL,
+                    resolution TEXT NOT NULL,
+                    bucket_start INTEGER NOT NULL,
+                    body BLOB NOT NULL,
+                    PRIMARY KEY (kind, resolution, bucket_start)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 

@@ -91,6 +91,14 @@ public final class SQLiteStateStore: StateStore {
                 }
                 state.logSegments = try Self.segments(
                     db, table: "log_segment", since: logsSince)
+                let history = try Row.fetchCursor(db, sql: "SELECT kind, resolution, bucket_start, body FROM aggregated_history")
+                while let row = try history.next() {
+                    guard let kind = MinerKind(rawValue: row["kind"]) else { continue }
+                    let body: Data = row["body"]
+                    state.aggregatedHistory.append(StoredHistoryRow(
+                        kind: kind, resolution: row["resolution"],
+                        bucketStart: Timestamp(microsecondsSinceEpoch: row["bucket_start"]), body: [UInt8](body)))
+                }
                 let counters = try Row.fetchCursor(db, sql: "SELECT name, value FROM counter")
                 while let row = try counters.next() {
                     let name: String = row["name"]
@@ -194,6 +202,20 @@ public final class SQLiteStateStore: StateStore {
         for (name, value) in write.counters { try raise.execute(arguments: [name, value]) }
         try raise.execute(arguments: [SQLiteSchema.changeCounter, change])
 
+        if !write.aggregatedHistory.isEmpty {
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO aggregated_history (kind, resolution, bucket_start, body) VALUES (?, ?, ?, ?)
+                ON CONFLICT (kind, resolution, bucket_start) DO UPDATE SET body = excluded.body
+                """)
+            for row in write.aggregatedHistory {
+                try upsert.execute(arguments: [row.kind.rawValue, row.resolution, row.bucketStart.microsecondsSinceEpoch,
+                                               Data(row.body)])
+            }
+        }
+        for (resolution, cutoff) in write.dropAggregatedHistoryBefore {
+            try db.execute(sql: "DELETE FROM aggregated_history WHERE resolution = ? AND bucket_start < ?",
+                           arguments: [resolution, cutoff.microsecondsSinceEpoch])
+        }
         if let cutoff = write.dropLogSegmentsObservedBefore {
             try db.execute(sql: "DELETE FROM log_segment WHERE newest_observed_at < ?", arguments: [cutoff.microsecondsSinceEpoch])
         }

@@ -76,6 +76,19 @@ import Testing
         #expect(reader.isAtEnd)
     }
 
+    @Test func aggregatedHistoryRowsReadBackExactly() throws {
+        var records = RandomRecords(seed: 7)
+        for resolution in AggregatedHistoryResolution.allCases {
+            let row = AggregatedHistoryRow(
+                resolution: resolution, bucketStart: records.timestamp(), samples: 37,
+                figures: AggregatedHistoryFigures(
+                    coinHashesPerSecond: ["Bitcoin": records.number(), "Kaspa": records.number()],
+                    totalPower: records.number(), alive: 12.5, registered: 14, online: 10.25, stale: 2.25,
+                    offline: 1.5, disabled: 0))
+            #expect(try AggregatedHistoryCoding.decode(AggregatedHistoryCoding.encode(row), resolution: resolution) == row)
+        }
+    }
+
     @Test func registryRecordsReadBackExactly() throws {
         var records = RandomRecords(seed: 4)
         for id in 0..<300 {

@@ -126,6 +126,44 @@ import Testing
         await publisher.close()
     }
 
+    /// The charts survive a restart: the aggregated-history rows are checkpointed and read back before the first
+    /// tick of the next process.
+    @Test func theAggregatedHistorySurvivesARestart() async throws {
+        let topology = try StateTopology()
+        defer { Task { await topology.tearDown() } }
+        let state = folder + "/history.sqlite"
+        let first = try ServiceProcess(arguments: topology.serviceArguments(state: state), logPath: folder + "/history-1.log")
+        #expect(await first.becomesReady(), "\(first.log)")
+        let publisher = try topology.publisher()
+        try await publisher.waitUntilConnected(timeout: .seconds(10))
+        try await topology.publish(publisher, "cpu_gpu_miner.log", [
+            "cpu_gpu_miner_id": 1, "cpu_temp": 61, "cpu_hashrate": 14.5, "cpu_hashrate_uom": "KH/s",
+            "cpu_algorithm": "RandomX", "cpu_coin_name": "monero", "cpu_power": 90,
+        ])
+        func ticks(_ service: ServiceProcess) async -> [[String: Any]] {
+            guard let body = try? await service.get("/v1/cpu_gpu_miners/aggregated_history?resolution=tick").body,
+                let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            else { return [] }
+            return json["entries"] as? [[String: Any]] ?? []
+        }
+        #expect(await eventually {
+            let seen = await ticks(first)
+            return seen.count > 4 && seen.contains { $0["total_power"] as? Double == 90 }
+        })
+        let before = await ticks(first).compactMap { $0["bucket_start"] as? String }
+        first.signal(SIGTERM)
+        #expect(await first.waitForExit() == 0)
+
+        let second = try ServiceProcess(arguments: topology.serviceArguments(state: state), logPath: folder + "/history-2.log")
+        #expect(await second.becomesReady(), "\(second.log)")
+        let after = await ticks(second).compactMap { $0["bucket_start"] as? String }
+        #expect(before.count > 2)
+        #expect(Set(before).isSubset(of: Set(after)), "ticks lost in the restart")
+        second.signal(SIGTERM)
+        #expect(await second.waitForExit() == 0)
+        await publisher.close()
+    }
+
     @Test func aCorruptFileIsMovedAsideAndTheServiceStartsEmpty() async throws {
         let topology = try StateTopology()
         defer { Task { await topology.tearDown() } }

@@ -102,7 +102,7 @@ public final class MinerIndexService: Service, Sendable {
         let persistence: StatePersistence?
         do {
             persistence = try await StatePersistence.start(
-                configuration: configuration, indexes: indexes, metrics: metrics, logger: logger)
+                configuration: configuration, indexes: indexes, histories: histories, metrics: metrics, logger: logger)
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw error

@@ -23,6 +23,7 @@ final class StatePersistence: Sendable {
     let store: any StateStore
     let sharing: Sharing?
     let indexes: MinerIndexes
+    let histories: AggregatedHistories
     let sequences: SequenceNumbers
     let exchanges: [String]
     let checkpointInterval: Duration
@@ -38,13 +39,14 @@ final class StatePersistence: Sendable {
 
     private init(
         writer: StateWriter, store: any StateStore, sharing: Sharing?, indexes: MinerIndexes,
-        sequences: SequenceNumbers, configuration: ServiceConfiguration, epoch: Int64?, mark: Int64,
+        histories: AggregatedHistories, sequences: SequenceNumbers, configuration: ServiceConfiguration, epoch: Int64?, mark: Int64,
         startupRegistry: [StoredRegistryRow], metrics: ServiceMetrics, logger: Logger
     ) {
         self.writer = writer
         self.store = store
         self.sharing = sharing
         self.indexes = indexes
+        self.histories = histories
         self.sequences = sequences
         exchanges = configuration.outputExchanges.all
         checkpointInterval = configuration.checkpointInterval
@@ -65,7 +67,8 @@ final class StatePersistence: Sendable {
     /// file is moved aside and the service starts empty; an existing store that cannot be read yet is retried
     /// until it can, because starting empty would publish a registry that is not the farm's.
     static func start(
-        configuration: ServiceConfiguration, indexes: MinerIndexes, metrics: ServiceMetrics, logger: Logger
+        configuration: ServiceConfiguration, indexes: MinerIndexes, histories: AggregatedHistories,
+        metrics: ServiceMetrics, logger: Logger
     ) async throws -> StatePersistence? {
         let started = ContinuousClock.now
         let store: any StateStore
@@ -102,10 +105,12 @@ final class StatePersistence: Sendable {
             logger.error(
                 "the state file holds records that cannot be read: moved it aside and starting with an empty state",
                 metadata: ["state": "\(sqlite.path)", "moved_to": "\(aside)", "error": "\(error.description)"])
-            return try await start(configuration: configuration, indexes: indexes, metrics: metrics, logger: logger)
+            return try await start(
+                configuration: configuration, indexes: indexes, histories: histories, metrics: metrics, logger: logger)
         }
         await indexes.asic.applyPersisted(restored.asic, now: now)
         await indexes.cpuGpu.applyPersisted(restored.cpuGpu, now: now)
+        restoreAggregatedHistory(stored.aggregatedHistory, into: histories, now: now, logger: logger)
 
         let writer = StateWriter(
             store: store,
@@ -122,7 +127,7 @@ final class StatePersistence: Sendable {
         // each takeover instead.
         let epoch = sharing == nil ? (restored.counters[epochCounter] ?? 0) + 1 : nil
         let persistence = StatePersistence(
-            writer: writer, store: store, sharing: sharing, indexes: indexes,
+            writer: writer, store: store, sharing: sharing, indexes: indexes, histories: histories,
             sequences: SequenceNumbers(resumingFrom: restored.counters, persistent: true, logger: logger),
             configuration: configuration, epoch: epoch, mark: restored.mark, startupRegistry: stored.registry,
             metrics: metrics, logger: logger)
@@ -135,6 +140,27 @@ final class StatePersistence: Sendable {
                 "milliseconds": "\(Int((ContinuousClock.now - started).secondsValue * 1000))",
             ])
         return persistence
+    }
+
+    /// Puts the stored chart rows back before the recorder's first tick. A row that cannot be read is skipped:
+    /// the chart loses a point, not the state.
+    private static func restoreAggregatedHistory(
+        _ rows: [StoredHistoryRow], into histories: AggregatedHistories, now: Timestamp, logger: Logger
+    ) {
+        var decoded: [MinerKind: [AggregatedHistoryRow]] = [:]
+        var unreadable = 0
+        for row in rows {
+            guard let resolution = AggregatedHistoryResolution(rawValue: row.resolution),
+                let value = try? AggregatedHistoryCoding.decode(row.body, resolution: resolution)
+            else {
+                unreadable += 1
+                continue
+            }
+            decoded[row.kind, default: []].append(value)
+        }
+        if unreadable > 0 { logger.warning("skipped unreadable aggregated-history rows", metadata: ["rows": "\(unreadable)"]) }
+        histories.asic.restore(decoded[.asic] ?? [], now: now)
+        histories.cpuGpu.restore(decoded[.cpuGpu] ?? [], now: now)
     }
 
     private static func loadSQLite(
@@ -287,6 +313,19 @@ final class StatePersistence: Sendable {
         writer.submit(await indexes.cpuGpu.drainChanges(includeLogs: true))
         let counters = sequences.reservations(for: exchanges)
         writer.submit(counters: counters).onCommit { [sequences] in sequences.reserved(counters) }
+        let now = Timestamp(Date())
+        var rows: [StoredHistoryRow] = []
+        for (kind, history) in [(MinerKind.asic, histories.asic), (.cpuGpu, histories.cpuGpu)] {
+            for row in history.pendingRows() {
+                rows.append(StoredHistoryRow(kind: kind, resolution: row.resolution.rawValue, bucketStart: row.bucketStart,
+                                             body: AggregatedHistoryCoding.encode(row)))
+            }
+        }
+        var cutoffs: [String: Timestamp] = [:]
+        for resolution in AggregatedHistoryResolution.allCases {
+            cutoffs[resolution.rawValue] = histories.asic.retentionCutoff(resolution, now: now)
+        }
+        writer.submit(aggregatedHistory: rows, cutoffs: cutoffs)
     }
 
     /// The last checkpoint at shutdown, waited for (within `timeout`).
