@@ -20,7 +20,9 @@ WORKDIR /src
 COPY Package.swift ./
 RUN swift package resolve \
     && swift package resolve async-http-client --version 1.37.0 \
+    && swift package resolve grdb.swift --version 7.10.0 \
     && swift package resolve hummingbird --version 2.28.1 \
+    && swift package resolve postgres-nio --version 1.33.2 \
     && swift package resolve swift-algorithms --version 1.2.1 \
     && swift package resolve swift-argument-parser --version 1.8.2 \
     && swift package resolve swift-asn1 --version 1.7.4 \

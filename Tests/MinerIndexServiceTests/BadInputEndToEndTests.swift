@@ -75,6 +75,45 @@ import Testing
         await harness.tearDown()
     }
 
+    @Test func aLogOrUpsertForANewIdBeyondMaxMinersIsDeadLetteredAndTheRegisteredMinersStillApply() async throws {
+        let harness = try ServiceHarness { $0.maxMiners = 3 }
+        try await harness.start()
+        for id in 1...3 { try await harness.publish("asic_miner.log", Messages.asicLog(id: id, hashrate: 1)) }
+        try await harness.publish("asic_miner.log", raw: try json(Messages.asicLog(id: 4, hashrate: 1)), messageID: "log-4")
+        try await harness.publish("asic_miner.upsert", raw: try json(Messages.asicMiner(id: 5)), messageID: "upsert-5")
+        // A known id still applies after the refusals.
+        try await harness.publish("asic_miner.log", Messages.asicLog(id: 2, hashrate: 7))
+
+        let applied = await harness.waitForSnapshot(on: harness.configuration.outputExchanges.asicAggregatedIndex) {
+            $0["asic_miner_alive"] as? String == "3/3"
+                && (($0["coin_hashrate_map"] as? [String: Any])?["Bitcoin"] as? [Any])?.first as? Double == 9
+        }
+        #expect(applied != nil, "the three registered miners were not all applied")
+
+        let deadLetters = Mutex<[String: AMQP.Delivery]>([:])
+        let reader = AMQPConsumer(
+            settings: harness.configuration.amqp,
+            configuration: .init(queue: harness.configuration.deadLetterQueue, prefetch: 100),
+            logger: TestBroker.logger)
+        reader.start()
+        let reading = Task {
+            for await delivery in reader.deliveries {
+                deadLetters.withLock { $0[delivery.properties.messageID ?? "?"] = delivery }
+                reader.ack(delivery.tag)
+            }
+        }
+        #expect(await eventually { deadLetters.withLock { $0.count } >= 2 })
+        for id in ["log-4", "upsert-5"] {
+            let deadLetter = try #require(deadLetters.withLock { $0[id] }, "\(id) not dead-lettered")
+            #expect(deadLetter.properties.headers["x-miner-index-error"]?.stringValue
+                    == "registry full: 3 asic_miners registered already")
+        }
+        #expect(deadLetters.withLock { $0.count } == 2)
+        await reader.close()
+        reading.cancel()
+        await harness.tearDown()
+    }
+
     private func json(_ object: [String: Any]) throws -> [UInt8] {
         Array(try JSONSerialization.data(withJSONObject: object))
     }

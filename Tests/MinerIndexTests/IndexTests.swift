@@ -172,4 +172,27 @@ import Testing
         #expect(snapshot.operational.keys.sorted() == [1])
         #expect(snapshot.aggregate().alive == "1/1")
     }
+
+    @Test func aFullRegistryRefusesNewIdsButKeepsServingTheMinersItHolds() async {
+        let index = AsicMinerOperationalIndex(configuration: .init(maxMiners: 2))
+        let received = Fixtures.seconds(100)
+        #expect(await index.upsert(AsicMiner(id: 1, name: "one", activated: true)) == .applied)
+        #expect(await index.put(Fixtures.asicLog(id: 2), receivedAt: received) == .applied)
+        // A third id, by log or by upsert, changes nothing.
+        #expect(await index.put(Fixtures.asicLog(id: 3), receivedAt: received) == .registryFull)
+        #expect(await index.upsert(AsicMiner(id: 4, name: "four", activated: true)) == .registryFull)
+        #expect(await index.get(3) == nil)
+        // The miners already registered still take logs and upserts.
+        #expect(await index.put(Fixtures.asicLog(id: 1), receivedAt: received) == .applied)
+        #expect(await index.upsert(AsicMiner(id: 2, name: "two", activated: true)) == .applied)
+        #expect(await index.snapshot().aggregate().alive == "2/2")
+        // A delete makes room again.
+        #expect(await index.delete(id: 2) == .applied)
+        #expect(await index.put(Fixtures.asicLog(id: 3), receivedAt: received) == .applied)
+        #expect(await index.snapshot().registry.entries.keys.sorted() == [1, 3])
+
+        let rigs = CpuGpuMinerOperationalIndex(configuration: .init(maxMiners: 1))
+        #expect(await rigs.put(CpuGpuMinerLog(cpuGpuMinerId: 1), receivedAt: received) == .applied)
+        #expect(await rigs.put(CpuGpuMinerLog(cpuGpuMinerId: 2), receivedAt: received) == .registryFull)
+    }
 }

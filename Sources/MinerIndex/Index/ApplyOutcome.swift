@@ -9,4 +9,7 @@ public enum ApplyOutcome: Sendable, Hashable {
     case ignoredOffline
     /// A delete or remove for an id the index does not hold.
     case notFound
+    /// A log or upsert for a new id while the registry holds `maxMiners` already: nothing changed, and the message
+    /// belongs in the dead letters, so a flood of invented ids cannot grow the index without bound.
+    case registryFull
 }

@@ -7,6 +7,8 @@ public struct IndexConfiguration: Sendable, Hashable {
     /// History kept per ASIC, by count and by age in seconds.
     public var historyCapacity: Int
     public var historyMaxAgeSeconds: Double
+    /// Registered miners at most; a new id beyond it is refused (`ApplyOutcome.registryFull`).
+    public var maxMiners: Int
     /// Whether the index keeps a journal of its changes for a store to drain (`drainChanges`). Off, an index
     /// held only in memory pays nothing for it.
     public var tracksChanges: Bool
@@ -16,8 +18,10 @@ public struct IndexConfiguration: Sendable, Hashable {
 
     public init(
         offlineAfterSeconds: Double = 60, historyCapacity: Int = 60, historyMaxAgeSeconds: Double = 3600,
-        staleAfterSeconds: Double = 20, tracksChanges: Bool = false, historySampleSeconds: Double? = nil
+        staleAfterSeconds: Double = 20, tracksChanges: Bool = false, historySampleSeconds: Double? = nil,
+        maxMiners: Int = 1_000_000
     ) {
+        self.maxMiners = max(1, maxMiners)
         self.offlineAfterSeconds = offlineAfterSeconds
         self.staleAfterSeconds = staleAfterSeconds
         self.historyCapacity = max(1, historyCapacity)

@@ -31,6 +31,7 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
     /// from a deleted miner cannot bring it back.
     mutating func put(_ log: Log, observedAt: Timestamp, receivedAt: Timestamp) -> ApplyOutcome {
         if isOffline(observedAt, at: receivedAt) { return .ignoredOffline }
+        if isFull(for: log.minerId) { return .registryFull }
         let revision = version + 1
         let previous = operational[log.minerId]
         guard operational.put(log, observedAt: observedAt, revision: revision) else { return .ignoredOutOfOrder }
@@ -47,7 +48,13 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
         return .applied
     }
 
+    /// Whether registering `id` would take the registry past its limit.
+    private func isFull(for id: Int64) -> Bool {
+        registry.entries.count >= configuration.maxMiners && registry.entries[id] == nil
+    }
+
     mutating func upsert(_ miner: Miner) -> ApplyOutcome {
+        if isFull(for: miner.id) { return .registryFull }
         version += 1
         let previous = registry[miner.id]
         let wasListed = previous?.activated ?? false

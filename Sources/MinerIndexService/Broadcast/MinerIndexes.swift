@@ -4,8 +4,11 @@ import MinerIndex
 public struct MinerIndexes: Sendable {
     public let asic: AsicMinerOperationalIndex
     public let cpuGpu: CpuGpuMinerOperationalIndex
+    /// Registered miners per kind at most.
+    public let maxMiners: Int
 
     public init(configuration: IndexConfiguration) {
+        maxMiners = configuration.maxMiners
         asic = AsicMinerOperationalIndex(configuration: configuration)
         cpuGpu = CpuGpuMinerOperationalIndex(configuration: configuration)
     }

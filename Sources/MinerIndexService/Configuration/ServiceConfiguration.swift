@@ -76,6 +76,8 @@ public struct ServiceConfiguration: Sendable {
     public var state: StateLocation = .none
     /// Logs are written to the state store at least this often; a registry change before its ack.
     public var checkpointInterval: Duration = .seconds(1)
+    /// Registered miners per kind at most: a flood of logs with invented ids cannot grow the index without bound.
+    public var maxMiners = 1_000_000
     /// With a shared store: how often a standby reads what the leader wrote.
     public var standbyRefreshInterval: Duration = .seconds(1)
     /// With a shared store: how long the leader's lock outlives its last sign of life.
@@ -108,6 +110,7 @@ public struct ServiceConfiguration: Sendable {
             "http": "\(httpPort.map { "\(httpHost):\($0)" } ?? "off")",
             "state": "\(state.summary)",
             "checkpoint_interval": "\(DurationText.format(checkpointInterval))",
+            "max_miners": "\(maxMiners)",
             "standby_refresh_interval": "\(DurationText.format(standbyRefreshInterval))",
             "leader_lease": "\(DurationText.format(leaderLease))",
             "amqp_heartbeat": "\(DurationText.format(amqp.heartbeat))",

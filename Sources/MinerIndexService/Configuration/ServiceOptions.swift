@@ -85,6 +85,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: "With a postgres:// state: how long the leader's lock outlives its last sign of life. (default: 10s, env: MINER_INDEX_LEADER_LEASE)")
     public var leaderLease: String?
 
+    @Option(help: "Registered miners per kind at most; a log or upsert for a new id beyond it is dead-lettered. (default: 1000000, env: MINER_INDEX_MAX_MINERS)")
+    public var maxMiners: Int?
+
     @Option(help: "Write changed logs to the state store at least this often. (default: 1s, env: MINER_INDEX_CHECKPOINT_INTERVAL)")
     public var checkpointInterval: String?
 
@@ -223,6 +226,10 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             configuration.standbyRefreshInterval = interval
         }
         if let lease = try duration(leaderLease, "leader-lease") { configuration.leaderLease = lease }
+        if let limit = try integer(maxMiners, "max-miners", Int.self) {
+            guard limit > 0 else { throw InvalidValue(description: "max-miners must be at least 1") }
+            configuration.maxMiners = limit
+        }
         if let interval = try duration(checkpointInterval, "checkpoint-interval") {
             configuration.checkpointInterval = interval
         }

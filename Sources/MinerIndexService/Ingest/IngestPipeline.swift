@@ -54,6 +54,9 @@ struct IngestPipeline {
         let receivedAt = Timestamp(Date())
         var asicCommands: [MinerIndex.Delivery<AsicMinerCommand>] = []
         var cpuGpuCommands: [MinerIndex.Delivery<CpuGpuMinerCommand>] = []
+        // The deliveries behind the commands, in the same order, to dead-letter what the index refuses.
+        var asicSources: [AMQP.Delivery] = []
+        var cpuGpuSources: [AMQP.Delivery] = []
         var rejected: [(delivery: AMQP.Delivery, reason: String)] = []
         var rejectedKinds: [(ServiceMetrics.Kind, String)] = []
         var received: [ServiceMetrics.Kind: Int] = [:]
@@ -74,9 +77,11 @@ struct IngestPipeline {
                 case .asic(let command):
                     if case .log = command {} else { registryCommands[delivery.tag] = true }
                     asicCommands.append(.init(command, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp))
+                    asicSources.append(delivery)
                 case .cpuGpu(let command):
                     if case .log = command {} else { registryCommands[delivery.tag] = false }
                     cpuGpuCommands.append(.init(command, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp))
+                    cpuGpuSources.append(delivery)
                 }
             } catch {
                 rejected.append((delivery, error.description))
@@ -98,18 +103,38 @@ struct IngestPipeline {
             let outcomes = await indexes.asic.apply(asicCommands)
             record(outcomes, kind: .asic, commands: asicCommands.lazy.map(\.observedLogTime),
                    appliedAt: Timestamp(Date()))
+            refuseFull(outcomes, asicSources, kind: .asic, into: &rejected, &rejectedKinds)
         }
         if !cpuGpuCommands.isEmpty {
             let outcomes = await indexes.cpuGpu.apply(cpuGpuCommands)
             record(outcomes, kind: .cpuGpu, commands: cpuGpuCommands.lazy.map(\.observedLogTime),
                    appliedAt: Timestamp(Date()))
+            refuseFull(outcomes, cpuGpuSources, kind: .cpuGpu, into: &rejected, &rejectedKinds)
         }
+        // A refused registry command changed nothing, so its ack waits for no commit.
+        for refused in rejected { registryCommands[refused.delivery.tag] = nil }
         let safelyDeadLettered = rejected.isEmpty ? [] : await deadLetters.publish(rejected)
         let uncommitted = await commitRegistry(registryCommands)
 
         acknowledge(batch, rejected: rejected, safelyDeadLettered: safelyDeadLettered, uncommitted: uncommitted)
         for ((kind, reason), safe) in zip(rejectedKinds, safelyDeadLettered) where safe {
             metrics.deadLettered(kind, reason: reason)
+        }
+    }
+
+    /// Dead-letters what the index refused because its registry is full.
+    private mutating func refuseFull(
+        _ outcomes: [ApplyOutcome], _ sources: [AMQP.Delivery], kind: ServiceMetrics.Kind,
+        into rejected: inout [(delivery: AMQP.Delivery, reason: String)], _ kinds: inout [(ServiceMetrics.Kind, String)]
+    ) {
+        let limit = indexes.maxMiners
+        for (outcome, delivery) in zip(outcomes, sources) where outcome == .registryFull {
+            rejected.append((delivery, "registry full: \(limit) \(kind.rawValue)s registered already"))
+            kinds.append((kind, "registry_full"))
+            let routingKey = delivery.routingKey
+            warnings.warning(
+                "dead-lettering a message for a new miner: the registry is full",
+                metadata: ["routing_key": "\(routingKey)", "max_miners": "\(limit)"])
         }
     }
 
@@ -234,6 +259,7 @@ extension ApplyOutcome {
         case .applied: return "applied"
         case .ignoredOutOfOrder: return "ignored_out_of_order"
         case .ignoredOffline: return "ignored_offline"
+        case .registryFull: return "registry_full"
         case .notFound: return "not_found"
         }
     }

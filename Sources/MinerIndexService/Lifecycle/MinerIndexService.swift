@@ -49,7 +49,7 @@ public final class MinerIndexService: Service, Sendable {
                 historyCapacity: configuration.historyLimit,
                 historyMaxAgeSeconds: configuration.historyMaxAge.seconds,
                 staleAfterSeconds: configuration.staleAfter.seconds,
-                tracksChanges: configuration.state != .none))
+                tracksChanges: configuration.state != .none, maxMiners: configuration.maxMiners))
         let topology = ServiceTopology(configuration: configuration)
         currentConsumer = Mutex(Self.makeConsumer(configuration: configuration, topology: topology, logger: logger))
         let publisherConfiguration = AMQPPublisher.Configuration(
