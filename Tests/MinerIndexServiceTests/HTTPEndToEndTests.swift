@@ -251,10 +251,13 @@ import Testing
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "docker-compose config failed: \(text)")
-        for service in ["rabbitmq:", "miner-index:", "miner-load:"] {
+        for service in ["rabbitmq:", "miner-index:", "miner-load:", "postgres:", "miner-index-a:", "miner-index-b:"] {
             #expect(text.contains(service), "compose file lacks \(service)")
         }
         #expect(text.contains("condition: service_healthy"))
+        // Both replicas of the `ha` profile share one PostgreSQL store and one single-active-consumer quorum queue.
+        #expect(text.components(separatedBy: "MINER_INDEX_STATE: postgres://").count == 3)
+        #expect(text.components(separatedBy: "MINER_INDEX_SINGLE_ACTIVE_CONSUMER: \"true\"").count == 3)
     }
 
     @Test func theDockerfileRunsAsNonRootWithAHealthcheck() throws {
