@@ -127,7 +127,8 @@ final class StateTopology: Sendable {
         listening.withLock { $0?.cancel() }
         await listener.close()
         let names = [queue, "\(prefix).dlq"]
-        let exchanges = [input, "\(prefix).dlx", asicIndex, asicAggregated, cpuGpuIndex, cpuGpuAggregated]
+        let exchanges = [input, "\(prefix).dlx", asicIndex, asicAggregated, cpuGpuIndex, cpuGpuAggregated,
+                         "\(asicIndex).delta", "\(cpuGpuIndex).delta"]
         _ = try? await AMQPAdmin.withChannel(try TestBroker.settings) { channel throws(AMQPError) in
             for queue in names { try channel.deleteQueue(queue) }
             for exchange in exchanges { try channel.deleteExchange(exchange) }
