@@ -52,6 +52,8 @@ import Testing
         try await asic.start(timeout: .seconds(10))
         #expect(await eventually(timeout: .seconds(10)) { asic.assembler.index != nil })
         _ = try await running.value
+        // The fleet falls silent: every log expires, and only deltas can tell the subscriber.
+        #expect(await eventually(timeout: .seconds(15)) { asic.assembler.index?.logs.isEmpty == true })
         let check = try #require(await asic.checkAgainstFreshKeyframe(timeout: .seconds(10)))
         let counters = asic.assembler.counters
         await asic.close()

@@ -1,5 +1,6 @@
 /// The end of `--verify` for the full indexes: each kind's reference subscriber asks for a fresh keyframe and
-/// compares it with the index it rebuilt from keyframes and deltas; a difference fails the verification.
+/// compares it with the index it rebuilt from keyframes and deltas; a difference, then or at any keyframe the
+/// subscriber received during the run, fails the verification.
 struct RebuiltIndexCheck: Sendable {
     let subscribers: [(MinerKind, IndexStreamSubscriber)]
     let timeout: Duration
@@ -8,9 +9,14 @@ struct RebuiltIndexCheck: Sendable {
         for (kind, subscriber) in subscribers {
             let check = await subscriber.checkAgainstFreshKeyframe(timeout: timeout)
             let assembler = subscriber.assembler
+            // Every keyframe that followed the chain during the run was compared too: one that differed fails.
+            let earlier = assembler.checks.first { !$0.matched }
+            let difference = check == nil
+                ? "no keyframe following the last applied message arrived"
+                : earlier.map { "keyframe \($0.sequence): \($0.difference ?? "differs")" } ?? check?.difference
             let result = VerificationReport.RebuiltIndex(
-                matched: check?.matched ?? false, keyframeSequence: check?.sequence,
-                difference: check == nil ? "no keyframe following the last applied message arrived" : check?.difference,
+                matched: check?.matched == true && earlier == nil, keyframeSequence: check?.sequence,
+                difference: difference,
                 keyframes: assembler.counters.keyframes, deltas: assembler.counters.deltas,
                 gaps: assembler.counters.gaps, splitMessages: assembler.counters.splitMessages,
                 keyframeRequests: subscriber.requestsSent)
