@@ -44,7 +44,7 @@ import Testing
 
         let asicAggregate = try #require(
             await harness.waitForSnapshot(on: exchanges.asicAggregatedIndex) { $0["asic_miner_alive"] as? String == "3/3" })
-        #expect(Set(asicAggregate.keys) == Set(["coin_hashrate_map", "total_power", "asic_miner_alive", "sequence", "generated_at"]
+        #expect(Set(asicAggregate.keys) == Set(["coin_hashrate_map", "total_power", "asic_miner_alive", "sequence", "leader_epoch", "generated_at"]
                                              + asicHealthKeys))
         let asicCoins = try #require(asicAggregate["coin_hashrate_map"] as? [String: [Any]])
         #expect(Set(asicCoins.keys) == ["Bitcoin", "Kaspa"])
@@ -79,7 +79,8 @@ import Testing
             await harness.waitForSnapshot(on: exchanges.asicIndex) {
                 ($0["asic_miner_aggregated_index"] as? [String: Any])?["asic_miner_alive"] as? String == "3/3"
             })
-        #expect(Set(asicIndex.keys) == ["asic_miner_map", "asic_miner_operational_map", "asic_miner_aggregated_index", "sequence", "generated_at"])
+        #expect(Set(asicIndex.keys) == ["asic_miner_map", "asic_miner_operational_map", "asic_miner_aggregated_index",
+                                          "sequence", "leader_epoch", "generated_at", "previous_sequence", "chain", "part", "parts"])
         let minerMap = try #require(asicIndex["asic_miner_map"] as? [String: [String: Any]])
         #expect(Set(minerMap.keys) == ["1", "2", "5"])
         #expect(minerMap["1"]?["name"] as? String == "S19-1")
@@ -94,7 +95,7 @@ import Testing
 
         let cpuAggregate = try #require(
             await harness.waitForSnapshot(on: exchanges.cpuGpuAggregatedIndex) { $0["cpu_gpu_miner_alive"] as? String == "1/2" })
-        #expect(Set(cpuAggregate.keys) == ["coin_hashrate_map", "total_power", "cpu_gpu_miner_alive", "sequence", "generated_at",
+        #expect(Set(cpuAggregate.keys) == ["coin_hashrate_map", "total_power", "cpu_gpu_miner_alive", "sequence", "leader_epoch", "generated_at",
                                           "status_counts", "thermal"])
         let cpuCoins = try #require(cpuAggregate["coin_hashrate_map"] as? [String: [Any]])
         #expect(Set(cpuCoins.keys) == ["Monero", "Ergo"])
@@ -111,7 +112,8 @@ import Testing
             await harness.waitForSnapshot(on: exchanges.cpuGpuIndex) {
                 ($0["aggregated_index"] as? [String: Any])?["cpu_gpu_miner_alive"] as? String == "1/2"
             })
-        #expect(Set(cpuIndex.keys) == ["cpu_gpu_miner_map", "cpu_gpu_miner_operational_map", "aggregated_index", "sequence", "generated_at"])
+        #expect(Set(cpuIndex.keys) == ["cpu_gpu_miner_map", "cpu_gpu_miner_operational_map", "aggregated_index",
+                                         "sequence", "leader_epoch", "generated_at", "previous_sequence", "chain", "part", "parts"])
         #expect(Set((cpuIndex["cpu_gpu_miner_map"] as? [String: Any])?.keys ?? [:].keys) == ["10", "11"])
         #expect(Set((cpuIndex["cpu_gpu_miner_operational_map"] as? [String: Any])?.keys ?? [:].keys) == ["10"])
 
@@ -196,14 +198,16 @@ import Testing
         } != nil)
 
         for exchange in exchanges.all {
-            let stamps = harness.snapshots(on: exchange).compactMap { snapshot -> (sequence: Int, generatedAt: Int64)? in
+            // Keyframes keep coming every second: one read of what arrived, for both counts.
+            let received = harness.snapshots(on: exchange)
+            let stamps = received.compactMap { snapshot -> (sequence: Int, generatedAt: Int64)? in
                 guard let sequence = snapshot.json["sequence"] as? Int,
                     let text = snapshot.json["generated_at"] as? String,
                     let generatedAt = ISO8601Timestamp.parse(text)
                 else { return nil }
                 return (sequence, generatedAt.microsecondsSinceEpoch)
             }.sorted { $0.sequence < $1.sequence }
-            #expect(stamps.count == harness.snapshots(on: exchange).count, "\(exchange): a snapshot without its stamp")
+            #expect(stamps.count == received.count, "\(exchange): a snapshot without its stamp")
             #expect(zip(stamps, stamps.dropFirst()).allSatisfy { $0.generatedAt < $1.generatedAt },
                     "\(exchange): generated_at does not increase with sequence")
             let times = stamps.map(\.generatedAt)

@@ -47,6 +47,9 @@ final class ServiceHarness: Sendable {
         configuration.outputExchanges.asicAggregatedIndex = "\(prefix).asic_miner_aggregated_index"
         configuration.outputExchanges.cpuGpuIndex = "\(prefix).cpu_gpu_miner_index"
         configuration.outputExchanges.cpuGpuAggregatedIndex = "\(prefix).cpu_gpu_miner_aggregated_index"
+        configuration.outputExchanges.keyframeRequests = "\(prefix).keyframe_requests"
+        // Tests read the full indexes' contents: a keyframe every second, not every 30.
+        configuration.keyframeInterval = .seconds(1)
         configuration.broadcastInterval = .milliseconds(200)
         configuration.idleBroadcastInterval = .seconds(1)
         configuration.httpPort = nil
@@ -137,7 +140,9 @@ final class ServiceHarness: Sendable {
             try channel.deleteQueue(configuration.deadLetterQueue)
             try channel.deleteExchange(configuration.inputExchange)
             try channel.deleteExchange(configuration.deadLetterExchange)
-            for exchange in configuration.outputExchanges.all { try channel.deleteExchange(exchange) }
+            for exchange in configuration.outputExchanges.all + configuration.outputExchanges.stream {
+                try channel.deleteExchange(exchange)
+            }
         }
     }
 

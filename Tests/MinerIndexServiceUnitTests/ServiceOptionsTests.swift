@@ -30,6 +30,25 @@ import Testing
         ])
     }
 
+    @Test func theKeyframeAndDeltaSettingsComeFromFlagsOrTheEnvironment() throws {
+        let defaults = try resolve([])
+        #expect(defaults.keyframeInterval == .seconds(30))
+        #expect(defaults.maxMessageBytes == 16 * 1024 * 1024)
+        #expect(defaults.outputExchanges.stream == [
+            "asic_miner_index.delta", "cpu_gpu_miner_index.delta", "miner_index.keyframe_requests",
+        ])
+        // The delta exchanges follow a renamed index exchange unless named themselves.
+        let renamed = try resolve(
+            ["--asic-index-exchange", "farm.asic", "--cpu-gpu-delta-exchange", "farm.rigs.changes",
+             "--keyframe-interval", "2m"],
+            environment: ["MINER_INDEX_MAX_MESSAGE_BYTES": "65536", "MINER_INDEX_KEYFRAME_REQUEST_EXCHANGE": "farm.ask"])
+        #expect(renamed.outputExchanges.stream == ["farm.asic.delta", "farm.rigs.changes", "farm.ask"])
+        #expect(renamed.keyframeInterval == .seconds(120))
+        #expect(renamed.maxMessageBytes == 65536)
+        #expect(throws: (any Error).self) { try resolve(["--max-message-bytes", "1000"]) }
+        #expect(throws: (any Error).self) { try resolve(["--keyframe-interval", "often"]) }
+    }
+
     @Test func environmentVariablesApplyAndFlagsWin() throws {
         let environment = [
             "MINER_INDEX_AMQP_URL": "amqp://farm:pw@broker:5673/farm",

@@ -38,6 +38,12 @@ import Testing
         #expect(verification.kinds.map(\.kind) == [.asic, .cpuGpu])
         #expect(verification.kinds.allSatisfy { $0.snapshotsReceived > 0 && $0.indexSnapshotsReceived > 0 })
         #expect(verification.lag.samples > 0)
+        // The reference subscriber rebuilt both full indexes from keyframes and deltas, equal to a fresh keyframe.
+        for kind in verification.kinds {
+            let rebuilt = try #require(kind.rebuiltIndex)
+            #expect(rebuilt.matched && rebuilt.deltas > 0 && rebuilt.keyframeSequence != nil, "\(summary.text())")
+        }
+        #expect(summary.text().contains("deltas, 0 gaps"))
         #expect(summary.counts.upserts == 50)
         #expect(summary.counts.malformed > 0)
         #expect(summary.counts.confirmed == summary.counts.sent)

@@ -15,7 +15,10 @@ final class InProcessService: Sendable {
     private let running = Mutex<Task<Void, Error>?>(nil)
 
     /// `amqp` defaults to the test broker's plain listener.
-    init(offlineAfter: Duration, amqp: ConnectionSettings? = nil) throws {
+    init(
+        offlineAfter: Duration, amqp: ConnectionSettings? = nil,
+        _ customize: (inout ServiceConfiguration) -> Void = { _ in }
+    ) throws {
         let prefix = TestBroker.uniqueName("load")
         var configuration = ServiceConfiguration(amqp: try amqp ?? TestBroker.settings)
         configuration.queue = "\(prefix).logs"
@@ -26,11 +29,15 @@ final class InProcessService: Sendable {
         configuration.outputExchanges.asicAggregatedIndex = "\(prefix).asic_miner_aggregated_index"
         configuration.outputExchanges.cpuGpuIndex = "\(prefix).cpu_gpu_miner_index"
         configuration.outputExchanges.cpuGpuAggregatedIndex = "\(prefix).cpu_gpu_miner_aggregated_index"
+        configuration.outputExchanges.keyframeRequests = "\(prefix).keyframe_requests"
+        // Tests read the full indexes' contents: a keyframe every second, not every 30.
+        configuration.keyframeInterval = .seconds(1)
         configuration.broadcastInterval = .milliseconds(200)
         configuration.idleBroadcastInterval = .seconds(1)
         configuration.offlineAfter = offlineAfter
         configuration.httpPort = nil
         configuration.reconnectBackoff = TestBroker.fastBackoff
+        customize(&configuration)
         self.configuration = configuration
         service = MinerIndexService(configuration: configuration, logger: TestBroker.logger)
         group = ServiceGroup(configuration: .init(services: [service], logger: TestBroker.logger))
@@ -59,7 +66,9 @@ final class InProcessService: Sendable {
             try channel.deleteQueue(configuration.deadLetterQueue)
             try channel.deleteExchange(configuration.inputExchange)
             try channel.deleteExchange(configuration.deadLetterExchange)
-            for exchange in configuration.outputExchanges.all { try channel.deleteExchange(exchange) }
+            for exchange in configuration.outputExchanges.all + configuration.outputExchanges.stream {
+                try channel.deleteExchange(exchange)
+            }
         }
     }
 
@@ -90,6 +99,7 @@ struct LoadConfigurationBuilder {
         verification.asicAggregatedExchange = service.outputExchanges.asicAggregatedIndex
         verification.cpuGpuIndexExchange = service.outputExchanges.cpuGpuIndex
         verification.cpuGpuAggregatedExchange = service.outputExchanges.cpuGpuAggregatedIndex
+        verification.keyframeRequestExchange = service.outputExchanges.keyframeRequests
         configuration.verification = verification
         customize(&configuration)
         return configuration

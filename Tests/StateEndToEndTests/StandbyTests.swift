@@ -102,6 +102,8 @@ import Testing
         }
         #expect(publishers.count >= 2)
         #expect(publishers.values.allSatisfy { $0.count == 1 }, "\(publishers)")
+        // Every aggregated snapshot carries its epoch in the body too, equal to the header.
+        #expect(topology.snapshots.withLock { seen in seen.allSatisfy { $0.epoch != nil && $0.bodyEpoch == $0.epoch } })
         for service in [leader, standby] { service.signal(SIGTERM) }
         #expect(await leader.waitForExit() == 0)
         #expect(await standby.waitForExit() == 0)

@@ -19,6 +19,8 @@ final class StateTopology: Sendable {
         let sequence: Int64
         let alive: String
         let epoch: Int64?
+        /// `leader_epoch` in the body (nil when absent or null), which must equal the header's.
+        let bodyEpoch: Int64?
         let publisher: String
         let at: ContinuousClock.Instant
     }
@@ -66,6 +68,7 @@ final class StateTopology: Sendable {
                     var publisher = ""
                     if case .string(let value) = delivery.properties.headers["publisher"] { publisher = value }
                     let seen = Seen(exchange: delivery.exchange, sequence: sequence, alive: alive, epoch: epoch,
+                                    bodyEpoch: (json["leader_epoch"] as? NSNumber)?.int64Value,
                                     publisher: publisher, at: .now)
                     self.snapshots.withLock { $0.append(seen) }
                     listener.ack(delivery.tag)
@@ -127,7 +130,8 @@ final class StateTopology: Sendable {
         listening.withLock { $0?.cancel() }
         await listener.close()
         let names = [queue, "\(prefix).dlq"]
-        let exchanges = [input, "\(prefix).dlx", asicIndex, asicAggregated, cpuGpuIndex, cpuGpuAggregated]
+        let exchanges = [input, "\(prefix).dlx", asicIndex, asicAggregated, cpuGpuIndex, cpuGpuAggregated,
+                         "\(asicIndex).delta", "\(cpuGpuIndex).delta"]
         _ = try? await AMQPAdmin.withChannel(try TestBroker.settings) { channel throws(AMQPError) in
             for queue in names { try channel.deleteQueue(queue) }
             for exchange in exchanges { try channel.deleteExchange(exchange) }

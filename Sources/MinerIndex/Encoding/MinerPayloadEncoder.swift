@@ -6,10 +6,10 @@
 /// the index actor, so encoding never stalls ingest.
 public struct MinerPayloadEncoder<Miner: RegisteredMiner & JSONRecord, Log: MinerLog & JSONRecord>: Sendable {
     public let vocabulary: PayloadVocabulary
-    private let cachesRecords: Bool
-    private var minerCache = EncodedRecordCache()
-    private var logCache = EncodedRecordCache()
-    private var lastPayloadSize = 4096
+    let cachesRecords: Bool
+    var minerCache = EncodedRecordCache()
+    var logCache = EncodedRecordCache()
+    var lastPayloadSize = 4096
 
     /// - Parameter cachesRecords: keep per-miner bytes between ticks (faster, costs about one encoded payload of
     ///   memory); without it every tick encodes every record.
@@ -67,6 +67,27 @@ public struct MinerPayloadEncoder<Miner: RegisteredMiner & JSONRecord, Log: Mine
         return writer.bytes
     }
 
+    /// The aggregated object as broadcast: with `"sequence"`, `"leader_epoch"` (null without a state store) and
+    /// `"generated_at"` added to it.
+    public func aggregatedPayload(
+        _ aggregate: MinerAggregate, sequence: UInt64, leaderEpoch: Int64?, generatedAt: Timestamp
+    ) -> [UInt8] {
+        var writer = JSONWriter()
+        writeAggregate(aggregate, to: &writer, leaveOpen: true)
+        writer.key(PayloadKeys.sequence)
+        writer.integer(sequence)
+        writeLeaderEpoch(leaderEpoch, to: &writer)
+        writer.key(PayloadKeys.generatedAt)
+        writer.timestamp(generatedAt)
+        writer.endObject()
+        return writer.bytes
+    }
+
+    func writeLeaderEpoch(_ epoch: Int64?, to writer: inout JSONWriter) {
+        writer.key(PayloadKeys.leaderEpoch)
+        if let epoch { writer.integer(epoch) } else { writer.null() }
+    }
+
     /// The aggregated object with no stamp, for the HTTP read API.
     public func aggregateJSON(_ aggregate: MinerAggregate) -> [UInt8] {
         var writer = JSONWriter()
@@ -89,7 +110,7 @@ public struct MinerPayloadEncoder<Miner: RegisteredMiner & JSONRecord, Log: Mine
         return writer.bytes
     }
 
-    private func writeAggregate(_ aggregate: MinerAggregate, to writer: inout JSONWriter, leaveOpen: Bool = false) {
+    func writeAggregate(_ aggregate: MinerAggregate, to writer: inout JSONWriter, leaveOpen: Bool = false) {
         writer.beginObject()
         if vocabulary.coinMapFirst { writeCoinMap(aggregate, to: &writer) }
         writer.key(PayloadKeys.totalPower)
@@ -125,7 +146,7 @@ public struct MinerPayloadEncoder<Miner: RegisteredMiner & JSONRecord, Log: Mine
         writer.timestamp(generatedAt)
     }
 
-    private mutating func pruneCaches(_ snapshot: MinerIndexSnapshot<Miner, Log>) {
+    mutating func pruneCaches(_ snapshot: MinerIndexSnapshot<Miner, Log>) {
         guard cachesRecords else { return }
         if minerCache.count > snapshot.registry.entries.count * 2 + 1024 {
             minerCache.prune { snapshot.registry.entries[$0] != nil }

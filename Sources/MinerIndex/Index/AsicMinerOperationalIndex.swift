@@ -140,6 +140,14 @@ public actor AsicMinerOperationalIndex {
 
     public func snapshot() -> AsicMinerIndexSnapshot { core.snapshot() }
 
+    /// What changed in the broadcast maps since `since` (nil: nothing asked) and, with `includeSnapshot`, a
+    /// snapshot, both of the same version. A snapshot also comes when the delta cannot be computed any more.
+    /// Asking for a delta since a version drops the removal records at or below it: one caller (the broadcaster)
+    /// asks, with a `since` that never goes back.
+    public func publication(since: UInt64?, includeSnapshot: Bool) -> IndexPublication<AsicMiner, AsicMinerLog> {
+        core.publication(since: since, includeSnapshot: includeSnapshot)
+    }
+
     /// The aggregated index and its version, in O(coins): aggregated broadcasts need no snapshot of the tables,
     /// whose next write would then have to copy them.
     public func versionedAggregate() -> VersionedAggregate {

@@ -74,6 +74,14 @@ public actor CpuGpuMinerOperationalIndex {
 
     public func snapshot() -> CpuGpuMinerIndexSnapshot { core.snapshot() }
 
+    /// What changed in the broadcast maps since `since` (nil: nothing asked) and, with `includeSnapshot`, a
+    /// snapshot, both of the same version. A snapshot also comes when the delta cannot be computed any more.
+    /// Asking for a delta since a version drops the removal records at or below it: one caller (the broadcaster)
+    /// asks, with a `since` that never goes back.
+    public func publication(since: UInt64?, includeSnapshot: Bool) -> IndexPublication<CpuGpuMiner, CpuGpuMinerLog> {
+        core.publication(since: since, includeSnapshot: includeSnapshot)
+    }
+
     public func snapshot(ifChangedSince version: UInt64) -> CpuGpuMinerIndexSnapshot? {
         core.version == version ? nil : core.snapshot()
     }

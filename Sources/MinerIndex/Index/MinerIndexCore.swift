@@ -14,6 +14,8 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
     private var journal = ChangeJournal<Miner>()
     /// The fleet-health figures (status counts, thermal, pools, …), kept in step with the same changes.
     private var health: RunningFleetHealth<Miner, Log>
+    /// What left the maps and when, for deltas.
+    private var removals = RemovalLog()
 
     init(configuration: IndexConfiguration) {
         self.configuration = configuration
@@ -80,6 +82,9 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
         guard wasRegistered || hadLog else { return .notFound }
         if configuration.tracksChanges { journal.registry[id] = .deleted }
         version += 1
+        if wasRegistered { removals.removedMiner(id, at: version) }
+        if hadLog { removals.removedLog(id, at: version) }
+        boundRemovals()
         return .applied
     }
 
@@ -91,6 +96,8 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
             health.removeLog(id: id, of: registration.miner)
         }
         version += 1
+        removals.removedLog(id, at: version)
+        boundRemovals()
         return true
     }
 
@@ -105,7 +112,55 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
         }
         let staleCountChanged = health.advance(to: now)
         if !removed.isEmpty || staleCountChanged { version += 1 }
+        for (id, _) in removed { removals.removedLog(id, at: version) }
+        if !removed.isEmpty { boundRemovals() }
         return removed.map(\.id)
+    }
+
+    private mutating func boundRemovals() {
+        removals.bound(indexSize: registry.entries.count + operational.entries.count, version: version)
+    }
+
+    /// What changed in the broadcast maps after `since`, or nil if that is older than the removal records reach.
+    /// Costs one pass over the registry and the operational map (a few milliseconds at 100k miners), plus the
+    /// changed entries; removal records at or below `since` are dropped, as no later call asks for them.
+    mutating func delta(since: UInt64) -> IndexDelta<Miner, Log>? {
+        guard since >= removals.horizon, since <= version else { return nil }
+        removals.forget(through: since)
+        var delta = IndexDelta<Miner, Log>(fromVersion: since, version: version, aggregate: aggregate)
+        guard since < version else { return delta }
+        var removedMiners = Set<Int64>()
+        var removedLogs = Set<Int64>()
+        for (id, entry) in registry.entries where entry.revision > since {
+            if entry.activated {
+                delta.upsertedMiners.append((id, entry))
+                // The miner may just have been activated, and its log was not listed before.
+                if let log = operational[id], log.revision <= since { delta.upsertedLogs.append((id, log)) }
+            } else {
+                removedMiners.insert(id)
+                removedLogs.insert(id)
+            }
+        }
+        for (id, entry) in operational.entries where entry.revision > since && registry.isActivated(id) {
+            delta.upsertedLogs.append((id, entry))
+        }
+        for (id, _) in removals.miners where registry.entries[id] == nil {
+            removedMiners.insert(id)
+            removedLogs.insert(id)
+        }
+        for (id, _) in removals.logs where !registry.isActivated(id) || operational[id] == nil {
+            removedLogs.insert(id)
+        }
+        delta.removedMiners = removedMiners.sorted()
+        delta.removedLogs = removedLogs.filter { !(registry.isActivated($0) && operational[$0] != nil) }.sorted()
+        return delta
+    }
+
+    /// A delta since `since` and/or a snapshot, of the same version.
+    mutating func publication(since: UInt64?, includeSnapshot: Bool) -> IndexPublication<Miner, Log> {
+        let delta = since.flatMap { self.delta(since: $0) }
+        let needsSnapshot = includeSnapshot || (since != nil && delta == nil)
+        return IndexPublication(delta: delta, snapshot: needsSnapshot ? snapshot() : nil, version: version)
     }
 
     /// Takes the journal: every registry row changed since the last drain, and with `includeLogs` the latest log of

@@ -3,7 +3,7 @@ import Logging
 import MinerIndex
 
 /// When the broadcasters publish: every `interval` if the index changed, every `idleInterval` regardless, and the
-/// full indexes at most every `fullIndexBacklogInterval` while ingest is behind.
+/// keyframes and deltas at most every `fullIndexBacklogInterval` while ingest is behind.
 struct BroadcastPacing: Sendable {
     let interval: Duration
     let idleInterval: Duration
@@ -11,31 +11,39 @@ struct BroadcastPacing: Sendable {
     let backlog: IngestBacklog
 }
 
-/// The four exchange broadcasters, each ticking on its own fixed-rate schedule.
+/// The broadcasters: the two aggregated payloads, and the keyframes and deltas of the two full indexes, each
+/// ticking on its own fixed-rate schedule.
 struct Broadcaster: Sendable {
-    private let asicIndex: ExchangeBroadcaster<AsicMinerOperationalIndex>
+    private let asicIndex: IndexStreamBroadcaster<AsicMinerOperationalIndex>
     private let asicAggregated: ExchangeBroadcaster<AsicMinerOperationalIndex>
-    private let cpuGpuIndex: ExchangeBroadcaster<CpuGpuMinerOperationalIndex>
+    private let cpuGpuIndex: IndexStreamBroadcaster<CpuGpuMinerOperationalIndex>
     private let cpuGpuAggregated: ExchangeBroadcaster<CpuGpuMinerOperationalIndex>
     let interval: Duration
 
+    /// `fullIndexPublisher` carries the keyframes and the deltas, in order; `publisher` the aggregated payloads.
     init(
         indexes: MinerIndexes, exchanges: ServiceConfiguration.ExchangeNames, publisher: AMQPPublisher,
         fullIndexPublisher: AMQPPublisher, sequences: SequenceNumbers, authority: PublishingAuthority,
-        metrics: ServiceMetrics, pacing: BroadcastPacing, logger: Logger
+        requests: KeyframeRequests, metrics: ServiceMetrics, pacing: BroadcastPacing, stream: StreamPacing,
+        logger: Logger
     ) {
         self.interval = pacing.interval
-        asicIndex = ExchangeBroadcaster(
-            source: indexes.asic, exchange: exchanges.asicIndex, payload: .fullIndex, kind: .asic,
-            publisher: fullIndexPublisher, sequences: sequences, authority: authority, metrics: metrics, pacing: pacing, logger: logger)
+        // One chain per term of leadership: a subscriber never applies a delta of one term to a keyframe of another.
+        let chainID = String(UInt64.random(in: .min ... .max), radix: 16)
+        asicIndex = IndexStreamBroadcaster(
+            source: indexes.asic, keyframeExchange: exchanges.asicIndex, deltaExchange: exchanges.asicDeltaExchange,
+            kind: .asic, publisher: fullIndexPublisher, sequences: sequences, authority: authority, requests: requests,
+            metrics: metrics, pacing: pacing, stream: stream, chainID: chainID, logger: logger)
         asicAggregated = ExchangeBroadcaster(
-            source: indexes.asic, exchange: exchanges.asicAggregatedIndex, payload: .aggregated, kind: .asic,
+            source: indexes.asic, exchange: exchanges.asicAggregatedIndex, kind: .asic,
             publisher: publisher, sequences: sequences, authority: authority, metrics: metrics, pacing: pacing, logger: logger)
-        cpuGpuIndex = ExchangeBroadcaster(
-            source: indexes.cpuGpu, exchange: exchanges.cpuGpuIndex, payload: .fullIndex, kind: .cpuGpu,
-            publisher: fullIndexPublisher, sequences: sequences, authority: authority, metrics: metrics, pacing: pacing, logger: logger)
+        cpuGpuIndex = IndexStreamBroadcaster(
+            source: indexes.cpuGpu, keyframeExchange: exchanges.cpuGpuIndex,
+            deltaExchange: exchanges.cpuGpuDeltaExchange, kind: .cpuGpu, publisher: fullIndexPublisher,
+            sequences: sequences, authority: authority, requests: requests, metrics: metrics, pacing: pacing,
+            stream: stream, chainID: chainID, logger: logger)
         cpuGpuAggregated = ExchangeBroadcaster(
-            source: indexes.cpuGpu, exchange: exchanges.cpuGpuAggregatedIndex, payload: .aggregated, kind: .cpuGpu,
+            source: indexes.cpuGpu, exchange: exchanges.cpuGpuAggregatedIndex, kind: .cpuGpu,
             publisher: publisher, sequences: sequences, authority: authority, metrics: metrics, pacing: pacing, logger: logger)
     }
 
@@ -64,7 +72,8 @@ struct Broadcaster: Sendable {
         }
     }
 
-    /// One snapshot per exchange, whatever changed; called once the periodic loops have stopped.
+    /// One snapshot per aggregated exchange and one keyframe per full index (after the delta that leads to it),
+    /// whatever changed; called once the periodic loops have stopped.
     func publishFinal() async {
         await withTaskGroup(of: Void.self) { group in
             for tick in ticks {

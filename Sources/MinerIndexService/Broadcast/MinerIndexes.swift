@@ -22,6 +22,7 @@ public protocol SnapshotSource: Sendable {
     var version: UInt64 { get async }
     func snapshot() async -> MinerIndexSnapshot<Miner, Log>
     func versionedAggregate() async -> VersionedAggregate
+    func publication(since: UInt64?, includeSnapshot: Bool) async -> IndexPublication<Miner, Log>
     static var vocabulary: PayloadVocabulary { get }
 }
 

@@ -22,6 +22,19 @@ enum SnapshotEncodingQueue {
     }
 }
 
+/// Encodes deltas on a thread of its own at normal priority. A delta costs the entries that changed in one
+/// interval (milliseconds), not the fleet, and it is what keeps subscribers current, so it must not wait behind
+/// a keyframe build at nice 10; it still stays off the cooperative pool, which ingest needs.
+enum DeltaEncodingQueue {
+    private static let worker = LowPriorityWorker(name: "miner-index.delta-encoding", niceness: 0)
+
+    static func run<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async -> Result {
+        await withCheckedContinuation { continuation in
+            worker.submit { continuation.resume(returning: work()) }
+        }
+    }
+}
+
 /// One OS thread that runs submitted jobs in order, at a niceness above the process's.
 final class LowPriorityWorker: Sendable {
     private struct State {

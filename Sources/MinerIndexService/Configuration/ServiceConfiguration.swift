@@ -14,10 +14,20 @@ public struct ServiceConfiguration: Sendable {
         public var asicAggregatedIndex = "asic_miner_aggregated_index"
         public var cpuGpuIndex = "cpu_gpu_miner_index"
         public var cpuGpuAggregatedIndex = "cpu_gpu_miner_aggregated_index"
+        /// The delta exchanges; nil names them after the full-index exchange, plus ".delta".
+        public var asicDelta: String?
+        public var cpuGpuDelta: String?
+        /// Where subscribers ask for a keyframe.
+        public var keyframeRequests = "miner_index.keyframe_requests"
 
         public init() {}
 
         public var all: [String] { [asicIndex, asicAggregatedIndex, cpuGpuIndex, cpuGpuAggregatedIndex] }
+
+        public var asicDeltaExchange: String { asicDelta ?? "\(asicIndex).delta" }
+        public var cpuGpuDeltaExchange: String { cpuGpuDelta ?? "\(cpuGpuIndex).delta" }
+        /// The exchanges of the keyframe-and-delta protocol besides the full-index ones.
+        public var stream: [String] { [asicDeltaExchange, cpuGpuDeltaExchange, keyframeRequests] }
     }
 
     /// Where the index's state survives a restart.
@@ -57,6 +67,10 @@ public struct ServiceConfiguration: Sendable {
     /// While ingest is behind the queue, the full indexes are built at most this often (the aggregated payloads
     /// keep `broadcastInterval`), so that catching up is not slowed by re-encoding every miner each second.
     public var fullIndexBacklogInterval: Duration = .seconds(5)
+    /// A full index (keyframe) goes out this often, and when a subscriber asks; deltas every broadcast interval.
+    public var keyframeInterval: Duration = .seconds(30)
+    /// No keyframe or delta message is larger: a larger one is split into parts.
+    public var maxMessageBytes = 16 * 1024 * 1024
     public var offlineAfter: Duration = .seconds(60)
     /// A live miner silent this long counts as stale rather than online in `status_counts`.
     public var staleAfter: Duration = .seconds(20)
@@ -102,6 +116,10 @@ public struct ServiceConfiguration: Sendable {
             "broadcast_interval": "\(DurationText.format(broadcastInterval))",
             "idle_broadcast_interval": "\(DurationText.format(idleBroadcastInterval))",
             "full_index_backlog_interval": "\(DurationText.format(fullIndexBacklogInterval))",
+            "keyframe_interval": "\(DurationText.format(keyframeInterval))",
+            "max_message_bytes": "\(maxMessageBytes)",
+            "delta_exchanges": "\(outputExchanges.asicDeltaExchange),\(outputExchanges.cpuGpuDeltaExchange)",
+            "keyframe_request_exchange": "\(outputExchanges.keyframeRequests)",
             "offline_after": "\(DurationText.format(offlineAfter))",
             "stale_after": "\(DurationText.format(staleAfter))",
             "history_limit": "\(historyLimit)",

@@ -43,6 +43,21 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(help: "Fanout exchange for the CPU/GPU aggregates. (default: cpu_gpu_miner_aggregated_index, env: MINER_INDEX_CPU_GPU_AGGREGATED_EXCHANGE)")
     public var cpuGpuAggregatedExchange: String?
 
+    @Option(help: "Fanout exchange for the ASIC deltas. (default: the ASIC index exchange's name + .delta, env: MINER_INDEX_ASIC_DELTA_EXCHANGE)")
+    public var asicDeltaExchange: String?
+
+    @Option(help: "Fanout exchange for the CPU/GPU deltas. (default: the CPU/GPU index exchange's name + .delta, env: MINER_INDEX_CPU_GPU_DELTA_EXCHANGE)")
+    public var cpuGpuDeltaExchange: String?
+
+    @Option(help: "Fanout exchange subscribers ask for keyframes on. (default: miner_index.keyframe_requests, env: MINER_INDEX_KEYFRAME_REQUEST_EXCHANGE)")
+    public var keyframeRequestExchange: String?
+
+    @Option(help: "Publish a full index (keyframe) this often; deltas go out every broadcast interval. (default: 30s, env: MINER_INDEX_KEYFRAME_INTERVAL)")
+    public var keyframeInterval: String?
+
+    @Option(help: "Largest keyframe or delta message, in bytes; larger ones are split into parts. (default: 16777216, env: MINER_INDEX_MAX_MESSAGE_BYTES)")
+    public var maxMessageBytes: Int?
+
     @Option(help: "Use single-active-consumer on the input queue, for standby instances. (default: false, env: MINER_INDEX_SINGLE_ACTIVE_CONSUMER)")
     public var singleActiveConsumer: Bool?
 
@@ -166,6 +181,22 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         }
         if let name = value(cpuGpuAggregatedExchange, "cpu-gpu-aggregated-exchange")?.text {
             configuration.outputExchanges.cpuGpuAggregatedIndex = name
+        }
+        if let name = value(asicDeltaExchange, "asic-delta-exchange")?.text {
+            configuration.outputExchanges.asicDelta = name
+        }
+        if let name = value(cpuGpuDeltaExchange, "cpu-gpu-delta-exchange")?.text {
+            configuration.outputExchanges.cpuGpuDelta = name
+        }
+        if let name = value(keyframeRequestExchange, "keyframe-request-exchange")?.text {
+            configuration.outputExchanges.keyframeRequests = name
+        }
+        if let interval = try duration(keyframeInterval, "keyframe-interval") {
+            configuration.keyframeInterval = interval
+        }
+        if let limit = try integer(maxMessageBytes, "max-message-bytes", Int.self) {
+            guard limit >= 4096 else { throw InvalidValue(description: "max-message-bytes must be at least 4096") }
+            configuration.maxMessageBytes = limit
         }
         if let flag = singleActiveConsumer {
             configuration.singleActiveConsumer = flag

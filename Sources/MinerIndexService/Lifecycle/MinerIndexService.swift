@@ -223,13 +223,19 @@ public final class MinerIndexService: Service, Sendable {
         let consumer = self.consumer
         consumer.start()
         let backlog = IngestBacklog(prefetch: configuration.prefetch)
+        let keyframeRequests = KeyframeRequests()
+        let requestListener = KeyframeRequestListener(
+            configuration: configuration, requests: keyframeRequests, logger: logger)
         let broadcaster = Broadcaster(
             indexes: indexes, exchanges: configuration.outputExchanges, publisher: publisher,
             fullIndexPublisher: fullIndexPublisher, sequences: sequences,
-            authority: PublishingAuthority(epoch: persistence?.epoch, lock: lock), metrics: metrics,
+            authority: PublishingAuthority(epoch: persistence?.epoch, lock: lock), requests: keyframeRequests,
+            metrics: metrics,
             pacing: BroadcastPacing(
                 interval: configuration.broadcastInterval, idleInterval: configuration.idleBroadcastInterval,
                 fullIndexBacklogInterval: configuration.fullIndexBacklogInterval, backlog: backlog),
+            stream: StreamPacing(
+                keyframeInterval: configuration.keyframeInterval, maxMessageBytes: configuration.maxMessageBytes),
             logger: logger)
         let ingest = IngestPipeline(
             consumer: consumer,
@@ -246,6 +252,8 @@ public final class MinerIndexService: Service, Sendable {
             group.addTask { [metrics, logger] in
                 let ended = await withTaskGroup(of: TermEnd?.self) { periodic in
                     periodic.addTask { await broadcaster.run(); return nil }
+                    // Only a leader answers keyframe requests: a standby runs no term, so it never listens.
+                    periodic.addTask { await requestListener.run(); return nil }
                     periodic.addTask {
                         await Self.follow(consumer.events, client: "consumer", metrics: metrics, logger: logger)
                         return nil
@@ -276,6 +284,7 @@ public final class MinerIndexService: Service, Sendable {
                         }
                     }
                     periodic.cancelAll()
+                    await requestListener.consumer.close()
                     switch ended {
                     case .shutdown:
                         logger.info("shutting down: stopping the subscription and finishing in-flight messages")

@@ -39,11 +39,11 @@ public struct ServiceTopology: Sendable {
         )
     }
 
-    /// Output side, declared by the publisher: the four fanout exchanges, and the dead-letter exchange it copies
-    /// rejected messages to.
+    /// Output side, declared by the publisher: the four fanout exchanges, the two delta exchanges, the keyframe
+    /// request exchange, and the dead-letter exchange it copies rejected messages to.
     public var output: Topology {
         Topology(
-            exchanges: configuration.outputExchanges.all.map {
+            exchanges: (configuration.outputExchanges.all + configuration.outputExchanges.stream).map {
                 ExchangeDeclaration(name: $0, kind: .fanout, durable: true)
             } + [deadLetterExchangeDeclaration]
         )

@@ -48,6 +48,13 @@ public struct LoadConfiguration: Sendable {
         public var asicAggregatedExchange = "asic_miner_aggregated_index"
         public var cpuGpuIndexExchange = "cpu_gpu_miner_index"
         public var cpuGpuAggregatedExchange = "cpu_gpu_miner_aggregated_index"
+        /// The delta exchanges; nil names them after the full-index exchange, plus ".delta", as the service does.
+        public var asicDeltaExchange: String?
+        public var cpuGpuDeltaExchange: String?
+        public var keyframeRequestExchange = "miner_index.keyframe_requests"
+        /// Rebuild each kind's full index from keyframes and deltas during the run, and check at the end that it
+        /// equals a fresh keyframe.
+        public var checksRebuiltIndex = true
         /// How often a lag probe goes out at most; fewer at low rates, so probes stay under 5% of the traffic.
         public var probeInterval: Duration = .milliseconds(100)
 
@@ -59,6 +66,12 @@ public struct LoadConfiguration: Sendable {
 
         public func indexExchange(_ kind: MinerKind) -> String {
             kind == .asic ? asicIndexExchange : cpuGpuIndexExchange
+        }
+
+        public func streamExchanges(_ kind: MinerKind) -> IndexStreamSubscriber.Exchanges {
+            IndexStreamSubscriber.Exchanges(
+                keyframe: indexExchange(kind), delta: kind == .asic ? asicDeltaExchange : cpuGpuDeltaExchange,
+                keyframeRequests: keyframeRequestExchange)
         }
     }
 

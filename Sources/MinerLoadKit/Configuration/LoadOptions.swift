@@ -79,6 +79,9 @@ public struct LoadOptions: ParsableArguments, Sendable {
     @Option(help: "Fanout exchange of the aggregated CPU/GPU index.")
     public var cpuGpuAggregatedExchange = "cpu_gpu_miner_aggregated_index"
 
+    @Option(help: "With --verify: the exchange the reference subscriber asks for keyframes on (its delta exchanges are the full-index exchanges' names + .delta).")
+    public var keyframeRequestExchange = "miner_index.keyframe_requests"
+
     @Flag(help: "No progress lines on stderr.")
     public var quiet = false
 
@@ -155,6 +158,7 @@ public struct LoadOptions: ParsableArguments, Sendable {
             verification.asicAggregatedExchange = asicAggregatedExchange
             verification.cpuGpuIndexExchange = cpuGpuIndexExchange
             verification.cpuGpuAggregatedExchange = cpuGpuAggregatedExchange
+            verification.keyframeRequestExchange = keyframeRequestExchange
             configuration.verification = verification
         }
         return configuration

@@ -54,6 +54,25 @@ public struct LoadRun: Sendable {
             }
             watch = listener
         }
+        // Subscribers join before the first log, but ask for a keyframe like any late joiner.
+        var subscribers: [(MinerKind, IndexStreamSubscriber)] = []
+        if let verification = configuration.verification, verification.checksRebuiltIndex {
+            for kind in kinds {
+                let subscriber = IndexStreamSubscriber(
+                    settings: settings, kind: kind, exchanges: verification.streamExchanges(kind),
+                    backoff: configuration.reconnectBackoff, logger: logger)
+                do {
+                    try await subscriber.start(timeout: configuration.connectTimeout)
+                } catch {
+                    await subscriber.close()
+                    for (_, started) in subscribers { await started.close() }
+                    await watch?.close()
+                    await publisher.close()
+                    throw .snapshotListenerFailed(url: settings.redactedURL, reason: error.description)
+                }
+                subscribers.append((kind, subscriber))
+            }
+        }
 
         let probeSlots = probing ? 1 : 0
         let ledger = SharedLedger(MinerLedger(asicCount: configuration.asicCount + probeSlots,
@@ -107,6 +126,7 @@ public struct LoadRun: Sendable {
                 FileHandle.standardError.write(Data((line + "  (all answered; average rate)\n").utf8))
             }
         case .failure(let error):
+            for (_, subscriber) in subscribers { await subscriber.close() }
             await watch?.close()
             await publisher.close()
             throw error
@@ -119,7 +139,12 @@ public struct LoadRun: Sendable {
                 showsProgress: showsProgress
             ).run(sendEndedAt: sendEndedAt)
             await watch.close()
+            if var checked = report, !subscribers.isEmpty {
+                await RebuiltIndexCheck(subscribers: subscribers, timeout: verification.timeout).run(on: &checked)
+                report = checked
+            }
         }
+        for (_, subscriber) in subscribers { await subscriber.close() }
         await publisher.close()
 
         let counts = counters.snapshot

@@ -73,6 +73,13 @@ public struct LoadSummary: Sendable, Codable {
                 lines.append("    lag p50 \(Self.milliseconds(p50)), p99 \(Self.milliseconds(p99)) (\(kind.lag.samples) probes)")
             }
             for difference in kind.differences { lines.append("    - \(difference)") }
+            if let rebuilt = kind.rebuiltIndex {
+                let against = rebuilt.keyframeSequence.map { "keyframe \($0)" } ?? "no keyframe in time"
+                lines.append("    rebuilt index (\(rebuilt.keyframes) keyframes, \(rebuilt.deltas) deltas, \(rebuilt.gaps) gaps, "
+                    + "\(rebuilt.splitMessages) split messages, \(rebuilt.keyframeRequests) requests): "
+                    + "\(rebuilt.matched ? "equals" : "DIFFERS FROM") \(against)"
+                    + (rebuilt.difference.map { "; \($0)" } ?? ""))
+            }
         }
         let lag = verification.lag
         if let p50 = lag.p50, let p95 = lag.p95, let p99 = lag.p99, let max = lag.max {

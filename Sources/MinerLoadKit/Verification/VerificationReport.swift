@@ -21,6 +21,26 @@ public struct VerificationReport: Sendable, Codable {
         }
     }
 
+    /// The reference subscriber's index, rebuilt from keyframes and deltas, against a fresh keyframe.
+    public struct RebuiltIndex: Sendable, Codable, Hashable {
+        public var matched: Bool
+        /// The keyframe compared with; nil when none followed the last applied message within the timeout.
+        public var keyframeSequence: UInt64?
+        public var difference: String?
+        public var keyframes: Int
+        public var deltas: Int
+        public var gaps: Int
+        public var splitMessages: Int
+        public var keyframeRequests: Int
+
+        enum CodingKeys: String, CodingKey {
+            case matched, difference, keyframes, deltas, gaps
+            case keyframeSequence = "keyframe_sequence"
+            case splitMessages = "split_messages"
+            case keyframeRequests = "keyframe_requests"
+        }
+    }
+
     public struct KindResult: Sendable, Codable {
         public var kind: MinerKind
         public var exchange: String
@@ -34,9 +54,12 @@ public struct VerificationReport: Sendable, Codable {
         public var lag: LagSummary
         public var expected: Totals?
         public var observed: Totals?
+        /// nil when not checked (`checksRebuiltIndex` off).
+        public var rebuiltIndex: RebuiltIndex?
 
         enum CodingKeys: String, CodingKey {
             case kind, exchange, matched, differences, expected, observed, lag
+            case rebuiltIndex = "rebuilt_index"
             case snapshotsReceived = "snapshots_received"
             case indexExchange = "index_exchange"
             case indexSnapshotsReceived = "index_snapshots_received"

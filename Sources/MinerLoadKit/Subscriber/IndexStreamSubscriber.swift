@@ -1,0 +1,154 @@
+import AMQP
+import Foundation
+import Logging
+import Synchronization
+
+/// The reference subscriber of one kind's full index: one private queue bound to the keyframe and the delta
+/// exchange (one queue, so keyframes and deltas arrive in the order they were published), an `IndexStreamAssembler`
+/// that rebuilds the index, and a publisher that asks for a keyframe on start and whenever the assembler holds
+/// no index it can apply a delta to (it joined late, or saw a gap).
+public final class IndexStreamSubscriber: Sendable {
+    public struct Exchanges: Sendable, Hashable {
+        public var keyframe: String
+        public var delta: String
+        public var keyframeRequests: String
+
+        public init(keyframe: String, delta: String? = nil, keyframeRequests: String = "miner_index.keyframe_requests") {
+            self.keyframe = keyframe
+            self.delta = delta ?? "\(keyframe).delta"
+            self.keyframeRequests = keyframeRequests
+        }
+    }
+
+    private struct State {
+        var assembler: IndexStreamAssembler
+        var requestsSent = 0
+        var lastRequestAt: ContinuousClock.Instant?
+        var unreadable = 0
+    }
+
+    public let exchanges: Exchanges
+    /// A keyframe asked for and not yet come is asked for again after this long.
+    let requestRetry: Duration
+    private let consumer: AMQPConsumer
+    private let requester: AMQPPublisher
+    private let state: Mutex<State>
+    private let listener = Mutex<Task<Void, Never>?>(nil)
+    /// Test hook: the next delta is dropped as if lost, to make a gap.
+    private let dropNextDelta = Mutex(false)
+    let logger: Logger
+
+    public init(
+        settings: ConnectionSettings, kind: MinerKind, exchanges: Exchanges, requestRetry: Duration = .seconds(2),
+        backoff: Backoff = .init(), logger: Logger
+    ) {
+        self.exchanges = exchanges
+        self.requestRetry = requestRetry
+        self.logger = logger
+        state = Mutex(State(assembler: IndexStreamAssembler(keys: .of(kind))))
+        var settings = settings
+        settings.connectionName = "miner-index subscriber \(kind.rawValue)"
+        let queue = "miner-index-subscriber.\(kind.rawValue).\(UInt64.random(in: .min ... .max))"
+        let streamExchanges = [exchanges.keyframe, exchanges.delta]
+        consumer = AMQPConsumer(
+            settings: settings,
+            configuration: .init(
+                queue: queue, prefetch: 20,
+                topology: Topology(
+                    exchanges: streamExchanges.map { ExchangeDeclaration(name: $0, kind: .fanout, durable: true) },
+                    queues: [QueueDeclaration(name: queue, durable: false, exclusive: true, autoDelete: true)],
+                    bindings: streamExchanges.map { QueueBinding(queue: queue, exchange: $0) }),
+                consumerTag: "miner-index-subscriber", backoff: backoff),
+            logger: logger)
+        requester = AMQPPublisher(
+            settings: settings,
+            configuration: .init(
+                topology: Topology(exchanges: [
+                    ExchangeDeclaration(name: exchanges.keyframeRequests, kind: .fanout, durable: true)
+                ]), backoff: backoff),
+            logger: logger)
+    }
+
+    /// Binds the queue, then asks for a keyframe: a subscriber always joins late.
+    public func start(timeout: Duration) async throws(AMQPError) {
+        consumer.start()
+        requester.start()
+        try await consumer.waitUntilConsuming(timeout: timeout)
+        try await requester.waitUntilConnected(timeout: timeout)
+        listener.withLock { $0 = Task { [self] in await listen() } }
+        await requestKeyframe(force: true)
+    }
+
+    public func close() async {
+        await consumer.close()
+        await requester.close()
+        if let task = listener.withLock({ $0 }) { await task.value }
+    }
+
+    /// The assembler's view: the index held (nil while waiting for a keyframe), counters and keyframe checks.
+    public var assembler: IndexStreamAssembler { state.withLock { $0.assembler } }
+    public var requestsSent: Int { state.withLock { $0.requestsSent } }
+    public var unreadable: Int { state.withLock { $0.unreadable } }
+
+    /// Test hook: the next delta is dropped as if the broker had lost it.
+    public func dropNextDeltaMessage() { dropNextDelta.withLock { $0 = true } }
+
+    /// Asks for a fresh keyframe and waits until one arrives that follows the last message applied, so it can be
+    /// compared with the rebuilt index; returns that comparison, or nil if none came within `timeout`.
+    public func checkAgainstFreshKeyframe(timeout: Duration) async -> IndexStreamAssembler.KeyframeCheck? {
+        let checksBefore = assembler.checks.count
+        let deadline = ContinuousClock.now + timeout
+        await requestKeyframe(force: true)
+        while ContinuousClock.now < deadline {
+            let checks = assembler.checks
+            if checks.count > checksBefore, let last = checks.last { return last }
+            await requestKeyframe(force: false)
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
+    /// Publishes `{"exchange": <keyframe exchange>}`; without `force`, at most once per `requestRetry`.
+    func requestKeyframe(force: Bool) async {
+        let now = ContinuousClock.now
+        let due = state.withLock { state -> Bool in
+            if !force, let last = state.lastRequestAt, now - last < requestRetry { return false }
+            state.lastRequestAt = now
+            state.requestsSent += 1
+            return true
+        }
+        guard due else { return }
+        let body = Array("{\"exchange\": \"\(exchanges.keyframe)\"}".utf8)
+        do {
+            _ = try await requester.publish(
+                OutgoingMessage(
+                    exchange: exchanges.keyframeRequests, routingKey: "", body: body,
+                    properties: MessageProperties(contentType: "application/json", deliveryMode: .transient)))
+        } catch {
+            logger.warning("keyframe request not published; asking again later", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func listen() async {
+        var iterator = consumer.deliveries.makeAsyncIterator()
+        while let batch = await iterator.nextBatch() {
+            var needsKeyframe = false
+            for delivery in batch {
+                let message: IndexStreamAssembler.Message = delivery.exchange == exchanges.delta ? .delta : .keyframe
+                if message == .delta, dropNextDelta.withLock({ flag in defer { flag = false }; return flag }) {
+                    continue
+                }
+                let outcome = state.withLock { $0.assembler.receive(delivery.body, as: message) }
+                switch outcome {
+                case .needsKeyframe: needsKeyframe = true
+                case .unreadable(let reason):
+                    state.withLock { $0.unreadable += 1 }
+                    logger.warning("unreadable index stream message", metadata: ["reason": "\(reason)"])
+                case .partial, .keyframeApplied, .deltaApplied, .stale: break
+                }
+            }
+            if let last = batch.last { consumer.ack(last.tag, multiple: true) }
+            if needsKeyframe { await requestKeyframe(force: false) }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import MinerIndex
+import Testing
+@testable import MinerLoadKit
+
+/// The reference subscriber's logic on the encoder's own keyframes and deltas, split into small parts, with an
+/// injected clock: applying every delta gives, byte for byte once canonical, the next keyframe.
+@Suite struct IndexStreamAssemblerTests {
+    let t0 = Timestamp(microsecondsSinceEpoch: 1_700_000_000_000_000)
+
+    private func log(_ id: Int64, _ hashrate: Double) -> AsicMinerLog {
+        AsicMinerLog(
+            asicMinerId: id, hashrate5Min: hashrate, hashrateUnit: .terahashesPerSecond, uptime: "00:00:01:00",
+            pools: [AsicMinerLog.Pool(address: "stratum+tcp://pool", user: "u\(id)", state: "Alive")],
+            hashboards: [AsicMinerLog.Hashboard(temperature1: 60)], fanSpeeds: [5000], lanIp: "10.0.0.\(id % 250)",
+            coinName: "bitcoin", power: 3000, insertedAt: nil)
+    }
+
+    private func stamp(_ sequence: UInt64, previous: UInt64?, base: UInt64?, chain: String = "c1") -> IndexStreamStamp {
+        IndexStreamStamp(
+            sequence: sequence, previousSequence: previous, baseSequence: base, leaderEpoch: 3, chain: chain,
+            generatedAt: t0)
+    }
+
+    @Test func deltasInPartsRebuildTheNextKeyframe() async throws {
+        let index = AsicMinerOperationalIndex()
+        var encoder = AsicMinerPayloadEncoder(vocabulary: .asicMiner)
+        var assembler = IndexStreamAssembler(keys: .of(.asic))
+        let maxBytes = 4096
+        for id in Int64(1)...40 { await index.put(log(id, Double(id)), receivedAt: t0) }
+        let first = await index.publication(since: nil, includeSnapshot: true)
+        let keyframe = encoder.keyframeParts(try #require(first.snapshot), stamp: stamp(1, previous: nil, base: nil), maxBytes: maxBytes)
+        #expect(keyframe.count > 1)
+        #expect(keyframe.allSatisfy { $0.count <= maxBytes })
+        for (number, part) in keyframe.enumerated() {
+            #expect(assembler.receive(part, as: .keyframe) == (number == keyframe.count - 1 ? .keyframeApplied : .partial))
+        }
+        #expect(assembler.index?.miners.count == 40 && assembler.index?.logs.count == 40)
+
+        var version = first.version
+        var sequence: UInt64 = 1
+        var clock = t0
+        for round in 1...6 {
+            clock = clock.adding(seconds: 25)
+            for id in Int64(1)...40 where (id + Int64(round)) % 3 == 0 {
+                await index.put(log(id, Double(round * 100) + Double(id)), receivedAt: clock)
+            }
+            await index.upsert(AsicMiner(id: Int64(round), name: "m\(round)", activated: round % 2 == 0))
+            _ = await index.delete(id: Int64(40 - round))
+            _ = await index.expire(now: clock)
+            let publication = await index.publication(since: version, includeSnapshot: false)
+            let delta = try #require(publication.delta)
+            let parts = encoder.deltaParts(delta, stamp: stamp(sequence + 1, previous: sequence, base: 1), maxBytes: maxBytes)
+            #expect(parts.allSatisfy { $0.count <= maxBytes })
+            for (number, part) in parts.enumerated() {
+                #expect(assembler.receive(part, as: .delta) == (number == parts.count - 1 ? .deltaApplied : .partial))
+            }
+            sequence += 1
+            version = delta.version
+        }
+        // Every miner was touched; some expired, some were deleted or deactivated.
+        let rebuilt = try #require(assembler.canonicalIndex())
+        let fresh = await index.publication(since: nil, includeSnapshot: true)
+        let check = encoder.keyframeParts(
+            try #require(fresh.snapshot), stamp: stamp(sequence + 1, previous: sequence, base: nil), maxBytes: maxBytes)
+        for part in check { _ = assembler.receive(part, as: .keyframe) }
+        #expect(assembler.checks.last?.matched == true, "\(assembler.checks.last?.difference ?? "no check")")
+        #expect(assembler.canonicalIndex() == rebuilt)
+        #expect(assembler.counters.gaps == 0)
+    }
+
+    @Test func aDeltaThatDoesNotFollowAsksForAKeyframe() async throws {
+        let index = AsicMinerOperationalIndex()
+        var encoder = AsicMinerPayloadEncoder(vocabulary: .asicMiner)
+        var assembler = IndexStreamAssembler(keys: .of(.asic))
+        await index.put(log(1, 10), receivedAt: t0)
+        let first = await index.publication(since: nil, includeSnapshot: true)
+        let snapshot = try #require(first.snapshot)
+
+        // Joining late: a delta before any keyframe.
+        await index.put(log(2, 10), receivedAt: t0)
+        let delta = try #require(await index.publication(since: first.version, includeSnapshot: false).delta)
+        let deltaBody = encoder.deltaParts(delta, stamp: stamp(2, previous: 1, base: 1), maxBytes: 1 << 20)
+        #expect(assembler.receive(deltaBody[0], as: .delta) == .needsKeyframe)
+
+        for part in encoder.keyframeParts(snapshot, stamp: stamp(1, previous: nil, base: nil), maxBytes: 1 << 20) {
+            #expect(assembler.receive(part, as: .keyframe) == .keyframeApplied)
+        }
+        #expect(assembler.receive(deltaBody[0], as: .delta) == .deltaApplied)
+        #expect(assembler.receive(deltaBody[0], as: .delta) == .stale)
+        // A gap (sequence 3 is missing) drops the index.
+        let after = encoder.deltaParts(delta, stamp: stamp(4, previous: 3, base: 1), maxBytes: 1 << 20)
+        #expect(assembler.receive(after[0], as: .delta) == .needsKeyframe)
+        #expect(assembler.index == nil)
+        #expect(assembler.counters.gaps == 1)
+        #expect(assembler.receive(Array("not json".utf8), as: .delta) == .unreadable("not a JSON object"))
+    }
+}
