@@ -225,6 +225,9 @@ print("| of which draining the actors / encoding the segments | \(format(median(
 print("| checkpoint wall time | \(format(median(checkpointWall) * 1000, 0)) ms | \(format((checkpointWall.min() ?? 0) * 1000, 0))–\(format((checkpointWall.max() ?? 0) * 1000, 0)) ms |")
 print("| disk writes per second of load, mean over the run | \(format(meanBytesPerSecond / 1e6, 2)) MB/s | checkpoints \(format(Double(bytesWritten.min() ?? 0) / 1e6, 2))–\(format(Double(bytesWritten.max() ?? 0) / 1e6, 2)) MB |")
 print("| disk bytes per log, mean | \(format(meanBytesPerSecond / logs, 0)) B | |")
+// Steady state: the checkpoints after the first report interval, each with its share of the WAL folds.
+let steadyBytesPerSecond = Double(bytesWritten.reduce(0, +)) / Double(max(1, bytesWritten.count))
+print("| disk writes per second of load, steady (after the first \(reportInterval) s, WAL folds included) | \(format(steadyBytesPerSecond / 1e6, 2)) MB/s | \(format(steadyBytesPerSecond / logs, 0)) B per log |")
 print("| apply CPU per log, store tracking on / off | \(format(median(applyCPU) / logs * 1e6, 2)) / \(format(median(plainApplyCPU) / logs * 1e6, 2)) µs | ratio \(format(median(plainApplyCPU) / median(applyCPU), 3))× |")
 print("| state file size (file + WAL) | \(format(Double(fileBytes(path)) / 1e6, 1)) MB | |")
 print("| restore (open, read, decode, apply; \(restoredLive) live of \(expectedLive)) | \(format(median(restoreWall) * 1000, 0)) ms wall, \(format(median(restoreCPU) * 1000, 0)) ms CPU | \(format((restoreWall.min() ?? 0) * 1000, 0))–\(format((restoreWall.max() ?? 0) * 1000, 0)) ms |")
