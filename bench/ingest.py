@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Bench 1, ingest vs the physical limit: pre-fill the input queue with 200,000 mixed logs, then time how fast
-each contender drains it, on the same queue and broker, repeated with the order rotated:
+each contender drains it, on the same queue and broker, repeated in rounds whose order rotates:
 
+  c-consumer    the physical limit: bench/bare_consumer.c, rabbitmq-c alone, no Swift, ack (multiple) every 50
+  amqp-drain-bench  amqp-drain-bench drain: our AMQP layer, ack (multiple) per batch, nothing else ("bare")
   miner-index   the release executable: decode, validate, apply to the index actors, ack (multiple); in memory
+                (--state none)
   miner-index-sqlite  the same with its default SQLite state store (a fresh file per run in a temporary folder)
-  bare          amqp-drain-bench drain: our AMQP layer, ack (multiple) per batch, nothing else
   pika          the Python peer: pika + json.loads + dict update, ack (multiple) every 50
 
 The drain is timed from outside, identically for all: from the first poll that sees the queue shrink to the
-first that sees it empty (amqp-drain-bench watch-drain, polling a passive declare every 5 ms).
+first that sees it empty (amqp-drain-bench watch-drain, polling a passive declare every 5 ms). Every contender's
+CPU time is its own process's (getrusage at its exit, or /proc for miner-index, read when the queue is empty).
+Ratios are against the C consumer: of the medians, and the median of each round's ratio (the contenders of one
+round run back to back, so a round's ratio is the fairest pairing on a machine shared with other work).
 """
 import argparse
 import os
@@ -26,7 +31,7 @@ parser.add_argument("--messages", type=int, default=200_000)
 parser.add_argument("--repeats", type=int, default=3)
 parser.add_argument("--asic", type=int, default=10_000)
 parser.add_argument("--cpu-gpu", type=int, default=10_000)
-parser.add_argument("--contenders", default="miner-index,bare,pika")
+parser.add_argument("--contenders", default="c-consumer,amqp-drain-bench,miner-index,miner-index-sqlite")
 parser.add_argument("--prefetch", type=int, default=500, help="the same prefetch for every contender")
 parser.add_argument("--keep", action="store_true", help="keep the bench queues and exchanges afterwards")
 arguments = parser.parse_args()
@@ -89,6 +94,18 @@ def drain_bare():
     return result
 
 
+def drain_c_consumer():
+    watcher = start_watch(QUEUE, N)
+    consumer = subprocess.Popen(
+        [binary("bare-consumer"), "--amqp-url", AMQP_URL, "--queue", QUEUE, "--expect", str(N),
+         "--prefetch", str(arguments.prefetch), "--ack-every", "50"],
+        stdout=subprocess.PIPE, text=True)
+    result = finish_watch(watcher)
+    out, _ = consumer.communicate(timeout=120)
+    result["cpu_seconds"] = run_json_line(out)["cpu_seconds"]
+    return result
+
+
 def drain_pika():
     watcher = start_watch(QUEUE, N)
     consumer = subprocess.Popen(
@@ -106,9 +123,10 @@ def run_json_line(text):
     return json.loads(text.strip().splitlines()[-1])
 
 
-CONTENDERS = {"miner-index": drain_miner_index, "miner-index-sqlite": drain_miner_index_sqlite, "bare": drain_bare,
-              "pika": drain_pika}
-chosen = [name for name in arguments.contenders.split(",") if name]
+CONTENDERS = {"c-consumer": drain_c_consumer, "amqp-drain-bench": drain_bare, "miner-index": drain_miner_index,
+              "miner-index-sqlite": drain_miner_index_sqlite, "pika": drain_pika}
+LIMIT = "c-consumer"
+chosen = [{"bare": "amqp-drain-bench"}.get(name, name) for name in arguments.contenders.split(",") if name]
 if "pika" in chosen:
     try:
         import pika  # noqa: F401
@@ -127,9 +145,11 @@ for repeat in range(arguments.repeats):
         prefills.append(fill)
         result = CONTENDERS[name]()
         result["cpu_us_per_message"] = result["cpu_seconds"] / N * 1e6
+        result["round"] = repeat
+        result["load_average"] = os.getloadavg()[0]
         runs[name].append(result)
-        log(f"repeat {repeat + 1} {name:12s} {result['rate']:9.0f} msg/s  {result['cpu_us_per_message']:6.1f} us CPU/msg"
-            f"   (prefill {fill['rate']:.0f} msg/s)")
+        log(f"round {repeat + 1} {name:18s} {result['rate']:9.0f} msg/s  {result['cpu_us_per_message']:6.2f} us CPU/msg"
+            f"   (prefill {fill['rate']:.0f} msg/s, load {result['load_average']:.2f})")
 
 medians = {name: {"rate": median([r["rate"] for r in results]),
                   "cpu_us_per_message": median([r["cpu_us_per_message"] for r in results])}
@@ -139,13 +159,29 @@ print(f"\n{N} messages, {arguments.asic} ASIC + {arguments.cpu_gpu} CPU/GPU mine
 if "miner-index" in medians and "miner-index-sqlite" in medians:
     print(f"with the SQLite store / in memory: drain rate {medians['miner-index-sqlite']['rate'] / medians['miner-index']['rate']:.3f}x, "
           f"CPU per message {medians['miner-index-sqlite']['cpu_us_per_message'] / medians['miner-index']['cpu_us_per_message']:.3f}x\n")
-print("| contender | drain rate (msg/s) | vs bare consumer | CPU per message | runs (msg/s) |")
-print("|---|---:|---:|---:|---|")
-bare = medians.get("bare", {}).get("rate")
+limit = medians.get(LIMIT)
+
+
+def round_ratios(name, key):
+    """This contender's figure over the C consumer's in the same round, per round."""
+    limits = {r["round"]: r[key] for r in runs.get(LIMIT, [])}
+    return [r[key] / limits[r["round"]] for r in runs[name] if limits.get(r["round"])]
+
+
+print("| contender | drain rate (msg/s) | rate vs C | per-round rate vs C (median) | CPU per message | CPU vs C "
+      "| per-round CPU vs C (median) | runs (msg/s) |")
+print("|---|---:|---:|---:|---:|---:|---:|---|")
 for name in chosen:
-    ratio = f"{medians[name]['rate'] / bare:.2f}x" if bare else "n/a"
+    figures = medians[name]
+    rate_ratio = f"{figures['rate'] / limit['rate']:.2f}x" if limit else "n/a"
+    cpu_ratio = f"{figures['cpu_us_per_message'] / limit['cpu_us_per_message']:.2f}x" if limit else "n/a"
+    round_rate = f"{median(round_ratios(name, 'rate')):.2f}x" if limit else "n/a"
+    round_cpu = f"{median(round_ratios(name, 'cpu_us_per_message')):.2f}x" if limit else "n/a"
     rates = ", ".join(f"{r['rate']:.0f}" for r in runs[name])
-    print(f"| {name} | {medians[name]['rate']:.0f} | {ratio} | {medians[name]['cpu_us_per_message']:.1f} us | {rates} |")
+    print(f"| {name} | {figures['rate']:.0f} | {rate_ratio} | {round_rate} | {figures['cpu_us_per_message']:.2f} us "
+          f"| {cpu_ratio} | {round_cpu} | {rates} |")
+loads = [r["load_average"] for results in runs.values() for r in results]
+print(f"\nload average (1 min) at the end of each drain: median {median(loads):.2f}, {min(loads):.2f}-{max(loads):.2f}")
 print(f"\nprefill by miner-load --rate max: median {median([p['rate'] for p in prefills]):.0f} msg/s confirmed")
 if "miner-index" in runs:
     print(f"miner-index peak RSS: {median([r['peak_rss_bytes'] for r in runs['miner-index']]) / 2**20:.0f} MiB")
