@@ -34,9 +34,12 @@ public struct VerificationReport: Sendable, Codable {
         public var lag: LagSummary
         public var expected: Totals?
         public var observed: Totals?
+        /// With `--probe-timeline`.
+        public var probeTimeline: [ProbeTiming]? = nil
 
         enum CodingKeys: String, CodingKey {
             case kind, exchange, matched, differences, expected, observed, lag
+            case probeTimeline = "probe_timeline"
             case snapshotsReceived = "snapshots_received"
             case indexExchange = "index_exchange"
             case indexSnapshotsReceived = "index_snapshots_received"
