@@ -353,8 +353,8 @@ def poison(scenario):
     """Valid logs of fleet miners, but from the year 2000 (so they change nothing the load's verify could see),
     with AMQP timestamps of 2^62 and 2^64-1 seconds; a body that is not JSON; and a delivery with a header whose
     name is empty, which rabbitmq-c cannot decode (rejected without requeue, so it reaches the dead letters)."""
-    cpu_gpu_log = {"cpu_gpu_miner_id": 1, "cpu_coin_name": "monero", "cpu_hashrate": 20, "cpu_hashrate_uom": "KH/s",
-                   "cpu_power": 100, "inserted_at": "2000-01-01T00:00:00Z"}
+    cpu_gpu_log = {"cpu_gpu_miner_id": 1, "cpu_coin_name": "monero", "cpu_algorithm": "randomx", "cpu_hashrate": 20,
+                   "cpu_hashrate_uom": "KH/s", "cpu_power": 100, "inserted_at": "2000-01-01T00:00:00Z"}
     messages = [
         ("asic_miner.log", json.dumps(POISON_LOG), {"timestamp": 2 ** 62}, False),
         ("asic_miner.log", json.dumps(POISON_LOG), {"timestamp": 2 ** 64 - 1}, False),
