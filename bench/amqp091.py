@@ -47,6 +47,7 @@ class Connection:
         self.sock = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5672), timeout=timeout)
         self.buffer = b""
         self.next_tag = 1
+        self.returned = 0
         user = urllib.parse.unquote(parts.username or "guest")
         password = urllib.parse.unquote(parts.password or "guest")
         vhost = urllib.parse.unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
