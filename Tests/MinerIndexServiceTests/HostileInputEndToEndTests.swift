@@ -106,6 +106,9 @@ import Testing
         let copy = try #require(byID["copyable"])
         #expect(copy.properties.headers["x-miner-index-error"]?.stringValue?.hasPrefix("body: ") == true)
         #expect(copy.properties.headers["x-death"] == nil)
+        #expect(await eventually {
+            Metrics(harness).sum("miner_index_messages_dead_lettered_total{kind=\"asic_miner\",reason=\"invalid_json\"}") == 3
+        }, "the two rejected into the queue's dead-letter exchange count as dead-lettered, like the copied one")
 
         #expect(await eventually { await harness.service.indexes.asic.entry(1) != nil })
         #expect(harness.service.publisher.status == .connected(generation: 1), "the copy cost the connection")

@@ -151,4 +151,24 @@ import Testing
         #expect(lags.max == 0.6)
         #expect(lags.p50 == 0.4)
     }
+
+    @Test func theProbeTimelineGivesWhenEachConfirmedProbeWasSentAndFirstReflected() {
+        let tracker = LagTracker()
+        let start = ContinuousClock.now
+        let wallStart = Date(timeIntervalSince1970: 1_000)
+        for serial in 1...4 {
+            tracker.probeSent(.asic, serial: Int64(serial), at: start + .milliseconds(100 * serial),
+                              wallClock: wallStart.addingTimeInterval(0.1 * Double(serial)))
+        }
+        tracker.probeFailed(.asic, serial: 2)
+        tracker.snapshotArrived(.asic, reflecting: 3, at: start + .milliseconds(1_000))
+        tracker.snapshotArrived(.asic, reflecting: 3, at: start + .milliseconds(2_000))
+        let timeline = tracker.timeline(of: .asic)
+        #expect(timeline.map(\.serial) == [1, 3, 4], "probe 2 failed and is left out")
+        #expect(abs(timeline[0].sentAt - 1_000.1) < 1e-6)
+        #expect(abs((timeline[0].reflectedAt ?? 0) - 1_001.0) < 1e-6, "the first snapshot reflecting it, not a later one")
+        #expect(abs((timeline[1].reflectedAt ?? 0) - 1_001.0) < 1e-6)
+        #expect(timeline[2].reflectedAt == nil, "no snapshot reflected probe 4")
+        #expect(tracker.timeline(of: .cpuGpu).isEmpty)
+    }
 }

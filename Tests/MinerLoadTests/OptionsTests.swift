@@ -21,6 +21,8 @@ import Testing
         #expect(try resolve([]).length == .duration(.seconds(30)))
         #expect(try resolve([]).reconnectTimeout == .seconds(60))
         #expect(try resolve(["--reconnect-timeout", "2m"]).reconnectTimeout == .seconds(120))
+        #expect(try resolve(["--verify", "--probe-timeline"]).verification?.probeTimeline == true)
+        #expect(try resolve(["--verify"]).verification?.probeTimeline == false)
     }
 
     @Test func theURLComesFromTheFlagThenTheEnvironment() throws {

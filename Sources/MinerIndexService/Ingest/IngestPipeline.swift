@@ -117,7 +117,10 @@ struct IngestPipeline {
         let uncommitted = await commitRegistry(registryCommands)
 
         acknowledge(batch, rejected: rejected, safelyDeadLettered: safelyDeadLettered, uncommitted: uncommitted)
-        for ((kind, reason), safe) in zip(rejectedKinds, safelyDeadLettered) where safe {
+        // Counted whether the copy was confirmed or the original rejected into the queue's own dead-letter
+        // exchange: either way the message left the queue as a dead letter, and applied + dead-lettered must
+        // add up to what was received.
+        for (kind, reason) in rejectedKinds {
             metrics.deadLettered(kind, reason: reason)
         }
     }

@@ -57,6 +57,8 @@ public struct LoadConfiguration: Sendable {
         public var checksRebuiltIndex = true
         /// How often a lag probe goes out at most; fewer at low rates, so probes stay under 5% of the traffic.
         public var probeInterval: Duration = .milliseconds(100)
+        /// List every probe in the report (`probe_timeline`), to line recoveries up with faults.
+        public var probeTimeline = false
 
         public init() {}
 

@@ -67,6 +67,9 @@ public struct LoadOptions: ParsableArguments, Sendable {
     @Option(help: "With --verify: the service's --offline-after, to know which silent miners it expired.")
     public var offlineAfter = "60s"
 
+    @Flag(help: "With --verify: list every lag probe in the JSON summary, with when it was sent and when the first snapshot reflecting it arrived (seconds since 1970).")
+    public var probeTimeline = false
+
     @Option(help: "Fanout exchange of the full ASIC index.")
     public var asicIndexExchange = "asic_miner_index"
 
@@ -154,6 +157,7 @@ public struct LoadOptions: ParsableArguments, Sendable {
             var verification = LoadConfiguration.Verification()
             verification.timeout = try Self.duration(verifyTimeout, flag: "--verify-timeout")
             verification.offlineAfter = try Self.duration(offlineAfter, flag: "--offline-after")
+            verification.probeTimeline = probeTimeline
             verification.asicIndexExchange = asicIndexExchange
             verification.asicAggregatedExchange = asicAggregatedExchange
             verification.cpuGpuIndexExchange = cpuGpuIndexExchange

@@ -76,6 +76,7 @@ final class MessageDispatcher: Sendable {
         guard !batch.isEmpty else { return }
         await window.acquire(batch.count)
         let handedOverAt = ContinuousClock.now
+        let handedOverWallClock = Date()
         counters.update { counts in
             counts.sent += batch.count
             for pending in batch {
@@ -88,7 +89,9 @@ final class MessageDispatcher: Sendable {
             }
         }
         for pending in batch {
-            if case .probe(let slot, _, let serial) = pending.role { lag.probeSent(slot.kind, serial: serial, at: handedOverAt) }
+            if case .probe(let slot, _, let serial) = pending.role {
+                lag.probeSent(slot.kind, serial: serial, at: handedOverAt, wallClock: handedOverWallClock)
+            }
         }
         group.addTask { [self] in
             var unanswered = batch.map { Attempt(pending: $0) }

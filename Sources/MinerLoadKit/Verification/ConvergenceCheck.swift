@@ -64,7 +64,8 @@ struct ConvergenceCheck: Sendable {
                 indexExchange: indexExchange, indexSnapshotsReceived: index.received, indexSnapshotBytes: index.lastBytes,
                 minersInDoubt: evaluation?.expected.minersInDoubt ?? 0, lag: watch.lag.summary(of: kind),
                 expected: evaluation.map { VerificationReport.Totals($0.expected) },
-                observed: evaluation.map { VerificationReport.Totals($0.snapshot) })
+                observed: evaluation.map { VerificationReport.Totals($0.snapshot) },
+                probeTimeline: verification.probeTimeline ? watch.lag.timeline(of: kind) : nil)
         }
         let unreadable = watch.unreadable
         return VerificationReport(

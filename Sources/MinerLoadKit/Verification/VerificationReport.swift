@@ -56,10 +56,13 @@ public struct VerificationReport: Sendable, Codable {
         public var observed: Totals?
         /// nil when not checked (`checksRebuiltIndex` off).
         public var rebuiltIndex: RebuiltIndex?
+        /// With `--probe-timeline`.
+        public var probeTimeline: [ProbeTiming]? = nil
 
         enum CodingKeys: String, CodingKey {
             case kind, exchange, matched, differences, expected, observed, lag
             case rebuiltIndex = "rebuilt_index"
+            case probeTimeline = "probe_timeline"
             case snapshotsReceived = "snapshots_received"
             case indexExchange = "index_exchange"
             case indexSnapshotsReceived = "index_snapshots_received"
