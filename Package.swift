@@ -33,7 +33,6 @@ let package = Package(
         .target(
             name: "CSimdJSON",
             path: "Sources/CSimdJSON",
-            cxxSettings: [.unsafeFlags(["-O3"])],
             linkerSettings: [.linkedLibrary("simdjson"), .linkedLibrary("stdc++")]
         ),
 

@@ -35,7 +35,6 @@ final class ClientThread: Sendable {
         return shouldStart
     }
 
-    var hasStarted: Bool { state.withLock { $0.started } }
     var isCloseRequested: Bool { state.withLock { $0.closeRequested } }
 
     /// Asks the thread to finish and waits until it has. If it never started, `ifNeverStarted` does its final work

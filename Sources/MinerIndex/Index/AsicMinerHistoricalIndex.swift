@@ -60,15 +60,6 @@ public struct AsicMinerHistoricalIndex: Sendable {
         rings[id]?.entries(notBefore: cutoff(now)) ?? []
     }
 
-    public func take(_ ids: [Int64], now: Timestamp) -> [Int64: [AsicMinerHistoryEntry]] {
-        var result: [Int64: [AsicMinerHistoryEntry]] = [:]
-        for id in ids {
-            let entries = get(id, now: now)
-            if !entries.isEmpty { result[id] = entries }
-        }
-        return result
-    }
-
     @discardableResult
     public mutating func remove(_ id: Int64) -> Bool { rings.removeValue(forKey: id) != nil }
 
