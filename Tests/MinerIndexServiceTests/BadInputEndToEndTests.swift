@@ -46,32 +46,18 @@ import Testing
         }
         #expect(applied != nil, "the good messages were not all applied")
 
-        let deadLetters = Mutex<[String: AMQP.Delivery]>([:])
-        let reader = AMQPConsumer(
-            settings: harness.configuration.amqp,
-            configuration: .init(queue: harness.configuration.deadLetterQueue, prefetch: 100),
-            logger: TestBroker.logger)
-        reader.start()
-        let reading = Task {
-            for await delivery in reader.deliveries {
-                deadLetters.withLock { $0[delivery.properties.messageID ?? "?"] = delivery }
-                reader.ack(delivery.tag)
-            }
-        }
-        #expect(await eventually { deadLetters.withLock { $0.count } >= bad.count })
+        let deadLetters = await readDeadLetters(of: harness, atLeast: bad.count)
         for message in bad {
-            let deadLetter = try #require(deadLetters.withLock { $0[message.id] }, "\(message.id) not dead-lettered")
+            let deadLetter = try #require(deadLetters[message.id], "\(message.id) not dead-lettered")
             let reason = deadLetter.properties.headers["x-miner-index-error"]?.stringValue ?? ""
             #expect(reason.hasPrefix(message.reason), "\(message.id): \(reason)")
             #expect(deadLetter.properties.headers["x-original-routing-key"]?.stringValue == message.routingKey)
             #expect(deadLetter.body == message.body)
         }
-        #expect(deadLetters.withLock { $0.count } == bad.count)
+        #expect(deadLetters.count == bad.count)
         if case .consuming = harness.service.consumer.status {} else {
             Issue.record("service stopped consuming: \(harness.service.consumer.status)")
         }
-        await reader.close()
-        reading.cancel()
         await harness.tearDown()
     }
 
@@ -90,6 +76,18 @@ import Testing
         }
         #expect(applied != nil, "the three registered miners were not all applied")
 
+        let deadLetters = await readDeadLetters(of: harness, atLeast: 2)
+        for id in ["log-4", "upsert-5"] {
+            let deadLetter = try #require(deadLetters[id], "\(id) not dead-lettered")
+            #expect(deadLetter.properties.headers["x-miner-index-error"]?.stringValue
+                    == "registry full: 3 asic_miners registered already")
+        }
+        #expect(deadLetters.count == 2)
+        await harness.tearDown()
+    }
+
+    /// The dead-letter queue's messages by message id, once at least `count` arrived (or the wait timed out).
+    private func readDeadLetters(of harness: ServiceHarness, atLeast count: Int) async -> [String: AMQP.Delivery] {
         let deadLetters = Mutex<[String: AMQP.Delivery]>([:])
         let reader = AMQPConsumer(
             settings: harness.configuration.amqp,
@@ -102,16 +100,10 @@ import Testing
                 reader.ack(delivery.tag)
             }
         }
-        #expect(await eventually { deadLetters.withLock { $0.count } >= 2 })
-        for id in ["log-4", "upsert-5"] {
-            let deadLetter = try #require(deadLetters.withLock { $0[id] }, "\(id) not dead-lettered")
-            #expect(deadLetter.properties.headers["x-miner-index-error"]?.stringValue
-                    == "registry full: 3 asic_miners registered already")
-        }
-        #expect(deadLetters.withLock { $0.count } == 2)
+        #expect(await eventually { deadLetters.withLock { $0.count } >= count })
         await reader.close()
         reading.cancel()
-        await harness.tearDown()
+        return deadLetters.withLock { $0 }
     }
 
     private func json(_ object: [String: Any]) throws -> [UInt8] {
