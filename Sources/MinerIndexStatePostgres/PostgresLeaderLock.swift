@@ -178,13 +178,33 @@ public final class PostgresLeaderLock: Sendable {
             }
             return state.connection
         }
-        try? await connection?.close()
+        guard let connection else { return }
+        if !(await finishes(within: .seconds(3), { try? await connection.close() })) {
+            logger.warning("the leader lock's session did not close in time; leaving it to the server")
+        }
+    }
+}
+
+/// Runs `work` in a task of its own and waits for it at most `timeout`: closing a connection whose server stopped
+/// answering may never end, and a process that shuts down must not wait for it. Whether `work` finished in time.
+func finishes(within timeout: Duration, _ work: @escaping @Sendable () async -> Void) async -> Bool {
+    let answer = FirstAnswer()
+    return await withCheckedContinuation { continuation in
+        answer.wait(continuation)
+        Task {
+            await work()
+            answer.give(true)
+        }
+        Task {
+            try? await Task.sleep(for: timeout)
+            answer.give(false)
+        }
     }
 }
 
 /// Resumes a continuation with the first answer given and ignores the others; an answer given before the
 /// continuation arrives is kept for it.
-private final class FirstAnswer: Sendable {
+final class FirstAnswer: Sendable {
     private struct State {
         var continuation: CheckedContinuation<Bool, Never>?
         var early: Bool?

@@ -305,6 +305,9 @@ public final class PostgresStateStore: SharedStateStore {
 
     public func close() async {
         clientTask.cancel()
-        await clientTask.value
+        let clientTask = self.clientTask
+        if !(await finishes(within: .seconds(5), { await clientTask.value })) {
+            logger.warning("the PostgreSQL client did not stop in time; exiting without waiting for it")
+        }
     }
 }
