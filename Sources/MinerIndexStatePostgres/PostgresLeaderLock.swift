@@ -104,6 +104,8 @@ public final class PostgresLeaderLock: Sendable {
                 }
                 continue
             }
+            // A ping cut short by shutdown says nothing about the session, which the shutdown releases itself.
+            if Task.isCancelled { return nil }
             // The session answered nothing: maybe PostgreSQL restarted. Take the lock again if nobody else has.
             logger.warning("the leader lock's session stopped answering; taking the lock again")
             state.withLock { state in
