@@ -26,6 +26,7 @@ scenario fails.
 """
 import argparse
 import json
+import math
 import os
 import shutil
 import signal
@@ -68,6 +69,7 @@ ALARM_SECONDS = 10
 FAULT_BUDGET = {"broker-restart": BROKER_PAUSE + 8, "close-connections": 14, "sigkill": 2,
                 "memory-alarm": ALARM_SECONDS + 6, "sigstop": STOP_SECONDS + 1, "poison": 1}
 FLEET = int(arguments.rate * arguments.report_interval)
+PREFETCH = 500  # miner-index's default, passed explicitly: the SIGKILL balance allows one batch of it
 ASIC = FLEET * 4 // 5
 CPU_GPU = FLEET - ASIC
 
@@ -203,7 +205,9 @@ class Service:
 
     def kill(self):
         """Reads the counters once more, then SIGKILL. What the process handles between the request for that
-        reading and its death is not counted: the balance allows for it at the rate of its last two readings."""
+        reading and its death is not counted. The balance allows for it: the batch it may hold at the reading (the
+        counters move a whole batch at a time, and a batch is at most the prefetch window), plus what could arrive
+        in that gap at the higher of its measured and the offered rate."""
         self.scrape()
         with self.lock:
             readings = list(self.readings)
@@ -211,12 +215,13 @@ class Service:
         killed_at = time.time()
         self.process.wait()
         (read_at, metrics) = readings[-1] if readings else (killed_at, {})
-        rate = 0.0
-        if len(readings) == 2 and readings[1][0] > readings[0][0]:
-            rate = (handled(readings[1][1]) - handled(readings[0][1])) / (readings[1][0] - readings[0][0])
+        rate = float(arguments.rate)
+        if len(readings) == 2 and readings[1][0] - readings[0][0] > 0.05:
+            measured = (handled(readings[1][1]) - handled(readings[0][1])) / (readings[1][0] - readings[0][0])
+            rate = max(rate, measured)
         unread_seconds = killed_at - read_at
         self.finished.append({"metrics": metrics, "how": "SIGKILL", "unread_seconds": unread_seconds,
-                              "unread_allowance": int(rate * unread_seconds) + 1})
+                              "unread_allowance": PREFETCH + math.ceil(rate * unread_seconds)})
 
     def stop(self):
         """SIGTERM: it finishes and acknowledges what it received; counters are read until the HTTP server goes."""
@@ -261,7 +266,8 @@ class Scenario:
         command = [binary("miner-index"), "--amqp-url", with_query(AMQP_URL, "heartbeat", HEARTBEAT),
                    "--queue", self.queue, "--queue-type", arguments.queue_type, "--exchange", self.exchange,
                    "--dead-letter-exchange", self.dead_letter_exchange, "--dead-letter-queue", self.dead_letter_queue,
-                   "--state", self.state, "--http-host", "127.0.0.1", "--http-port", str(self.port),
+                   "--state", self.state, "--prefetch", str(PREFETCH),
+                   "--http-host", "127.0.0.1", "--http-port", str(self.port),
                    "--log-level", "info", *exchange_flags(self.outputs)]
         self.service = Service(command, self.port, os.path.join(self.folder, "miner-index.log"))
         self.duration = WARMUP + FAULT_BUDGET[name] + TAIL

@@ -133,21 +133,15 @@ public final class PostgresLeaderLock: Sendable {
     /// on timeout, rather than awaited.
     private func ping(_ connection: PostgresConnection, timeout: Duration) async -> Bool {
         let logger = self.logger
-        let answer = FirstAnswer()
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                answer.wait(continuation)
-                let query = Task {
-                    answer.give((try? await connection.query("SELECT 1", logger: logger)) != nil)
-                }
-                Task {
-                    try? await Task.sleep(for: timeout)
-                    if answer.give(false) { query.cancel() }
-                }
-            }
+        let answer = FirstAnswer<Bool>()
+        let query = Task { answer.give((try? await connection.query("SELECT 1", logger: logger)) != nil) }
+        let answered = await withTaskCancellationHandler {
+            await answer.first(within: timeout, or: false)
         } onCancel: {
             answer.give(false)
         }
+        if !answered { query.cancel() }
+        return answered
     }
 
     /// Whether PostgreSQL is reachable and says the lock is held by some session (not ours: ours is closed).
@@ -184,60 +178,5 @@ public final class PostgresLeaderLock: Sendable {
         if !(await finishes(within: .seconds(3), { try? await connection.close() })) {
             logger.warning("the leader lock's session did not close in time; leaving it to the server")
         }
-    }
-}
-
-/// Runs `work` in a task of its own and waits for it at most `timeout`: closing a connection whose server stopped
-/// answering may never end, and a process that shuts down must not wait for it. Whether `work` finished in time.
-func finishes(within timeout: Duration, _ work: @escaping @Sendable () async -> Void) async -> Bool {
-    let answer = FirstAnswer()
-    return await withCheckedContinuation { continuation in
-        answer.wait(continuation)
-        Task {
-            await work()
-            answer.give(true)
-        }
-        Task {
-            try? await Task.sleep(for: timeout)
-            answer.give(false)
-        }
-    }
-}
-
-/// Resumes a continuation with the first answer given and ignores the others; an answer given before the
-/// continuation arrives is kept for it.
-final class FirstAnswer: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<Bool, Never>?
-        var early: Bool?
-        var answered = false
-    }
-
-    private let state = Mutex(State())
-
-    func wait(_ continuation: CheckedContinuation<Bool, Never>) {
-        let early = state.withLock { state -> Bool? in
-            if let early = state.early { return early }
-            state.continuation = continuation
-            return nil
-        }
-        if let early { continuation.resume(returning: early) }
-    }
-
-    /// Whether this was the first answer.
-    @discardableResult
-    func give(_ value: Bool) -> Bool {
-        let (first, waiting) = state.withLock { state -> (Bool, CheckedContinuation<Bool, Never>?) in
-            guard !state.answered else { return (false, nil) }
-            state.answered = true
-            guard let waiting = state.continuation else {
-                state.early = value
-                return (true, nil)
-            }
-            state.continuation = nil
-            return (true, waiting)
-        }
-        waiting?.resume(returning: value)
-        return first
     }
 }

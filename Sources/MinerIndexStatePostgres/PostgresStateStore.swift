@@ -13,7 +13,24 @@ import Synchronization
 /// stored epoch under a share lock and fails with `.deposed` if another instance has raised it since. A leader that
 /// was stopped and wakes up late therefore cannot overwrite its successor's state, whatever it still believes.
 public final class PostgresStateStore: SharedStateStore {
+    /// How long a use of the database may take before it is given up (and, by the writer or the standby, retried).
+    public struct Deadlines: Sendable {
+        /// A write, a standby's refresh: milliseconds normally; seconds when PostgreSQL is busy.
+        public var query: Duration
+        /// A takeover waits for any write of a deposed leader still holding its fence.
+        public var takeover: Duration
+        /// The start-up read of the whole state, the schema migration.
+        public var load: Duration
+
+        public init(query: Duration = .seconds(10), takeover: Duration = .seconds(30), load: Duration = .seconds(60)) {
+            self.query = query
+            self.takeover = takeover
+            self.load = load
+        }
+    }
+
     public let location: String
+    let deadlines: Deadlines
     let schema: String?
     let client: PostgresClient
     let logger: Logger
@@ -22,11 +39,15 @@ public final class PostgresStateStore: SharedStateStore {
     /// The epoch this instance leads under; nil while it is not the leader.
     private let fencingEpoch = Mutex<Int64?>(nil)
 
-    public init(location: PostgresLocation, logger: Logger) throws(StateStoreError) {
+    public init(
+        location: PostgresLocation, applicationName: String = "miner-index", deadlines: Deadlines = Deadlines(),
+        logger: Logger
+    ) throws(StateStoreError) {
         self.location = location.redacted
+        self.deadlines = deadlines
         schema = location.schema
         self.logger = logger
-        let client = PostgresClient(configuration: try location.clientConfiguration(applicationName: "miner-index"),
+        let client = PostgresClient(configuration: try location.clientConfiguration(applicationName: applicationName),
                                     backgroundLogger: logger)
         self.client = client
         // Detached: postgres-nio's client ends itself at a graceful shutdown it can see through task locals, and
@@ -34,14 +55,53 @@ public final class PostgresStateStore: SharedStateStore {
         clientTask = Task.detached { await client.run() }
     }
 
+    /// Runs `body` on a pooled connection (in a transaction unless told otherwise) and waits at most `deadline`,
+    /// or until the calling task is cancelled. After a PostgreSQL restart a query of postgres-nio 1.33 sometimes
+    /// never ended, and the writer waiting for it stopped every checkpoint and then the process's exit; a write
+    /// given up here fails like any other (the writer keeps its changes and retries), and it can no longer commit
+    /// (see `AbandonableAttempt`).
+    private func session<Value: Sendable>(
+        _ action: @autoclosure () -> String, within deadline: Duration, transaction: Bool = true,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
+    ) async throws(StateStoreError) -> Value {
+        let attempt = AbandonableAttempt()
+        let answer = FirstAnswer<Result<Value, any Error>?>()
+        let work = Task { [client, logger] in
+            let result: Result<Value, any Error>
+            do {
+                result = .success(try await client.withConnection { connection in
+                    try await attempt.run(body, on: connection, transaction: transaction, logger: logger)
+                })
+            } catch {
+                result = .failure(error)
+            }
+            attempt.finished()
+            answer.give(result)
+        }
+        let outcome = await withTaskCancellationHandler {
+            await answer.first(within: deadline, or: nil)
+        } onCancel: {
+            answer.give(nil)
+        }
+        guard let outcome else {
+            work.cancel()
+            let phase = attempt.abandon()
+            throw StateStoreError(
+                .unavailable,
+                "\(action()): no answer from PostgreSQL within \(deadline.secondsText) "
+                    + "(\(phase.explanation)); given up")
+        }
+        do {
+            return try outcome.get()
+        } catch {
+            throw StateStoreError.from(error, doing: action())
+        }
+    }
+
     private func ensureSchema() async throws(StateStoreError) {
         guard !migrated.withLock({ $0 }) else { return }
-        do {
-            try await client.withConnection { connection in
-                try await PostgresSchema.migrate(connection, schema: self.schema, logger: self.logger)
-            }
-        } catch {
-            throw StateStoreError.from(error, doing: "setting up the schema in \(location)")
+        try await session("setting up the schema in \(location)", within: deadlines.load, transaction: false) { connection in
+            try await PostgresSchema.migrate(connection, schema: self.schema, logger: self.logger)
         }
         migrated.withLock { $0 = true }
     }
@@ -50,69 +110,58 @@ public final class PostgresStateStore: SharedStateStore {
 
     public func load(logsSince: Timestamp) async throws(StateStoreError) -> StoredState {
         try await ensureSchema()
-        do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
-                var state = StoredState()
-                state.registry = try await Self.registry(connection, since: nil, logger: self.logger)
-                state.logSegments = try await Self.segments(
-                    connection, table: "log_segment", observedSince: logsSince, changedSince: nil, logger: self.logger)
-                for try await (name, value) in try await connection.query(
-                    "SELECT name, value FROM counter", logger: self.logger
-                ).decode((String, Int64).self) {
-                    state.counters[name] = value
-                }
-                for try await (kind, resolution, bucketStart, body) in try await connection.query(
-                    "SELECT kind, resolution, bucket_start, body FROM aggregated_history", logger: self.logger
-                ).decode((Int16, String, Int64, ByteBuffer).self) {
-                    guard let kind = MinerKind(rawValue: Int(kind)) else { continue }
-                    state.aggregatedHistory.append(StoredHistoryRow(
-                        kind: kind, resolution: resolution, bucketStart: Timestamp(microsecondsSinceEpoch: bucketStart),
-                        body: Array(body.readableBytesView)))
-                }
-                state.mark = try await Self.currentMark(connection, logger: self.logger)
-                return state
+        return try await session("reading \(location)", within: deadlines.load) { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
+            var state = StoredState()
+            state.registry = try await Self.registry(connection, since: nil, logger: self.logger)
+            state.logSegments = try await Self.segments(
+                connection, table: "log_segment", observedSince: logsSince, changedSince: nil, logger: self.logger)
+            for try await (name, value) in try await connection.query(
+                "SELECT name, value FROM counter", logger: self.logger
+            ).decode((String, Int64).self) {
+                state.counters[name] = value
             }
-        } catch {
-            throw StateStoreError.from(error, doing: "reading \(location)")
+            for try await (kind, resolution, bucketStart, body) in try await connection.query(
+                "SELECT kind, resolution, bucket_start, body FROM aggregated_history", logger: self.logger
+            ).decode((Int16, String, Int64, ByteBuffer).self) {
+                guard let kind = MinerKind(rawValue: Int(kind)) else { continue }
+                state.aggregatedHistory.append(StoredHistoryRow(
+                    kind: kind, resolution: resolution, bucketStart: Timestamp(microsecondsSinceEpoch: bucketStart),
+                    body: Array(body.readableBytesView)))
+            }
+            state.mark = try await Self.currentMark(connection, logger: self.logger)
+            return state
         }
     }
 
     public func loadHistory(since: Timestamp) async throws(StateStoreError) -> [StoredSegment] {
         try await ensureSchema()
-        do {
-            return try await client.withConnection { connection in
-                try await Self.segments(
-                    connection, table: "history_segment", observedSince: since, changedSince: nil, logger: self.logger)
-            }
-        } catch {
-            throw StateStoreError.from(error, doing: "reading the history in \(location)")
+        return try await session("reading the history in \(location)", within: deadlines.load, transaction: false) {
+            connection in
+            try await Self.segments(
+                connection, table: "history_segment", observedSince: since, changedSince: nil, logger: self.logger)
         }
     }
 
     public func changes(since mark: Int64) async throws(StateStoreError) -> StoredChanges {
         try await ensureSchema()
-        do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
-                var changes = StoredChanges(mark: mark)
-                changes.registry = try await Self.registry(connection, since: mark, logger: self.logger)
-                changes.logSegments = try await Self.segments(
-                    connection, table: "log_segment", observedSince: nil, changedSince: mark, logger: self.logger)
-                changes.historySegments = try await Self.segments(
-                    connection, table: "history_segment", observedSince: nil, changedSince: mark, logger: self.logger)
-                for try await (name, value) in try await connection.query(
-                    "SELECT name, value FROM counter", logger: self.logger
-                ).decode((String, Int64).self) {
-                    changes.counters[name] = value
-                }
-                let seen = changes.registry.map(\.change) + changes.logSegments.map(\.change)
-                    + changes.historySegments.map(\.change)
-                changes.mark = max(mark, seen.max() ?? mark)
-                return changes
+        return try await session("reading changes from \(location)", within: deadlines.query) { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
+            var changes = StoredChanges(mark: mark)
+            changes.registry = try await Self.registry(connection, since: mark, logger: self.logger)
+            changes.logSegments = try await Self.segments(
+                connection, table: "log_segment", observedSince: nil, changedSince: mark, logger: self.logger)
+            changes.historySegments = try await Self.segments(
+                connection, table: "history_segment", observedSince: nil, changedSince: mark, logger: self.logger)
+            for try await (name, value) in try await connection.query(
+                "SELECT name, value FROM counter", logger: self.logger
+            ).decode((String, Int64).self) {
+                changes.counters[name] = value
             }
-        } catch {
-            throw StateStoreError.from(error, doing: "reading changes from \(location)")
+            let seen = changes.registry.map(\.change) + changes.logSegments.map(\.change)
+                + changes.historySegments.map(\.change)
+            changes.mark = max(mark, seen.max() ?? mark)
+            return changes
         }
     }
 
@@ -164,18 +213,14 @@ public final class PostgresStateStore: SharedStateStore {
     public func write(_ write: StoreWrite) async throws(StateStoreError) -> WriteReceipt {
         try await ensureSchema()
         let epoch = fencingEpoch.withLock { $0 }
-        do {
-            return try await client.withTransaction(logger: logger) { connection in
-                if let epoch { try await Self.checkFence(connection, epoch: epoch, logger: self.logger) }
-                // A registry row is acknowledged once this returns: make the commit wait for the WAL flush even if
-                // the server is set to commit asynchronously.
-                try await connection.query(
-                    write.needsDurableCommit ? "SET LOCAL synchronous_commit = on" : "SET LOCAL synchronous_commit = off",
-                    logger: self.logger)
-                return try await Self.apply(write, to: connection, logger: self.logger)
-            }
-        } catch {
-            throw StateStoreError.from(error, doing: "writing \(location)")
+        return try await session("writing \(location)", within: deadlines.query) { connection in
+            if let epoch { try await Self.checkFence(connection, epoch: epoch, logger: self.logger) }
+            // A registry row is acknowledged once this returns: make the commit wait for the WAL flush even if
+            // the server is set to commit asynchronously.
+            try await connection.query(
+                write.needsDurableCommit ? "SET LOCAL synchronous_commit = on" : "SET LOCAL synchronous_commit = off",
+                logger: self.logger)
+            return try await Self.apply(write, to: connection, logger: self.logger)
         }
     }
 
@@ -277,25 +322,21 @@ public final class PostgresStateStore: SharedStateStore {
 
     public func beginLeadership() async throws(StateStoreError) -> Int64 {
         try await ensureSchema()
-        do {
-            let epoch = try await client.withTransaction(logger: logger) { connection in
-                // Waits for any write still holding the share lock of a deposed leader, and fences every later one.
-                var epoch: Int64 = 0
-                for try await value in try await connection.query("""
-                    INSERT INTO counter (name, value) VALUES ('leader_epoch', 1)
-                    ON CONFLICT (name) DO UPDATE SET value = counter.value + 1
-                    RETURNING value
-                    """, logger: self.logger).decode(Int64.self)
-                {
-                    epoch = value
-                }
-                return epoch
+        let epoch = try await session("raising the leader epoch in \(location)", within: deadlines.takeover) { connection in
+            // Waits for any write still holding the share lock of a deposed leader, and fences every later one.
+            var epoch: Int64 = 0
+            for try await value in try await connection.query("""
+                INSERT INTO counter (name, value) VALUES ('leader_epoch', 1)
+                ON CONFLICT (name) DO UPDATE SET value = counter.value + 1
+                RETURNING value
+                """, logger: self.logger).decode(Int64.self)
+            {
+                epoch = value
             }
-            fencingEpoch.withLock { $0 = epoch }
             return epoch
-        } catch {
-            throw StateStoreError.from(error, doing: "raising the leader epoch in \(location)")
         }
+        fencingEpoch.withLock { $0 = epoch }
+        return epoch
     }
 
     /// Stops fencing: this instance no longer leads.
@@ -309,5 +350,13 @@ public final class PostgresStateStore: SharedStateStore {
         if !(await finishes(within: .seconds(5), { await clientTask.value })) {
             logger.warning("the PostgreSQL client did not stop in time; exiting without waiting for it")
         }
+    }
+}
+
+extension Duration {
+    /// "10 s", "0.5 s".
+    var secondsText: String {
+        let seconds = Double(components.seconds) + Double(components.attoseconds) / 1e18
+        return "\(seconds.formatted()) s"
     }
 }

@@ -103,6 +103,59 @@ import Testing
         await older.close()
     }
 
+    /// PostgreSQL stops answering in the middle of writes (its server process and this store's sessions are
+    /// stopped with SIGSTOP, as on a frozen host): each write fails with a reason once its deadline passes, instead
+    /// of waiting forever as postgres-nio's queries did after a server restart, and nothing given up commits. Once
+    /// the server answers again, writes work again.
+    @Test(.timeLimit(.minutes(1))) func aWriteThatGetsNoAnswerIsGivenUpAndNeverCommits() async throws {
+        let schema = freshSchema()
+        let application = "miner-index-test-\(schema)"
+        let store = try PostgresStateStore(
+            location: location(schema), applicationName: application, deadlines: .init(query: .seconds(1)),
+            logger: logger)
+        var first = StoreWrite()
+        first.counters = ["x": 1]
+        _ = try await store.write(first)
+
+        var sessions: [Int32] = []
+        for try await pid in try await store.client.query(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = \(application)", logger: logger
+        ).decode(Int32.self) {
+            sessions.append(pid)
+        }
+        let server = try #require(sessions.first.flatMap(parentProcess))
+        let frozen = [server] + sessions
+        for pid in frozen { #expect(kill(pid, SIGSTOP) == 0, "cannot stop PostgreSQL process \(pid): errno \(errno)") }
+        defer { for pid in frozen { kill(pid, SIGCONT) } }
+
+        for value in [Int64(2), 3] {
+            var stuck = StoreWrite()
+            stuck.counters = ["x": value]
+            await #expect {
+                _ = try await store.write(stuck)
+            } throws: { error in
+                (error as? StateStoreError)?.message.contains("no answer from PostgreSQL within 1 s") == true
+            }
+        }
+
+        for pid in frozen { kill(pid, SIGCONT) }
+        var after = StoreWrite()
+        after.counters = ["y": 4]
+        #expect(await eventually(timeout: .seconds(30)) { (try? await store.write(after)) != nil })
+        let state = try await store.load(logsSince: t0)
+        #expect(state.counters["x"] == 1 && state.counters["y"] == 4, "\(state.counters)")
+        await store.close()
+    }
+
+    /// The parent of a process, from /proc: a PostgreSQL session's parent is the server.
+    private func parentProcess(_ pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let afterName = stat.range(of: ") ", options: .backwards)
+        else { return nil }
+        let fields = stat[afterName.upperBound...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
+    }
+
     @Test func theLeaderLockIsHeldByOneAndFreedWhenItsHolderGoesSilent() async throws {
         let location = try location(freshSchema())
         let first = PostgresLeaderLock(location: location, leaseTimeout: .seconds(2), logger: logger)
