@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "MinerLoadKit",
             dependencies: [
-                "AMQP", "MinerIndex", "MinerIndexService",
+                "AMQP", "MinerIndex",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -127,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "amqp-drain-bench",
             dependencies: [
-                "AMQP", "MinerIndexService",
+                "AMQP", "MinerIndex", "MinerIndexService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -156,7 +156,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "MinerIndexServiceUnitTests", dependencies: ["MinerIndexService", "AMQP"]),
+        .testTarget(name: "MinerIndexServiceUnitTests", dependencies: ["MinerIndexService", "MinerIndex", "AMQP"]),
         .testTarget(
             name: "MinerIndexServiceTests",
             dependencies: [

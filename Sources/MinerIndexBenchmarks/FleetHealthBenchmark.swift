@@ -58,11 +58,11 @@ enum FleetHealthBenchmark {
 
         /// One report of every miner, at 20k logs per simulated second with that second's periodic work.
         func round(_ number: Int) async -> Double {
-            let deliveries = (0..<miners).map { id -> Delivery<AsicMinerCommand> in
+            let deliveries = (0..<miners).map { id -> TimedCommand<AsicMinerCommand> in
                 var log = templates[id % 20][(id + number) % variants]
                 log.asicMinerId = Int64(id)
                 let second = secondsSimulated + id / logsPerSecond
-                return Delivery(.log(log), receivedAt: base.adding(seconds: Double(second) + Double(id % logsPerSecond) / 1e6))
+                return TimedCommand(.log(log), receivedAt: base.adding(seconds: Double(second) + Double(id % logsPerSecond) / 1e6))
             }
             let start = Measurement.now()
             for secondStart in stride(from: 0, to: miners, by: logsPerSecond) {

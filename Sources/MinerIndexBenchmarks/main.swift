@@ -9,13 +9,13 @@ let repeats = 5
 var report = Report()
 let receivedAt = ISO8601Timestamp.parse("2023-11-14T22:13:21Z") ?? Timestamp(microsecondsSinceEpoch: 0)
 
-func asicDeliveries(count: Int, firstId: Int = 0) -> [Delivery<AsicMinerCommand>] {
+func asicDeliveries(count: Int, firstId: Int = 0) -> [TimedCommand<AsicMinerCommand>] {
     let decoder = MinerMessageDecoder()
     return (0..<count).compactMap { offset in
         guard case let .asic(command) = try? decoder.decode(routingKey: "asic_miner.log",
                                                             body: SampleMessages.asicLog(id: firstId + offset))
         else { return nil }
-        return Delivery(command, receivedAt: receivedAt)
+        return TimedCommand(command, receivedAt: receivedAt)
     }
 }
 
@@ -176,11 +176,11 @@ do {
     let fresh = ISO8601Timestamp.parse("2023-11-14T22:13:20.500Z") ?? receivedAt
     let decoded = asicDeliveries(count: 100_000)
     let rounds = (0..<repeats).map { round in
-        decoded.map { delivery -> Delivery<AsicMinerCommand> in
+        decoded.map { delivery -> TimedCommand<AsicMinerCommand> in
             guard case var .log(log) = delivery.command else { return delivery }
             log.asicMinerId = log.asicMinerId % 10_000
             log.insertedAt = fresh.adding(seconds: Double(round) * 0.01 + Double(log.asicMinerId) * 1e-6)
-            return Delivery(.log(log), receivedAt: receivedAt.adding(seconds: 1))
+            return TimedCommand(.log(log), receivedAt: receivedAt.adding(seconds: 1))
         }
     }
     var runs: [Double] = []
@@ -199,11 +199,11 @@ do {
     let decoder = MinerMessageDecoder()
     let later = receivedAt.adding(seconds: 2)
     let endToEnd = Measurement.median(await Measurement.seconds(repeats: repeats) {
-        var batch: [Delivery<AsicMinerCommand>] = []
+        var batch: [TimedCommand<AsicMinerCommand>] = []
         batch.reserveCapacity(256)
         for body in bodies {
             if case let .asic(command)? = try? decoder.decode(routingKey: "asic_miner.log", body: body) {
-                batch.append(Delivery(command, receivedAt: later))
+                batch.append(TimedCommand(command, receivedAt: later))
             }
             if batch.count == 256 {
                 consume(await index.apply(batch))

@@ -356,7 +356,6 @@ public final class PostgresStateStore: SharedStateStore {
 extension Duration {
     /// "10 s", "0.5 s".
     var secondsText: String {
-        let seconds = Double(components.seconds) + Double(components.attoseconds) / 1e18
-        return "\(seconds.formatted()) s"
+        "\(secondsValue.formatted()) s"
     }
 }

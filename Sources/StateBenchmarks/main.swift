@@ -61,16 +61,16 @@ var fleet = SimulatedFleet(asicCount: asicCount, cpuGpuCount: cpuGpuCount)
 
 /// One simulated second of reports: every miner whose turn it is, by id.
 func reports(second: Int, fleet: inout SimulatedFleet)
-    -> ([Delivery<AsicMinerCommand>], [Delivery<CpuGpuMinerCommand>])
+    -> ([TimedCommand<AsicMinerCommand>], [TimedCommand<CpuGpuMinerCommand>])
 {
     let time = start.adding(seconds: Double(second))
-    var asic: [Delivery<AsicMinerCommand>] = []
-    var cpuGpu: [Delivery<CpuGpuMinerCommand>] = []
+    var asic: [TimedCommand<AsicMinerCommand>] = []
+    var cpuGpu: [TimedCommand<CpuGpuMinerCommand>] = []
     for id in stride(from: second % reportInterval, to: asicCount, by: reportInterval) {
-        asic.append(Delivery(.log(fleet.asicLog(id: Int64(id), at: time)), receivedAt: time))
+        asic.append(TimedCommand(.log(fleet.asicLog(id: Int64(id), at: time)), receivedAt: time))
     }
     for id in stride(from: second % reportInterval, to: cpuGpuCount, by: reportInterval) {
-        cpuGpu.append(Delivery(.log(fleet.cpuGpuLog(id: Int64(id), at: time)), receivedAt: time))
+        cpuGpu.append(TimedCommand(.log(fleet.cpuGpuLog(id: Int64(id), at: time)), receivedAt: time))
     }
     return (asic, cpuGpu)
 }

@@ -2,6 +2,7 @@ import AMQP
 import ArgumentParser
 import Foundation
 import Logging
+import MinerIndex
 import MinerIndexService
 
 /// Helpers for bench/: a bare consumer that only acknowledges (the physical limit miner-index is compared with),
@@ -160,6 +161,4 @@ struct SampleDepth: AsyncParsableCommand {
     }
 }
 
-extension Duration {
-    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
+

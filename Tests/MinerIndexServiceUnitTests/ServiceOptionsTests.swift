@@ -1,5 +1,6 @@
 import Foundation
 import AMQP
+import MinerIndex
 import MinerIndexService
 import Testing
 

@@ -208,9 +208,6 @@ import Testing
         let tooLarge = RecordDecodingError(field: "body", problem: .bodyTooLarge(size: body.count, limit: 100))
         body.withUnsafeBytes { buffer in
             #expect(throws: tooLarge) { try AsicMinerLog.decode(json: buffer, limits: limits) }
-            #expect(throws: tooLarge) {
-                try MinerMessageDecoder(limits: limits).decode(routingKey: "asic_miner.log", body: buffer)
-            }
             #expect(throws: RecordDecodingError(field: "body", problem: .invalidJSON)) {
                 try CpuGpuMinerLog.decode(json: UnsafeRawBufferPointer(start: nil, count: 0))
             }

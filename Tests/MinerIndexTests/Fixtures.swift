@@ -88,3 +88,12 @@ enum Fixtures {
 
     enum FixtureError: Error { case notAnObject }
 }
+
+extension MinerPayloadEncoder {
+    /// The aggregated object with no stamp: what the payload tests compare field by field.
+    func aggregateJSON(_ aggregate: MinerAggregate) -> [UInt8] {
+        var writer = JSONWriter()
+        writeAggregate(aggregate, to: &writer)
+        return writer.bytes
+    }
+}

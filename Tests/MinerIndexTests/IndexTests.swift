@@ -148,12 +148,12 @@ import Testing
         let index = AsicMinerOperationalIndex()
         let now = Fixtures.seconds(100)
         let outcomes = await index.apply([
-            Delivery(.upsert(AsicMiner(id: 1)), receivedAt: now),
-            Delivery(.log(Fixtures.asicLog(id: 1, insertedAt: Fixtures.seconds(90))), receivedAt: now),
-            Delivery(.log(Fixtures.asicLog(id: 1, insertedAt: Fixtures.seconds(80))), receivedAt: now),
-            Delivery(.log(Fixtures.asicLog(id: 2)), receivedAt: now, amqpTimestamp: Fixtures.seconds(10)),
-            Delivery(.delete(id: 3), receivedAt: now),
-            Delivery(.delete(id: 1), receivedAt: now),
+            TimedCommand(.upsert(AsicMiner(id: 1)), receivedAt: now),
+            TimedCommand(.log(Fixtures.asicLog(id: 1, insertedAt: Fixtures.seconds(90))), receivedAt: now),
+            TimedCommand(.log(Fixtures.asicLog(id: 1, insertedAt: Fixtures.seconds(80))), receivedAt: now),
+            TimedCommand(.log(Fixtures.asicLog(id: 2)), receivedAt: now, amqpTimestamp: Fixtures.seconds(10)),
+            TimedCommand(.delete(id: 3), receivedAt: now),
+            TimedCommand(.delete(id: 1), receivedAt: now),
         ])
         #expect(outcomes == [.applied, .applied, .ignoredOutOfOrder, .ignoredOffline, .notFound, .applied])
         let version = await index.version

@@ -95,4 +95,21 @@ import Testing
         #expect(assembler.counters.gaps == 1)
         #expect(assembler.receive(Array("not json".utf8), as: .delta) == .unreadable("not a JSON object"))
     }
+
+    @Test func canonicalJSONIgnoresKeyOrderAndKeepsEveryValueApart() throws {
+        func canonical(_ text: String) throws -> String {
+            let value = try JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)
+            return String(decoding: IndexStreamAssembler.canonical(value), as: UTF8.self)
+        }
+        #expect(try canonical(#"{"b":1,"a":{"d":[true,null],"c":"x"}}"#) == canonical(#"{"a":{"c":"x","d":[true,null]},"b":1}"#))
+        #expect(try canonical(#"{"b":1,"a":{"d":[true,null],"c":"x"}}"#) == #"{"a":{"c":"x","d":[true,null]},"b":1}"#)
+        // A boolean is not the number 1, an integer keeps every digit, a fraction its shortest form.
+        #expect(try canonical(#"[true,1,false,0,12345678901234567,-3,0.1,1.5e300]"#)
+                == "[true,1,false,0,12345678901234567,-3,0.1,1.5e+300]")
+        // Escapes come out as JSON that parses back to the same string; keys sort by bytes, not by locale.
+        let escaped = try canonical(#"{"é":"q\"\\\n\u0001","Z":"","a":"ünï"}"#)
+        #expect(escaped == #"{"Z":"","a":"ünï","é":"q\"\\\u000a\u0001"}"#)
+        let parsed = try #require(JSONSerialization.jsonObject(with: Data(escaped.utf8)) as? [String: String])
+        #expect(parsed["é"] == "q\"\\\n\u{1}")
+    }
 }

@@ -20,8 +20,8 @@ public struct Backoff: Sendable, Hashable {
     }
 
     public func delay(afterFailures failures: Int, random: Double = .random(in: 0...1)) -> Duration {
-        let initialSeconds = Double(initial.components.seconds) + Double(initial.components.attoseconds) / 1e18
-        let maximumSeconds = Double(maximum.components.seconds) + Double(maximum.components.attoseconds) / 1e18
+        let initialSeconds = initial.secondsDouble
+        let maximumSeconds = maximum.secondsDouble
         let exponent = min(Double(max(0, failures)), 64)
         let base = min(maximumSeconds, initialSeconds * pow(multiplier, exponent))
         let spread = base * jitter * (2 * random - 1)
@@ -35,3 +35,10 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+extension Duration {
+    /// The AMQP layer's own conversion: it sits below the domain module and does not import it.
+    var secondsDouble: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

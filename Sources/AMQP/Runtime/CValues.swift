@@ -219,10 +219,6 @@ extension Duration {
         return Glibc.timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
     }
 
-    var secondsDouble: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-
     var milliseconds: Int {
         Int(components.seconds) * 1000 + Int(components.attoseconds / 1_000_000_000_000_000)
     }

@@ -20,7 +20,7 @@ public enum MinerCommand: Sendable, Hashable {
 
 /// A command together with the times the index needs to place it: when this process received it, and the
 /// AMQP `timestamp` property if the publisher set one.
-public struct Delivery<Command: Sendable>: Sendable {
+public struct TimedCommand<Command: Sendable>: Sendable {
     public var command: Command
     public var receivedAt: Timestamp
     public var amqpTimestamp: Timestamp?
@@ -32,4 +32,21 @@ public struct Delivery<Command: Sendable>: Sendable {
     }
 }
 
-extension Delivery: Equatable where Command: Equatable {}
+extension TimedCommand: Equatable where Command: Equatable {}
+
+extension TimedCommand where Command == AsicMinerCommand {
+    /// When a log was observed, by the rule of `ObservationTime`; nil for a registry command. The index places
+    /// the log by it and the service measures its apply lag from it, so both read it here.
+    public var observedLogTime: Timestamp? {
+        guard case .log(let log) = command else { return nil }
+        return ObservationTime.of(insertedAt: log.insertedAt, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp)
+    }
+}
+
+extension TimedCommand where Command == CpuGpuMinerCommand {
+    /// When a log was observed, by the rule of `ObservationTime`; nil for a registry command.
+    public var observedLogTime: Timestamp? {
+        guard case .log(let log) = command else { return nil }
+        return ObservationTime.of(insertedAt: log.insertedAt, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp)
+    }
+}

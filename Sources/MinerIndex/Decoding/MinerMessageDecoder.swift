@@ -13,9 +13,17 @@ public struct MinerMessageDecoder: Sendable {
         case cpuGpuUpsert = "cpu_gpu_miner.upsert"
         case cpuGpuDelete = "cpu_gpu_miner.delete"
 
+        /// Whether a message of this key belongs to the ASIC index (otherwise to the CPU/GPU one).
+        public var isAsic: Bool {
+            switch self {
+            case .asicLog, .asicUpsert, .asicDelete: true
+            case .cpuGpuLog, .cpuGpuUpsert, .cpuGpuDelete: false
+            }
+        }
+
         /// Like `init(rawValue:)`, which searches the raw values through a generic string table; a switch of
         /// literal comparisons is cheaper, and this runs once per message.
-        static func matching(_ routingKey: String) -> RoutingKey? {
+        public static func matching(_ routingKey: String) -> RoutingKey? {
             switch routingKey {
             case "asic_miner.log": .asicLog
             case "cpu_gpu_miner.log": .cpuGpuLog
@@ -35,27 +43,19 @@ public struct MinerMessageDecoder: Sendable {
     }
 
     public func decode(routingKey: String, body: [UInt8]) throws(RecordDecodingError) -> MinerCommand {
-        guard let route = RoutingKey.matching(routingKey) else {
-            throw RecordDecodingError(field: "routing_key", problem: .unknownRoutingKey(routingKey))
-        }
-        return try withBody(body, limits: limits) { (buffer) throws(RecordDecodingError) in
+        guard let route = RoutingKey.matching(routingKey) else { throw Self.unknownRoutingKey(routingKey) }
+        return try decode(route, body: body)
+    }
+
+    /// For a caller that has classified the routing key already (to count the message by kind).
+    public func decode(_ route: RoutingKey, body: [UInt8]) throws(RecordDecodingError) -> MinerCommand {
+        try withBody(body, limits: limits) { (buffer) throws(RecordDecodingError) in
             try decode(route, body: buffer)
         }
     }
 
-    /// For callers that already hold the body in a buffer they own (e.g. the AMQP frame), to skip a copy.
-    public func decode(routingKey: String, body: UnsafeRawBufferPointer) throws(RecordDecodingError)
-        -> MinerCommand
-    {
-        guard let route = RoutingKey.matching(routingKey) else {
-            throw RecordDecodingError(field: "routing_key", problem: .unknownRoutingKey(routingKey))
-        }
-        guard body.count <= limits.maxBodyBytes else {
-            throw RecordDecodingError(field: "body",
-                                      problem: .bodyTooLarge(size: body.count, limit: limits.maxBodyBytes))
-        }
-        guard body.count > 0 else { throw RecordDecodingError(field: "body", problem: .invalidJSON) }
-        return try decode(route, body: body)
+    public static func unknownRoutingKey(_ routingKey: String) -> RecordDecodingError {
+        RecordDecodingError(field: "routing_key", problem: .unknownRoutingKey(routingKey))
     }
 
     private func decode(_ route: RoutingKey, body: UnsafeRawBufferPointer) throws(RecordDecodingError)

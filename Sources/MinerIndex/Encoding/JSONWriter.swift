@@ -3,11 +3,11 @@ import CSimdJSON
 /// A forward-only JSON writer for the flat records of this module. It inserts commas itself: every key or value
 /// is preceded by one when the previous item in the same container needs it. Copy-on-write, like Array.
 public struct JSONWriter: Sendable {
-    private var buffer: ByteBuffer
+    private var buffer: JSONWriterStorage
     private var needsComma = false
 
     public init(reservingCapacity capacity: Int = 256) {
-        buffer = ByteBuffer(capacity: capacity)
+        buffer = JSONWriterStorage(capacity: capacity)
     }
 
     /// The bytes written so far (a copy).
@@ -27,7 +27,7 @@ public struct JSONWriter: Sendable {
     }
 
     @inline(__always)
-    private mutating func uniqueBuffer() -> ByteBuffer {
+    private mutating func uniqueBuffer() -> JSONWriterStorage {
         if !isKnownUniquelyReferenced(&buffer) { buffer = buffer.copy() }
         return buffer
     }
@@ -145,7 +145,7 @@ public struct JSONWriter: Sendable {
 
     /// The buffer, ready for the next item: unique, and with the comma written if one is due.
     @inline(__always)
-    private mutating func separated() -> ByteBuffer {
+    private mutating func separated() -> JSONWriterStorage {
         let output = uniqueBuffer()
         if needsComma { output.append(UInt8(ascii: ",")) }
         return output
@@ -167,19 +167,19 @@ public struct JSONWriter: Sendable {
     }
 
     /// Appends ".0" when the number just written has neither a fraction nor an exponent.
-    private static func markAsFloat(_ written: UnsafeBufferPointer<UInt8>, _ output: ByteBuffer) {
+    private static func markAsFloat(_ written: UnsafeBufferPointer<UInt8>, _ output: JSONWriterStorage) {
         if !written.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") }) {
             output.append(UInt8(ascii: "."))
             output.append(UInt8(ascii: "0"))
         }
     }
 
-    private static func appendDigits(_ value: Int64, to output: ByteBuffer) {
+    private static func appendDigits(_ value: Int64, to output: JSONWriterStorage) {
         if value < 0 { output.append(UInt8(ascii: "-")) }
         appendDigits(value.magnitude, to: output)
     }
 
-    private static func appendDigits(_ value: UInt64, to output: ByteBuffer) {
+    private static func appendDigits(_ value: UInt64, to output: JSONWriterStorage) {
         var length = 1
         var probe = value
         while probe >= 10 {
@@ -195,7 +195,7 @@ public struct JSONWriter: Sendable {
         output.advance(length)
     }
 
-    private static func appendQuoted(_ value: String, to output: ByteBuffer) {
+    private static func appendQuoted(_ value: String, to output: JSONWriterStorage) {
         output.append(UInt8(ascii: "\""))
         let handled: Void? = value.utf8.withContiguousStorageIfAvailable { utf8 in
             if !utf8.contains(where: needsEscape) {
@@ -214,7 +214,7 @@ public struct JSONWriter: Sendable {
         byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 
-    private static func appendEscaped(_ byte: UInt8, to output: ByteBuffer) {
+    private static func appendEscaped(_ byte: UInt8, to output: JSONWriterStorage) {
         let escape: UInt8? = switch byte {
         case UInt8(ascii: "\""): UInt8(ascii: "\"")
         case UInt8(ascii: "\\"): UInt8(ascii: "\\")

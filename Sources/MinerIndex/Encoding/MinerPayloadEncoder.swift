@@ -88,13 +88,6 @@ public struct MinerPayloadEncoder<Miner: RegisteredMiner & JSONRecord, Log: Mine
         if let epoch { writer.integer(epoch) } else { writer.null() }
     }
 
-    /// The aggregated object with no stamp, for the HTTP read API.
-    public func aggregateJSON(_ aggregate: MinerAggregate) -> [UInt8] {
-        var writer = JSONWriter()
-        writeAggregate(aggregate, to: &writer)
-        return writer.bytes
-    }
-
     /// One miner with its latest log, for the HTTP read API:
     /// `{"miner": {...}|null, "latest_log": {...}|null, "observed_at": "..."|null}`.
     public func minerDetailJSON(miner: Miner?, latest: OperationalMap<Log>.Entry?) -> [UInt8] {

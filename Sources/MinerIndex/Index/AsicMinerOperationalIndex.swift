@@ -26,10 +26,11 @@ public actor AsicMinerOperationalIndex {
     // MARK: Batches
 
     /// Applies the deliveries in order and reports each one's outcome, in one actor hop.
-    public func apply(_ deliveries: [Delivery<AsicMinerCommand>]) -> [ApplyOutcome] {
+    public func apply(_ deliveries: [TimedCommand<AsicMinerCommand>]) -> [ApplyOutcome] {
         deliveries.map { delivery in
             switch delivery.command {
-            case let .log(log): put(log, receivedAt: delivery.receivedAt, amqpTimestamp: delivery.amqpTimestamp)
+            case let .log(log):
+                put(log, observedAt: delivery.observedLogTime ?? delivery.receivedAt, receivedAt: delivery.receivedAt)
             case let .upsert(miner): upsert(miner)
             case let .delete(id): delete(id: id)
             }
@@ -42,8 +43,11 @@ public actor AsicMinerOperationalIndex {
     /// already offline when received (`.ignoredOffline`). Logs from known miners go to the history either way.
     @discardableResult
     public func put(_ log: AsicMinerLog, receivedAt: Timestamp, amqpTimestamp: Timestamp? = nil) -> ApplyOutcome {
-        let observedAt = ObservationTime.of(insertedAt: log.insertedAt, receivedAt: receivedAt,
-                                            amqpTimestamp: amqpTimestamp)
+        put(log, observedAt: TimedCommand(.log(log), receivedAt: receivedAt, amqpTimestamp: amqpTimestamp).observedLogTime
+                ?? receivedAt, receivedAt: receivedAt)
+    }
+
+    private func put(_ log: AsicMinerLog, observedAt: Timestamp, receivedAt: Timestamp) -> ApplyOutcome {
         let outcome = core.put(log, observedAt: observedAt, receivedAt: receivedAt)
         if outcome == .applied || core.registry[log.asicMinerId] != nil {
             if let appended = historical.put(log, observedAt: observedAt), historySampleMicroseconds > 0,

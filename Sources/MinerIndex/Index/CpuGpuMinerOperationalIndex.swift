@@ -11,10 +11,11 @@ public actor CpuGpuMinerOperationalIndex {
     public var version: UInt64 { core.version }
 
     /// Applies the deliveries in order and reports each one's outcome, in one actor hop.
-    public func apply(_ deliveries: [Delivery<CpuGpuMinerCommand>]) -> [ApplyOutcome] {
+    public func apply(_ deliveries: [TimedCommand<CpuGpuMinerCommand>]) -> [ApplyOutcome] {
         deliveries.map { delivery in
             switch delivery.command {
-            case let .log(log): put(log, receivedAt: delivery.receivedAt, amqpTimestamp: delivery.amqpTimestamp)
+            case let .log(log):
+                core.put(log, observedAt: delivery.observedLogTime ?? delivery.receivedAt, receivedAt: delivery.receivedAt)
             case let .upsert(miner): upsert(miner)
             case let .delete(id): delete(id: id)
             }
@@ -25,9 +26,8 @@ public actor CpuGpuMinerOperationalIndex {
     public func put(_ log: CpuGpuMinerLog, receivedAt: Timestamp, amqpTimestamp: Timestamp? = nil)
         -> ApplyOutcome
     {
-        let observedAt = ObservationTime.of(insertedAt: log.insertedAt, receivedAt: receivedAt,
-                                            amqpTimestamp: amqpTimestamp)
-        return core.put(log, observedAt: observedAt, receivedAt: receivedAt)
+        let observedAt = TimedCommand(.log(log), receivedAt: receivedAt, amqpTimestamp: amqpTimestamp).observedLogTime
+        return core.put(log, observedAt: observedAt ?? receivedAt, receivedAt: receivedAt)
     }
 
     public func get(_ id: Int64) -> CpuGpuMinerLog? { core.operational[id]?.log }

@@ -61,7 +61,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
         let body = encoder.aggregatedPayload(
             current.aggregate, sequence: sequence, leaderEpoch: authority.epoch, generatedAt: generatedAt)
         metrics.population(kind, aggregate: current.aggregate)
-        metrics.snapshotBuildSeconds.recordNanoseconds(Int64((ContinuousClock.now - started).seconds * 1e9))
+        metrics.snapshotBuildSeconds.recordNanoseconds(Int64((ContinuousClock.now - started).secondsValue * 1e9))
 
         let message = OutgoingMessage(
             exchange: exchange, routingKey: "", body: body,

@@ -138,7 +138,7 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
         let parts = await SnapshotEncodingQueue.run { [encoder] in
             encoder.encoder.withLock { $0.keyframeParts(snapshot, stamp: stamp, maxBytes: maxBytes) }
         }
-        metrics.snapshotBuildSeconds.recordNanoseconds(Int64((ContinuousClock.now - started).seconds * 1e9))
+        metrics.snapshotBuildSeconds.recordNanoseconds(Int64((ContinuousClock.now - started).secondsValue * 1e9))
         // Requests that arrived while the keyframe was built are answered by it too: it is published after them.
         let answered = max(requestCount, requests.count(kind))
         guard await publish(parts, to: keyframeExchange, stamp: stamp) else { return }

@@ -1,5 +1,6 @@
 import AMQP
 import Logging
+import MinerIndex
 import MinerIndexStatePostgres
 
 /// Everything the service can be told, with the defaults of the contract. Built from flags and environment
@@ -10,22 +11,22 @@ public struct ServiceConfiguration: Sendable {
     }
 
     public struct ExchangeNames: Sendable, Hashable {
-        public var asicIndex = "asic_miner_index"
-        public var asicAggregatedIndex = "asic_miner_aggregated_index"
-        public var cpuGpuIndex = "cpu_gpu_miner_index"
-        public var cpuGpuAggregatedIndex = "cpu_gpu_miner_aggregated_index"
+        public var asicIndex = DefaultExchangeNames.asicIndex
+        public var asicAggregatedIndex = DefaultExchangeNames.asicAggregatedIndex
+        public var cpuGpuIndex = DefaultExchangeNames.cpuGpuIndex
+        public var cpuGpuAggregatedIndex = DefaultExchangeNames.cpuGpuAggregatedIndex
         /// The delta exchanges; nil names them after the full-index exchange, plus ".delta".
         public var asicDelta: String?
         public var cpuGpuDelta: String?
         /// Where subscribers ask for a keyframe.
-        public var keyframeRequests = "miner_index.keyframe_requests"
+        public var keyframeRequests = DefaultExchangeNames.keyframeRequests
 
         public init() {}
 
         public var all: [String] { [asicIndex, asicAggregatedIndex, cpuGpuIndex, cpuGpuAggregatedIndex] }
 
-        public var asicDeltaExchange: String { asicDelta ?? "\(asicIndex).delta" }
-        public var cpuGpuDeltaExchange: String { cpuGpuDelta ?? "\(cpuGpuIndex).delta" }
+        public var asicDeltaExchange: String { asicDelta ?? DefaultExchangeNames.delta(of: asicIndex) }
+        public var cpuGpuDeltaExchange: String { cpuGpuDelta ?? DefaultExchangeNames.delta(of: cpuGpuIndex) }
         /// The exchanges of the keyframe-and-delta protocol besides the full-index ones.
         public var stream: [String] { [asicDeltaExchange, cpuGpuDeltaExchange, keyframeRequests] }
     }

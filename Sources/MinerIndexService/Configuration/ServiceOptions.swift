@@ -2,6 +2,7 @@ import AMQP
 import ArgumentParser
 import Foundation
 import Logging
+import MinerIndex
 import MinerIndexStatePostgres
 
 /// The command-line flags of `miner-index`. Each flag falls back to an environment variable named after it

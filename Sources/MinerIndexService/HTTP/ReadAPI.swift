@@ -3,6 +3,11 @@ import MinerIndex
 
 /// The JSON documents of the read API, built from the index actors at request time. Encoders here do not cache
 /// per-miner bytes: requests are rare next to broadcasts, and the broadcaster's caches stay its own.
+///
+/// A full index is encoded on `SnapshotEncodingQueue`'s thread, never on the cooperative pool that ingest needs.
+/// It is built at request time rather than served from the last broadcast: the full-index exchanges carry a
+/// keyframe only every `--keyframe-interval` (30 s), so its bytes could be that stale, and a standby broadcasts
+/// nothing at all.
 struct ReadAPI: Sendable {
     enum Failure: Error {
         case malformedID(String)
@@ -16,9 +21,11 @@ struct ReadAPI: Sendable {
 
     func asicIndex() async -> [UInt8] {
         let snapshot = await indexes.asic.snapshot()
-        var encoder = MinerPayloadEncoder<AsicMiner, AsicMinerLog>(vocabulary: .asicMiner, cachesRecords: false)
-        return encoder.indexPayload(
-            snapshot, aggregate: snapshot.aggregate(), sequence: snapshot.version, generatedAt: Timestamp(Date()))
+        return await SnapshotEncodingQueue.run {
+            var encoder = MinerPayloadEncoder<AsicMiner, AsicMinerLog>(vocabulary: .asicMiner, cachesRecords: false)
+            return encoder.indexPayload(
+                snapshot, aggregate: snapshot.aggregate(), sequence: snapshot.version, generatedAt: Timestamp(Date()))
+        }
     }
 
     func asicAggregatedIndex() async -> [UInt8] {
@@ -45,9 +52,11 @@ struct ReadAPI: Sendable {
 
     func cpuGpuIndex() async -> [UInt8] {
         let snapshot = await indexes.cpuGpu.snapshot()
-        var encoder = MinerPayloadEncoder<CpuGpuMiner, CpuGpuMinerLog>(vocabulary: .cpuGpuMiner, cachesRecords: false)
-        return encoder.indexPayload(
-            snapshot, aggregate: snapshot.aggregate(), sequence: snapshot.version, generatedAt: Timestamp(Date()))
+        return await SnapshotEncodingQueue.run {
+            var encoder = MinerPayloadEncoder<CpuGpuMiner, CpuGpuMinerLog>(vocabulary: .cpuGpuMiner, cachesRecords: false)
+            return encoder.indexPayload(
+                snapshot, aggregate: snapshot.aggregate(), sequence: snapshot.version, generatedAt: Timestamp(Date()))
+        }
     }
 
     func cpuGpuAggregatedIndex() async -> [UInt8] {

@@ -52,8 +52,8 @@ struct IngestPipeline {
 
     mutating func process(_ batch: [AMQP.Delivery]) async {
         let receivedAt = Timestamp(Date())
-        var asicCommands: [MinerIndex.Delivery<AsicMinerCommand>] = []
-        var cpuGpuCommands: [MinerIndex.Delivery<CpuGpuMinerCommand>] = []
+        var asicCommands: [TimedCommand<AsicMinerCommand>] = []
+        var cpuGpuCommands: [TimedCommand<CpuGpuMinerCommand>] = []
         // The deliveries behind the commands, in the same order, to dead-letter what the index refuses.
         var asicSources: [AMQP.Delivery] = []
         var cpuGpuSources: [AMQP.Delivery] = []
@@ -65,15 +65,17 @@ struct IngestPipeline {
         var registryCommands: [DeliveryTag: Bool] = [:]
 
         for delivery in batch {
-            let kind = ServiceMetrics.Kind(routingKey: delivery.routingKey)
+            let route = MinerMessageDecoder.RoutingKey.matching(delivery.routingKey)
+            let kind = ServiceMetrics.Kind(route)
             received[kind, default: 0] += 1
             if delivery.redelivered { redeliveries += 1 }
             // A time that cannot be represented is absent, not pinned to an end of the range.
             let amqpTimestamp = delivery.properties.timestamp.flatMap {
                 Timestamp(exactlySecondsSinceEpoch: $0.timeIntervalSince1970)
             }
-            do {
-                switch try decoder.decode(routingKey: delivery.routingKey, body: delivery.body) {
+            do throws(RecordDecodingError) {
+                guard let route else { throw MinerMessageDecoder.unknownRoutingKey(delivery.routingKey) }
+                switch try decoder.decode(route, body: delivery.body) {
                 case .asic(let command):
                     if case .log = command {} else { registryCommands[delivery.tag] = true }
                     asicCommands.append(.init(command, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp))
@@ -116,7 +118,9 @@ struct IngestPipeline {
         let safelyDeadLettered = rejected.isEmpty ? [] : await deadLetters.publish(rejected)
         let uncommitted = await commitRegistry(registryCommands)
 
-        acknowledge(batch, rejected: rejected, safelyDeadLettered: safelyDeadLettered, uncommitted: uncommitted)
+        acknowledge(
+            batch, rejected: rejected, safelyDeadLettered: safelyDeadLettered, registryCommands: registryCommands,
+            uncommitted: uncommitted)
         // Counted whether the copy was confirmed or the original rejected into the queue's own dead-letter
         // exchange: either way the message left the queue as a dead letter, and applied + dead-lettered must
         // add up to what was received.
@@ -176,16 +180,13 @@ struct IngestPipeline {
     /// carries); a registry command whose commit is pending is acknowledged when the commit completes.
     private func acknowledge(
         _ batch: [AMQP.Delivery], rejected: [(delivery: AMQP.Delivery, reason: String)], safelyDeadLettered: [Bool],
-        uncommitted: [Bool: CommitTicket]
+        registryCommands: [DeliveryTag: Bool], uncommitted: [Bool: CommitTicket]
     ) {
         guard let last = batch.last else { return }
         let unsafe = Set(zip(rejected, safelyDeadLettered).filter { !$0.1 }.map { $0.0.delivery.tag })
         var waiting: [DeliveryTag: CommitTicket] = [:]
-        if !uncommitted.isEmpty {
-            for delivery in batch {
-                guard let ticket = registryTicket(delivery, uncommitted) else { continue }
-                waiting[delivery.tag] = ticket
-            }
+        for (tag, asic) in registryCommands {
+            if let ticket = uncommitted[asic] { waiting[tag] = ticket }
         }
         if unsafe.isEmpty, waiting.isEmpty, !held.holdsAny(inGeneration: last.tag.generation) {
             consumer.ack(last.tag, multiple: true)
@@ -201,14 +202,6 @@ struct IngestPipeline {
                 consumer.ack(delivery.tag)
                 metrics.acks.increment()
             }
-        }
-    }
-
-    private func registryTicket(_ delivery: AMQP.Delivery, _ uncommitted: [Bool: CommitTicket]) -> CommitTicket? {
-        switch ServiceMetrics.Kind(routingKey: delivery.routingKey) {
-        case .asic: uncommitted[true]
-        case .cpuGpu: uncommitted[false]
-        case .unknown: nil
         }
     }
 
@@ -239,20 +232,6 @@ final class HeldDeliveries: Sendable {
             tags = tags.filter { $0.generation >= generation }
             return !tags.isEmpty
         }
-    }
-}
-
-extension MinerIndex.Delivery where Command == AsicMinerCommand {
-    var observedLogTime: Timestamp? {
-        guard case .log(let log) = command else { return nil }
-        return ObservationTime.of(insertedAt: log.insertedAt, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp)
-    }
-}
-
-extension MinerIndex.Delivery where Command == CpuGpuMinerCommand {
-    var observedLogTime: Timestamp? {
-        guard case .log(let log) = command else { return nil }
-        return ObservationTime.of(insertedAt: log.insertedAt, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp)
     }
 }
 

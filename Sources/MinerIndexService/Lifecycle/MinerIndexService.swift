@@ -45,10 +45,10 @@ public final class MinerIndexService: Service, Sendable {
         self.logger = logger
         indexes = MinerIndexes(
             configuration: IndexConfiguration(
-                offlineAfterSeconds: configuration.offlineAfter.seconds,
+                offlineAfterSeconds: configuration.offlineAfter.secondsValue,
                 historyCapacity: configuration.historyLimit,
-                historyMaxAgeSeconds: configuration.historyMaxAge.seconds,
-                staleAfterSeconds: configuration.staleAfter.seconds,
+                historyMaxAgeSeconds: configuration.historyMaxAge.secondsValue,
+                staleAfterSeconds: configuration.staleAfter.secondsValue,
                 tracksChanges: configuration.state != .none, maxMiners: configuration.maxMiners))
         let topology = ServiceTopology(configuration: configuration)
         currentConsumer = Mutex(Self.makeConsumer(configuration: configuration, topology: topology, logger: logger))

@@ -105,14 +105,13 @@ public final class ServiceMetrics: Sendable {
 }
 
 extension ServiceMetrics.Kind {
-    init(routingKey: String) {
-        if routingKey.hasPrefix("asic_miner.") {
-            self = .asic
-        } else if routingKey.hasPrefix("cpu_gpu_miner.") {
-            self = .cpuGpu
-        } else {
+    /// The kind of a message by its routing key as the decoder classified it; a key it does not know is `unknown`.
+    init(_ route: MinerMessageDecoder.RoutingKey?) {
+        guard let route else {
             self = .unknown
+            return
         }
+        self = route.isAsic ? .asic : .cpuGpu
     }
 }
 

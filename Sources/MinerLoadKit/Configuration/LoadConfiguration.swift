@@ -1,4 +1,5 @@
 import AMQP
+import MinerIndex
 
 /// Everything one miner-load run is told, already validated. Built from flags by `LoadOptions`, or directly by
 /// tests.
@@ -44,14 +45,14 @@ public struct LoadConfiguration: Sendable {
         public var offlineAfter: Duration = .seconds(60)
         /// The service's expiry sweep period.
         public var sweepInterval: Duration = .seconds(1)
-        public var asicIndexExchange = "asic_miner_index"
-        public var asicAggregatedExchange = "asic_miner_aggregated_index"
-        public var cpuGpuIndexExchange = "cpu_gpu_miner_index"
-        public var cpuGpuAggregatedExchange = "cpu_gpu_miner_aggregated_index"
+        public var asicIndexExchange = DefaultExchangeNames.asicIndex
+        public var asicAggregatedExchange = DefaultExchangeNames.asicAggregatedIndex
+        public var cpuGpuIndexExchange = DefaultExchangeNames.cpuGpuIndex
+        public var cpuGpuAggregatedExchange = DefaultExchangeNames.cpuGpuAggregatedIndex
         /// The delta exchanges; nil names them after the full-index exchange, plus ".delta", as the service does.
         public var asicDeltaExchange: String?
         public var cpuGpuDeltaExchange: String?
-        public var keyframeRequestExchange = "miner_index.keyframe_requests"
+        public var keyframeRequestExchange = DefaultExchangeNames.keyframeRequests
         /// Rebuild each kind's full index from keyframes and deltas during the run, and check at the end that it
         /// equals a fresh keyframe.
         public var checksRebuiltIndex = true
@@ -117,15 +118,5 @@ public struct LoadConfiguration: Sendable {
         case .capped(let perSecond): return min(perSecond, fleetMessagesPerSecond)
         case .unlimited: return nil
         }
-    }
-}
-
-extension Duration {
-    public var secondsValue: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-
-    public static func secondsValue(_ seconds: Double) -> Duration {
-        .nanoseconds(Int64((seconds * 1e9).rounded()))
     }
 }

@@ -1,6 +1,6 @@
 import AMQP
 import ArgumentParser
-import MinerIndexService
+import MinerIndex
 
 /// The flags of `miner-load`. Durations are written like the service's: 500ms, 1s, 2m.
 public struct LoadOptions: ParsableArguments, Sendable {
@@ -71,19 +71,19 @@ public struct LoadOptions: ParsableArguments, Sendable {
     public var probeTimeline = false
 
     @Option(help: "Fanout exchange of the full ASIC index.")
-    public var asicIndexExchange = "asic_miner_index"
+    public var asicIndexExchange = DefaultExchangeNames.asicIndex
 
     @Option(help: "Fanout exchange of the aggregated ASIC index.")
-    public var asicAggregatedExchange = "asic_miner_aggregated_index"
+    public var asicAggregatedExchange = DefaultExchangeNames.asicAggregatedIndex
 
     @Option(help: "Fanout exchange of the full CPU/GPU index.")
-    public var cpuGpuIndexExchange = "cpu_gpu_miner_index"
+    public var cpuGpuIndexExchange = DefaultExchangeNames.cpuGpuIndex
 
     @Option(help: "Fanout exchange of the aggregated CPU/GPU index.")
-    public var cpuGpuAggregatedExchange = "cpu_gpu_miner_aggregated_index"
+    public var cpuGpuAggregatedExchange = DefaultExchangeNames.cpuGpuAggregatedIndex
 
     @Option(help: "With --verify: the exchange the reference subscriber asks for keyframes on (its delta exchanges are the full-index exchanges' names + .delta).")
-    public var keyframeRequestExchange = "miner_index.keyframe_requests"
+    public var keyframeRequestExchange = DefaultExchangeNames.keyframeRequests
 
     @Flag(help: "No progress lines on stderr.")
     public var quiet = false

@@ -193,7 +193,7 @@ public struct LoadRun: Sendable {
         let maximumBatch = max(1, min(256, configuration.window / 4))
         let probeInterval = max(
             configuration.verification?.probeInterval ?? .zero,
-            .secondsValue(20 / (configuration.slotsPerSecond ?? .infinity)))
+            .seconds(20 / (configuration.slotsPerSecond ?? .infinity)))
         var probeSerial: Int64 = 0
         var nextProbeAt = ContinuousClock.now
         let startedAt = ContinuousClock.now
@@ -215,7 +215,7 @@ public struct LoadRun: Sendable {
             let due = pacer.slotsDue(atElapsed: elapsed)
             guard due > nextSlot else {
                 let wait = pacer.dueTime(ofSlot: nextSlot) - elapsed
-                try? await Task.sleep(for: .secondsValue(max(wait, 0.0005)))
+                try? await Task.sleep(for: .seconds(max(wait, 0.0005)))
                 continue
             }
             let slots = Int(min(due - nextSlot, allowed))

@@ -250,11 +250,73 @@ public struct IndexStreamAssembler: Sendable {
     }
 
     static func canonical(_ value: Any) -> [UInt8] {
-        guard JSONSerialization.isValidJSONObject(value),
-            let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
-        else {
-            return Array("\(value)".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
+        CanonicalJSON.write(value, to: &bytes)
+        return bytes
+    }
+}
+
+/// Parsed JSON written back with every object's keys in byte order: two equal documents give equal bytes,
+/// whatever their key order. Written by hand because Foundation's `.sortedKeys` compares keys as localized
+/// strings, which made the reference subscriber spend more CPU than the load it verifies (a chaos run's miner-load
+/// stalled its own publishing for seconds while it canonicalized a keyframe).
+enum CanonicalJSON {
+    static func write(_ value: Any, to bytes: inout [UInt8]) {
+        switch value {
+        case let object as [String: Any]:
+            bytes.append(UInt8(ascii: "{"))
+            for (offset, entry) in object.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                writeString(entry.key, to: &bytes)
+                bytes.append(UInt8(ascii: ":"))
+                write(entry.value, to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        case let array as [Any]:
+            bytes.append(UInt8(ascii: "["))
+            for (offset, element) in array.enumerated() {
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+                write(element, to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case let string as String:
+            writeString(string, to: &bytes)
+        case let number as NSNumber:
+            bytes += Array(numberText(number).utf8)
+        case is NSNull:
+            bytes += Array("null".utf8)
+        default:
+            bytes += Array("\(value)".utf8)
         }
-        return Array(data)
+    }
+
+    /// JSONSerialization gives booleans as NSNumbers of type char, integers as integer types, the rest as double.
+    private static func numberText(_ number: NSNumber) -> String {
+        switch UInt8(bitPattern: number.objCType.pointee) {
+        case UInt8(ascii: "c"): return number.boolValue ? "true" : "false"
+        case UInt8(ascii: "f"), UInt8(ascii: "d"): return "\(number.doubleValue)"
+        case UInt8(ascii: "Q"), UInt8(ascii: "L"), UInt8(ascii: "I"), UInt8(ascii: "S"), UInt8(ascii: "C"):
+            return "\(number.uint64Value)"
+        default: return "\(number.int64Value)"
+        }
+    }
+
+    private static func writeString(_ string: String, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0..<0x20:
+                bytes += Array("\\u00".utf8) + [hexDigit(byte >> 4), hexDigit(byte & 0xF)]
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 }

@@ -1,4 +1,5 @@
 import AMQP
+import MinerIndex
 import Foundation
 import Logging
 import Synchronization
@@ -13,9 +14,9 @@ public final class IndexStreamSubscriber: Sendable {
         public var delta: String
         public var keyframeRequests: String
 
-        public init(keyframe: String, delta: String? = nil, keyframeRequests: String = "miner_index.keyframe_requests") {
+        public init(keyframe: String, delta: String? = nil, keyframeRequests: String = DefaultExchangeNames.keyframeRequests) {
             self.keyframe = keyframe
-            self.delta = delta ?? "\(keyframe).delta"
+            self.delta = delta ?? DefaultExchangeNames.delta(of: keyframe)
             self.keyframeRequests = keyframeRequests
         }
     }

@@ -28,10 +28,4 @@ public enum DurationText {
     }
 }
 
-extension Duration {
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}
-
 import Foundation

@@ -4,7 +4,7 @@
 ///
 /// `@unchecked Sendable` on the same terms as Array's storage: `JSONWriter` mutates it only while it holds the
 /// sole reference (copy-on-write), so no two owners ever see it change.
-final class ByteBuffer: @unchecked Sendable {
+final class JSONWriterStorage: @unchecked Sendable {
     private(set) var base: UnsafeMutablePointer<UInt8>
     private(set) var count = 0
     private(set) var capacity: Int
@@ -16,8 +16,8 @@ final class ByteBuffer: @unchecked Sendable {
 
     deinit { base.deallocate() }
 
-    func copy() -> ByteBuffer {
-        let duplicate = ByteBuffer(capacity: capacity)
+    func copy() -> JSONWriterStorage {
+        let duplicate = JSONWriterStorage(capacity: capacity)
         duplicate.base.update(from: base, count: count)
         duplicate.count = count
         return duplicate
