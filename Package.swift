@@ -178,7 +178,7 @@ let package = Package(
         .executableTarget(
             name: "state-benchmarks",
             dependencies: [
-                "MinerIndex", "MinerIndexState", "MinerIndexStateSQLite",
+                "MinerIndex", "MinerIndexState", "MinerIndexStateSQLite", "MinerIndexStatePostgres",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/StateBenchmarks"

@@ -455,7 +455,10 @@ def run(name):
         result["tail_seconds"] = sending_since + scenario.duration - ended
         if not result["verify_passed"]:
             problems.append("verify FAILED: " + "; ".join(
-                difference for kind in verification.get("kinds", []) for difference in kind.get("differences", [])))
+                [difference for kind in verification.get("kinds", []) for difference in kind.get("differences", [])]
+                + [f"{kind.get('kind')} rebuilt index: {(kind.get('rebuilt_index') or {}).get('difference')}"
+                   for kind in verification.get("kinds", [])
+                   if not (kind.get("rebuilt_index") or {}).get("matched", True)]))
         if result["recovery"] is None:
             problems.append("no snapshot reflected a probe published after the fault")
         if result["tail_seconds"] < arguments.report_interval:

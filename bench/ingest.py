@@ -34,9 +34,11 @@ parser.add_argument("--cpu-gpu", type=int, default=10_000)
 parser.add_argument("--contenders", default="c-consumer,amqp-drain-bench,miner-index,miner-index-sqlite")
 parser.add_argument("--prefetch", type=int, default=500, help="the same prefetch for every contender")
 parser.add_argument("--keep", action="store_true", help="keep the bench queues and exchanges afterwards")
+parser.add_argument("--queue-type", default="classic", choices=["classic", "quorum"],
+                    help="the input queue's type (its own queue and exchanges per type)")
 arguments = parser.parse_args()
 
-PREFIX = "bench.ingest"
+PREFIX = "bench.ingest" if arguments.queue_type == "classic" else f"bench.ingest.{arguments.queue_type}"
 QUEUE, EXCHANGE, DLX, DLQ = f"{PREFIX}.logs", f"{PREFIX}.in", f"{PREFIX}.dlx", f"{PREFIX}.dlq"
 OUTPUTS = output_exchanges(PREFIX)
 N = arguments.messages
@@ -63,7 +65,8 @@ def drain_miner_index(state="none"):
     service = subprocess.Popen(
         [binary("miner-index"), "--amqp-url", AMQP_URL, "--queue", QUEUE, "--exchange", EXCHANGE,
          "--dead-letter-exchange", DLX, "--dead-letter-queue", DLQ, "--offline-after", "1h", "--http-port", "0",
-         "--log-level", "warning", "--prefetch", str(arguments.prefetch), "--state", state, *exchange_flags(OUTPUTS)],
+         "--log-level", "warning", "--prefetch", str(arguments.prefetch), "--state", state,
+         "--queue-type", arguments.queue_type, *exchange_flags(OUTPUTS)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         result = finish_watch(watcher)
@@ -135,7 +138,8 @@ if "pika" in chosen:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "pika"], check=True)
 
 subprocess.run([binary("amqp-drain-bench"), "declare-input", "--amqp-url", AMQP_URL, "--queue", QUEUE,
-                "--exchange", EXCHANGE, "--dead-letter-exchange", DLX, "--dead-letter-queue", DLQ], check=True)
+                "--exchange", EXCHANGE, "--dead-letter-exchange", DLX, "--dead-letter-queue", DLQ,
+                "--queue-type", arguments.queue_type], check=True)
 runs = {name: [] for name in chosen}
 prefills = []
 for repeat in range(arguments.repeats):
@@ -154,7 +158,7 @@ for repeat in range(arguments.repeats):
 medians = {name: {"rate": median([r["rate"] for r in results]),
                   "cpu_us_per_message": median([r["cpu_us_per_message"] for r in results])}
            for name, results in runs.items()}
-print(f"\n{N} messages, {arguments.asic} ASIC + {arguments.cpu_gpu} CPU/GPU miners, prefetch {arguments.prefetch}, "
+print(f"\n{N} messages, {arguments.asic} ASIC + {arguments.cpu_gpu} CPU/GPU miners, prefetch {arguments.prefetch}, {arguments.queue_type} queue, "
       f"{arguments.repeats} repeats (medians)\n")
 if "miner-index" in medians and "miner-index-sqlite" in medians:
     print(f"with the SQLite store / in memory: drain rate {medians['miner-index-sqlite']['rate'] / medians['miner-index']['rate']:.3f}x, "
@@ -185,6 +189,7 @@ print(f"\nload average (1 min) at the end of each drain: median {median(loads):.
 print(f"\nprefill by miner-load --rate max: median {median([p['rate'] for p in prefills]):.0f} msg/s confirmed")
 if "miner-index" in runs:
     print(f"miner-index peak RSS: {median([r['peak_rss_bytes'] for r in runs['miner-index']]) / 2**20:.0f} MiB")
-write_results("ingest", {"machine": machine(), "messages": N, "runs": runs, "medians": medians, "prefills": prefills})
+write_results("ingest", {"machine": machine(), "messages": N, "queue_type": arguments.queue_type, "runs": runs,
+                         "medians": medians, "prefills": prefills})
 if not arguments.keep:
     delete_topology([QUEUE, DLQ], [EXCHANGE, DLX, *OUTPUTS.values()])

@@ -58,6 +58,16 @@ if CommandLine.arguments.dropFirst().first == "fleet-health" {
     exit(0)
 }
 
+// `miner-index-benchmarks stream [miners] [seconds]`: keyframes and deltas against the paced full index they
+// replaced, at 20k logs/s (issue 14; see StreamBenchmark).
+if CommandLine.arguments.dropFirst().first == "stream" {
+    let numbers = CommandLine.arguments.dropFirst(2).compactMap { Int($0) }
+    await StreamBenchmark.run(
+        miners: max(1_000, numbers.first ?? 100_000), logsPerSecond: 20_000,
+        seconds: max(10, numbers.dropFirst().first ?? 60), keyframeInterval: 30)
+    exit(0)
+}
+
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "profile" {
     await ProfilingLoops.run(CommandLine.arguments[2], index: await filledAsicIndex(miners: 10_000))
     exit(0)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MinerIndex
 import MinerIndexState
+import MinerIndexStatePostgres
 import MinerIndexStateSQLite
 import Synchronization
 
@@ -14,11 +15,16 @@ import Glibc
 // one checkpoint. CPU is process CPU time (all threads, including SQLite's), measured around the checkpoint alone;
 // disk is /proc/self/io's write_bytes (what reached the storage layer, the WAL and its copy into the file).
 //   swift build -c release --product state-benchmarks && .build/release/state-benchmarks [miners] [seconds] [folder]
+// With a postgres:// URL in place of the folder, the same on PostgreSQL, in a schema of its own (dropped after):
+// the server's processes then do the storage work, so their CPU (/proc/<pid>/stat) and writes (/proc/<pid>/io)
+// are measured with this process's.
 
 let arguments = CommandLine.arguments
 let miners = arguments.count > 1 ? Int(arguments[1]) ?? 100_000 : 100_000
 let seconds = arguments.count > 2 ? Int(arguments[2]) ?? 60 : 60
 let folder = arguments.count > 3 ? arguments[3] : NSTemporaryDirectory() + "state-benchmarks-\(getpid())"
+let postgresURL = folder.hasPrefix("postgres") ? folder : nil
+let postgresSchema = "state_bench_\(getpid())"
 let reportInterval = 5
 let asicCount = miners * 3 / 4
 let cpuGpuCount = miners - asicCount
@@ -29,12 +35,46 @@ func processCPU() -> Double {
     return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
-func writtenBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8) else { return 0 }
+func writtenBytes(_ process: String = "self") -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/\(process)/io", encoding: .utf8) else { return 0 }
     for line in text.split(separator: "\n") where line.hasPrefix("write_bytes:") {
         return Int(line.split(separator: " ").last ?? "0") ?? 0
     }
     return 0
+}
+
+/// The PostgreSQL server's processes on this machine (none without a postgres:// URL).
+func serverProcesses() -> [String] {
+    guard postgresURL != nil, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+    return entries.filter { entry in
+        entry.allSatisfy(\.isNumber)
+            && ((try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8))?.hasPrefix("postgres") ?? false)
+    }
+}
+
+/// CPU seconds of this process plus, on PostgreSQL, every server process (those that ended meanwhile are missed).
+func storeCPU() -> Double {
+    let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+    return processCPU() + serverProcesses().reduce(0.0) { total, process in
+        guard let stat = try? String(contentsOfFile: "/proc/\(process)/stat", encoding: .utf8),
+            let afterName = stat.range(of: ") ", options: .backwards)
+        else { return total }
+        let fields = stat[afterName.upperBound...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return total }
+        return total + (user + system) / ticks
+    }
+}
+
+/// Bytes this process, and on PostgreSQL every server process, sent to the storage layer.
+func storeWrittenBytes() -> Int {
+    writtenBytes() + serverProcesses().reduce(0) { $0 + writtenBytes($1) }
+}
+
+@MainActor func openStore() throws -> any StateStore {
+    guard let postgresURL else { return SQLiteStateStore(path: path, logger: logger) }
+    let separator = postgresURL.contains("?") ? "&" : "?"
+    return try PostgresStateStore(
+        location: PostgresLocation(url: postgresURL + separator + "schema=" + postgresSchema), logger: logger)
 }
 
 func fileBytes(_ path: String) -> Int {
@@ -50,9 +90,11 @@ func median(_ values: [Double]) -> Double {
 
 var logger = Logger(label: "state-benchmarks")
 logger.logLevel = .warning
-try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
 let path = folder + "/bench.sqlite"
-for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+if postgresURL == nil {
+    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+}
 
 let start = Timestamp(Date())
 let configuration = IndexConfiguration(tracksChanges: true)
@@ -102,7 +144,7 @@ let cpuGpu = CpuGpuMinerOperationalIndex(configuration: configuration)
 let plainAsic = AsicMinerOperationalIndex(configuration: plainConfiguration)
 let plainCpuGpu = CpuGpuMinerOperationalIndex(configuration: plainConfiguration)
 let simulatedNow = LockedTime(start)
-let store = SQLiteStateStore(path: path, logger: logger)
+let store = try openStore()
 let writer = StateWriter(
     store: store, retention: RetentionPolicy(offlineAfter: .seconds(60), historyMaxAge: .seconds(3600)), logger: logger,
     now: { simulatedNow.value })
@@ -115,11 +157,12 @@ _ = await writer.flush(timeout: .seconds(120))
 
 var drainCPU: [Double] = []
 var checkpointCPU: [Double] = []
+var clientCheckpointCPU: [Double] = []
 var checkpointWall: [Double] = []
 var applyCPU: [Double] = []
 var plainApplyCPU: [Double] = []
 var bytesWritten: [Int] = []
-let totalBytesBefore = writtenBytes()
+let totalBytesBefore = storeWrittenBytes()
 var logsPerSecond: [Int] = []
 for second in 0..<(seconds + reportInterval) {
     let (asicBatch, cpuGpuBatch) = reports(second: second, fleet: &fleet)
@@ -139,7 +182,8 @@ for second in 0..<(seconds + reportInterval) {
         _ = await cpuGpu.apply(Array(cpuGpuBatch[chunk..<min(chunk + 500, cpuGpuBatch.count)]))
     }
     let checkpointStarted = processCPU()
-    let bytesBefore = writtenBytes()
+    let storeCPUStarted = storeCPU()
+    let bytesBefore = storeWrittenBytes()
     let wallStarted = ContinuousClock.now
     let asicChanges = await asic.drainChanges(includeLogs: true)
     let cpuGpuChanges = await cpuGpu.drainChanges(includeLogs: true)
@@ -149,14 +193,16 @@ for second in 0..<(seconds + reportInterval) {
     writer.submit(counters: ["sequence.asic_miner_index": Int64(second)])
     _ = await writer.flush(timeout: .seconds(60))
     let checkpointEnded = processCPU()
+    let storeCPUEnded = storeCPU()
     // The first report interval fills the store; steady state is measured after it.
     guard second >= reportInterval else { continue }
     plainApplyCPU.append(applyStarted - plainStarted)
     applyCPU.append(checkpointStarted - applyStarted)
-    checkpointCPU.append(checkpointEnded - checkpointStarted)
+    checkpointCPU.append(storeCPUEnded - storeCPUStarted)
+    clientCheckpointCPU.append(checkpointEnded - checkpointStarted)
     drainCPU.append(drained - checkpointStarted)
     checkpointWall.append((ContinuousClock.now - wallStarted).secondsValue)
-    bytesWritten.append(writtenBytes() - bytesBefore)
+    bytesWritten.append(storeWrittenBytes() - bytesBefore)
     logsPerSecond.append(asicBatch.count + cpuGpuBatch.count)
 }
 writerTask.cancel()
@@ -164,7 +210,7 @@ await writerTask.value
 await store.close()
 let logs = Double(logsPerSecond.reduce(0, +)) / Double(logsPerSecond.count)
 // Every byte the run wrote, including the first interval and the WAL's copies into the file, over the steady seconds.
-let meanBytesPerSecond = Double(writtenBytes() - totalBytesBefore) / Double(seconds + reportInterval)
+let meanBytesPerSecond = Double(storeWrittenBytes() - totalBytesBefore) / Double(seconds + reportInterval)
 
 // Encoding alone: one second's segments.
 var encodeCPU: [Double] = []
@@ -196,7 +242,7 @@ var restoredLive = 0
 for _ in 0..<3 {
     let wallStarted = ContinuousClock.now
     let cpuStarted = processCPU()
-    let reopened = SQLiteStateStore(path: path, logger: logger)
+    let reopened = try openStore()
     let now = simulatedNow.value
     let stored = try await reopened.load(logsSince: now.adding(.seconds(-60)))
     let restored = try StateRestore.restore(stored, now: now, offlineAfter: .seconds(60))
@@ -215,12 +261,13 @@ let expectedLive = await asic.versionedAggregate().aggregate.liveCount + (await 
 func format(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
 let cpuShare = median(checkpointCPU)
 let perLog = cpuShare / logs * 1e6
-print("state store benchmark: \(asicCount) ASIC + \(cpuGpuCount) CPU/GPU miners, one report each per \(reportInterval) s "
+print("state store benchmark (\(postgresURL == nil ? "SQLite" : "PostgreSQL, client and server processes")): "
+      + "\(asicCount) ASIC + \(cpuGpuCount) CPU/GPU miners, one report each per \(reportInterval) s "
       + "(\(Int(logs)) logs per simulated second), \(checkpointCPU.count) steady checkpoints")
 print("| figure | median | range |")
 print("|---|---|---|")
 print("| checkpoint CPU per second of load (share of one core) | \(format(cpuShare * 100, 1)) % | \(format((checkpointCPU.min() ?? 0) * 100, 1))–\(format((checkpointCPU.max() ?? 0) * 100, 1)) % |")
-print("| checkpoint CPU per log | \(format(perLog, 2)) µs | |")
+print("| checkpoint CPU per log | \(format(perLog, 2)) µs | of which this process \(format(median(clientCheckpointCPU) / logs * 1e6, 2)) µs |")
 print("| of which draining the actors / encoding the segments | \(format(median(drainCPU) / logs * 1e6, 2)) / \(format(median(encodeCPU) / logs * 1e6, 2)) µs per log | |")
 print("| checkpoint wall time | \(format(median(checkpointWall) * 1000, 0)) ms | \(format((checkpointWall.min() ?? 0) * 1000, 0))–\(format((checkpointWall.max() ?? 0) * 1000, 0)) ms |")
 print("| disk writes per second of load, mean over the run | \(format(meanBytesPerSecond / 1e6, 2)) MB/s | checkpoints \(format(Double(bytesWritten.min() ?? 0) / 1e6, 2))–\(format(Double(bytesWritten.max() ?? 0) / 1e6, 2)) MB |")
@@ -229,9 +276,13 @@ print("| disk bytes per log, mean | \(format(meanBytesPerSecond / logs, 0)) B | 
 let steadyBytesPerSecond = Double(bytesWritten.reduce(0, +)) / Double(max(1, bytesWritten.count))
 print("| disk writes per second of load, steady (after the first \(reportInterval) s, WAL folds included) | \(format(steadyBytesPerSecond / 1e6, 2)) MB/s | \(format(steadyBytesPerSecond / logs, 0)) B per log |")
 print("| apply CPU per log, store tracking on / off | \(format(median(applyCPU) / logs * 1e6, 2)) / \(format(median(plainApplyCPU) / logs * 1e6, 2)) µs | ratio \(format(median(plainApplyCPU) / median(applyCPU), 3))× |")
-print("| state file size (file + WAL) | \(format(Double(fileBytes(path)) / 1e6, 1)) MB | |")
+if postgresURL == nil { print("| state file size (file + WAL) | \(format(Double(fileBytes(path)) / 1e6, 1)) MB | |") }
 print("| restore (open, read, decode, apply; \(restoredLive) live of \(expectedLive)) | \(format(median(restoreWall) * 1000, 0)) ms wall, \(format(median(restoreCPU) * 1000, 0)) ms CPU | \(format((restoreWall.min() ?? 0) * 1000, 0))–\(format((restoreWall.max() ?? 0) * 1000, 0)) ms |")
-if ProcessInfo.processInfo.environment["KEEP"] == nil { try? FileManager.default.removeItem(atPath: folder) }
+if postgresURL != nil {
+    print("(the rows are in schema \(postgresSchema); DROP SCHEMA \(postgresSchema) CASCADE removes them)")
+} else if ProcessInfo.processInfo.environment["KEEP"] == nil {
+    try? FileManager.default.removeItem(atPath: folder)
+}
 
 /// The simulated clock, read by the writer's task.
 final class LockedTime: Sendable {

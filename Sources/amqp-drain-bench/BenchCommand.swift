@@ -37,9 +37,14 @@ struct DeclareInput: AsyncParsableCommand {
     @Option var exchange = "miner_operational_logs"
     @Option var deadLetterExchange = "miner_index.dead_letter"
     @Option var deadLetterQueue = "miner_index.dead_letter"
+    @Option(help: "classic or quorum, as miner-index's --queue-type.") var queueType = "classic"
 
     func run() async throws {
         var configuration = ServiceConfiguration(amqp: try broker.settings(name: "bench declare"))
+        guard let queueType = ServiceConfiguration.QueueType(rawValue: queueType) else {
+            throw ValidationError("--queue-type must be classic or quorum")
+        }
+        configuration.queueType = queueType
         configuration.queue = broker.queue
         configuration.inputExchange = exchange
         configuration.deadLetterExchange = deadLetterExchange
