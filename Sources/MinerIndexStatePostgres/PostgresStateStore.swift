@@ -116,11 +116,7 @@ public final class PostgresStateStore: SharedStateStore {
             state.registry = try await Self.registry(connection, since: nil, logger: self.logger)
             state.logSegments = try await Self.segments(
                 connection, table: "log_segment", observedSince: logsSince, changedSince: nil, logger: self.logger)
-            for try await (name, value) in try await connection.query(
-                "SELECT name, value FROM counter", logger: self.logger
-            ).decode((String, Int64).self) {
-                state.counters[name] = value
-            }
+            state.counters = try await Self.counters(connection, logger: self.logger)
             for try await (kind, resolution, bucketStart, body) in try await connection.query(
                 "SELECT kind, resolution, bucket_start, body FROM aggregated_history", logger: self.logger
             ).decode((Int16, String, Int64, ByteBuffer).self) {
@@ -153,16 +149,22 @@ public final class PostgresStateStore: SharedStateStore {
                 connection, table: "log_segment", observedSince: nil, changedSince: mark, logger: self.logger)
             changes.historySegments = try await Self.segments(
                 connection, table: "history_segment", observedSince: nil, changedSince: mark, logger: self.logger)
-            for try await (name, value) in try await connection.query(
-                "SELECT name, value FROM counter", logger: self.logger
-            ).decode((String, Int64).self) {
-                changes.counters[name] = value
-            }
+            changes.counters = try await Self.counters(connection, logger: self.logger)
             let seen = changes.registry.map(\.change) + changes.logSegments.map(\.change)
                 + changes.historySegments.map(\.change)
             changes.mark = max(mark, seen.max() ?? mark)
             return changes
         }
+    }
+
+    private static func counters(_ connection: PostgresConnection, logger: Logger) async throws -> [String: Int64] {
+        var counters: [String: Int64] = [:]
+        for try await (name, value) in try await connection.query("SELECT name, value FROM counter", logger: logger)
+            .decode((String, Int64).self)
+        {
+            counters[name] = value
+        }
+        return counters
     }
 
     private static func registry(_ connection: PostgresConnection, since mark: Int64?, logger: Logger) async throws
