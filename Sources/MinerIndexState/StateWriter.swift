@@ -35,7 +35,9 @@ public struct SegmentTracking: Sendable {
         -> [Int64]
     {
         var emptied: [Int64] = []
-        var owners = segmentOfMiner[kind, default: [:]]
+        // Taken out, not copied: a copy would share its storage with the stored one, and the first change would
+        // then copy every miner's entry.
+        var owners = segmentOfMiner.removeValue(forKey: kind) ?? [:]
         for id in minerIds {
             if let previous = owners.updateValue(change, forKey: id), previous != change,
                 let count = liveEntries[previous]
@@ -83,10 +85,10 @@ public final class StateWriter: Sendable {
     /// Everything handed over and not yet written, merged.
     struct Pending: Sendable {
         var asicRegistry: [Int64: RegistryState<AsicMiner>] = [:]
-        var asicLogs: [Int64: ObservedLog<AsicMinerLog>] = [:]
+        var asicLogs = LatestLogs<AsicMinerLog>()
         var asicHistory: [HistorySample] = []
         var cpuGpuRegistry: [Int64: RegistryState<CpuGpuMiner>] = [:]
-        var cpuGpuLogs: [Int64: ObservedLog<CpuGpuMinerLog>] = [:]
+        var cpuGpuLogs = LatestLogs<CpuGpuMinerLog>()
         var counters: [String: Int64] = [:]
         var aggregatedHistory: [String: StoredHistoryRow] = [:]
         var aggregatedHistoryCutoffs: [String: Timestamp] = [:]
@@ -100,24 +102,24 @@ public final class StateWriter: Sendable {
         mutating func append(_ changes: IndexChanges<AsicMiner, AsicMinerLog>) {
             let deleted = Self.apply(changes.registry, to: &asicRegistry)
             if !deleted.isEmpty {
-                for id in deleted { asicLogs[id] = nil }
+                asicLogs.remove(deleted)
                 asicHistory.removeAll { deleted.contains($0.minerId) }
             }
-            for log in changes.logs { asicLogs[log.minerId] = log }
+            asicLogs.append(changes.logs)
             asicHistory.append(contentsOf: changes.history)
         }
 
         mutating func append(_ changes: IndexChanges<CpuGpuMiner, CpuGpuMinerLog>) {
-            for id in Self.apply(changes.registry, to: &cpuGpuRegistry) { cpuGpuLogs[id] = nil }
-            for log in changes.logs { cpuGpuLogs[log.minerId] = log }
+            cpuGpuLogs.remove(Self.apply(changes.registry, to: &cpuGpuRegistry))
+            cpuGpuLogs.append(changes.logs)
         }
 
         /// Adds a whole later `Pending`, by the same rule.
         mutating func append(_ later: Pending) {
             append(IndexChanges(drainNumber: 0, registry: later.asicRegistry.map { RegistryChange(id: $0.key, state: $0.value) },
-                                logs: Array(later.asicLogs.values), history: later.asicHistory))
+                                logs: later.asicLogs.latest, history: later.asicHistory))
             append(IndexChanges(drainNumber: 0, registry: later.cpuGpuRegistry.map { RegistryChange(id: $0.key, state: $0.value) },
-                                logs: Array(later.cpuGpuLogs.values)))
+                                logs: later.cpuGpuLogs.latest))
             counters.merge(later.counters) { max($0, $1) }
             aggregatedHistory.merge(later.aggregatedHistory) { $1 }
             aggregatedHistoryCutoffs.merge(later.aggregatedHistoryCutoffs) { max($0, $1) }
@@ -401,9 +403,9 @@ public final class StateWriter: Sendable {
         var write = StoreWrite()
         write.writtenAt = now
         write.registry = Self.rows(pending.asicRegistry) + Self.rows(pending.cpuGpuRegistry)
-        if let segment = Self.segment(.asic, pending.asicLogs.values) { write.logSegments.append(segment) }
-        if let segment = Self.segment(.cpuGpu, pending.cpuGpuLogs.values) { write.logSegments.append(segment) }
-        if let segment = Self.segment(.asic, pending.asicHistory) { write.historySegments.append(segment) }
+        if let segment = Self.segment(.asic, pending.asicLogs.latest) { write.logSegments.append(segment) }
+        if let segment = Self.segment(.cpuGpu, pending.cpuGpuLogs.latest) { write.logSegments.append(segment) }
+        if let segment = Self.segment(.asic, records: pending.asicHistory) { write.historySegments.append(segment) }
         write.counters = pending.counters
         write.aggregatedHistory = Array(pending.aggregatedHistory.values)
         write.dropAggregatedHistoryBefore = pending.aggregatedHistoryCutoffs
@@ -435,23 +437,22 @@ public final class StateWriter: Sendable {
     }
 
     public static func segment(_ kind: MinerKind, _ logs: [ObservedLog<AsicMinerLog>]) -> StoreWrite.NewSegment? {
-        segment(kind, logs[...])
+        segment(kind, records: logs)
     }
 
     public static func segment(_ kind: MinerKind, _ logs: [ObservedLog<CpuGpuMinerLog>]) -> StoreWrite.NewSegment? {
-        segment(kind, logs[...])
+        segment(kind, records: logs)
     }
 
-    static func segment<Record: SegmentRecord>(_ kind: MinerKind, _ records: some Collection<Record>)
-        -> StoreWrite.NewSegment?
-    {
+    static func segment<Record: SegmentRecord>(_ kind: MinerKind, records: [Record]) -> StoreWrite.NewSegment? {
         guard !records.isEmpty else { return nil }
         var newest = Timestamp(microsecondsSinceEpoch: .min)
         var ids: [Int64] = []
         ids.reserveCapacity(records.count)
-        for record in records {
-            newest = max(newest, record.observedAt)
-            ids.append(record.minerId)
+        // By index, not `for record in`: a loop variable copies each log, and retains every array and string in it.
+        for index in records.indices {
+            newest = max(newest, records[index].observedAt)
+            ids.append(records[index].minerId)
         }
         return StoreWrite.NewSegment(kind: kind, newestObservedAt: newest, body: Segment.encode(records), minerIds: ids)
     }

@@ -159,7 +159,10 @@ public final class SQLiteStateStore: StateStore {
                     receipt = try Self.apply(write, to: db, writtenAt: writtenAt)
                     return .commit
                 }
-                if foldWAL { try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+                // RESTART, not TRUNCATE: the next minute's frames overwrite the WAL file's pages in place. A
+                // truncated WAL makes the file system allocate and zero every page again (ext4 zeroes the part of
+                // a page a 4,120-byte frame leaves), which cost more CPU than SQLite's own work.
+                if foldWAL { try db.execute(sql: "PRAGMA wal_checkpoint(RESTART)") }
                 return receipt
             }
         } catch {

@@ -70,12 +70,13 @@ extension AsicMinerLog: StorableLog {
         writer.unit(hashrateUnit)
         writer.number(poolRejectionRate)
         writer.ownString(uptime)
-        for pool in pools {
-            writer.sharedString(pool.address)
-            writer.ownString(pool.user)
-            writer.sharedString(pool.state)
-            writer.number(pool.acceptedShare)
-            writer.number(pool.rejectedShare)
+        // By index, as `Segment.encode` does: a loop variable would retain each pool's strings.
+        for index in pools.indices {
+            writer.sharedString(pools[index].address)
+            writer.ownString(pools[index].user)
+            writer.sharedString(pools[index].state)
+            writer.number(pools[index].acceptedShare)
+            writer.number(pools[index].rejectedShare)
         }
         for board in hashboards {
             writer.number(board.hashrate5Min)
@@ -142,10 +143,10 @@ extension CpuGpuMinerLog: StorableLog {
             writer.number(gpu.fan)
         }
         writer.byte(gpuFanUnit.map { $0 == .percent ? 1 : 2 } ?? 0)
-        for slot in gpuSlots {
-            writer.mining(slot.mining)
-            writer.sharedString(slot.poolAddress)
-            writer.sharedString(slot.walletAddress)
+        for index in gpuSlots.indices {
+            writer.mining(gpuSlots[index].mining)
+            writer.sharedString(gpuSlots[index].poolAddress)
+            writer.sharedString(gpuSlots[index].walletAddress)
         }
         writer.ownString(lanIp)
         writer.ownString(wanIp)

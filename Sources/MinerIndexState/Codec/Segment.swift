@@ -129,15 +129,16 @@ enum Segment {
     /// Guards against a damaged length allocating without bound.
     static let maximumCount = 50_000_000
 
-    static func encode<Record: SegmentRecord>(_ records: some Collection<Record>) -> [UInt8] {
+    static func encode<Record: SegmentRecord>(_ records: [Record]) -> [UInt8] {
         let baseTime = records.first?.observedAt.microsecondsSinceEpoch ?? 0
         var entries = EntryWriter(reservingCapacity: records.count * 200)
-        for record in records {
+        // By index: a loop variable would copy each record, retaining every array and string in it.
+        for index in records.indices {
             entries.beginEntry()
-            entries.signed(record.minerId)
+            entries.signed(records[index].minerId)
             let length = entries.output.reserveLength()
-            entries.signed(record.observedAt.microsecondsSinceEpoch &- baseTime)
-            record.encodeFields(to: &entries)
+            entries.signed(records[index].observedAt.microsecondsSinceEpoch &- baseTime)
+            records[index].encodeFields(to: &entries)
             entries.output.patchLength(at: length)
         }
         var segment = BinaryWriter(reservingCapacity: entries.output.bytes.count + 64)
