@@ -1,96 +1,36 @@
-internal import CRabbitMQ
 import Foundation
 import Logging
 
-/// Everything below runs on the consumer's own thread and is the only code that touches its connection.
-extension AMQPConsumer {
-    private static let channel: UInt16 = 1
+/// Everything below runs on the consumer's own thread and is the only code that touches its connection. The
+/// reconnect loop is `ConnectionSupervisor`'s; this is what a consuming session does.
+extension AMQPConsumer: SupervisedClient {
     private static let pollInterval: Duration = .milliseconds(250)
     private static let maximumBatch = 1024
+    private var channel: UInt16 { ConnectionSupervisor.channel }
 
-    /// Why a consuming session ended without the connection being lost.
-    private enum SessionEnd: Error {
-        case channelClosed(AMQPError)
-        case consumerCancelled
-    }
+    var role: String { "consumer" }
 
     func run() {
-        var failures = 0
-        var generation: UInt64 = 0
-
-        connectionLoop: while !isCloseRequested {
-            setStatus(.connecting)
-            let connection: RawConnection
-            do {
-                connection = try RawConnection(settings: settings)
-            } catch {
-                recordFailure(error, failures: failures)
-                sleepBeforeRetry(failures: failures)
-                failures += 1
-                continue connectionLoop
-            }
-
-            sessionLoop: while true {
-                do {
-                    generation += 1
-                    let consumerTag = try openSession(on: connection, generation: generation)
-                    failures = 0
-                    try pump(connection, generation: generation, consumerTag: consumerTag)
-                    connection.close()
-                    break connectionLoop
-                } catch SessionEnd.consumerCancelled {
-                    emit(.cancelled)
-                    logger.warning("the broker cancelled the consumer; subscribing again")
-                    amqp_channel_close(connection.state, Self.channel, Int32(AMQP_REPLY_SUCCESS))
-                    continue sessionLoop
-                } catch SessionEnd.channelClosed(let error) {
-                    recordFailure(error, failures: failures)
-                    sleepBeforeRetry(failures: failures)
-                    failures += 1
-                    if isCloseRequested { connection.close(); break connectionLoop }
-                    continue sessionLoop
-                } catch let error as AMQPError {
-                    if case .server(_, .channel, _, _) = error {
-                        recordFailure(error, failures: failures)
-                        sleepBeforeRetry(failures: failures)
-                        failures += 1
-                        if isCloseRequested { connection.close(); break connectionLoop }
-                        continue sessionLoop
-                    }
-                    connection.abandon()
-                    recordFailure(error, failures: failures)
-                    sleepBeforeRetry(failures: failures)
-                    failures += 1
-                    continue connectionLoop
-                } catch {
-                    connection.abandon()
-                    recordFailure(.library(operation: "consuming", status: -1, message: "\(error)"), failures: failures)
-                    continue connectionLoop
-                }
-            }
-        }
-
-        control.withLock { control in
-            finishDeliveries(&control)
-            control.status = .closed
-        }
-        eventContinuation.finish()
-        logger.info("consumer closed")
-        thread.markFinished()
+        ConnectionSupervisor(backoff: configuration.backoff, channelRecovery: .afterBackoff).run(self)
     }
 
-    /// Opens the channel, declares the topology, sets the prefetch and subscribes (unless consuming was stopped).
-    private func openSession(on connection: RawConnection, generation: UInt64) throws(AMQPError) -> String? {
-        try connection.openChannel(Self.channel)
-        try connection.declare(configuration.topology, channel: Self.channel)
-        try connection.setPrefetch(configuration.prefetch, channel: Self.channel)
+    func willConnect() {
+        setStatus(.connecting)
+    }
+
+    /// Opens the channel, declares the topology, sets the prefetch and subscribes (unless consuming was stopped);
+    /// returns the consumer tag of the subscription.
+    func openSession(on connection: RawConnection, generation: UInt64) throws(AMQPError) -> String? {
+        try connection.openChannel(channel)
+        try connection.declare(configuration.topology, channel: channel)
+        try connection.setPrefetch(configuration.prefetch, channel: channel)
         let stopRequested = control.withLock { $0.stopConsumingRequested }
         var consumerTag: String?
         if !stopRequested {
             consumerTag = try connection.consume(
                 queue: configuration.queue, consumerTag: configuration.consumerTag,
                 exclusive: configuration.exclusive, arguments: configuration.consumeArguments,
-                channel: Self.channel)
+                channel: channel)
         }
         control.withLock { control in
             control.status = consumerTag == nil ? .stoppedConsuming : .consuming(generation: generation)
@@ -103,7 +43,7 @@ extension AMQPConsumer {
     }
 
     /// Moves acks out and deliveries in until the consumer is closed or the session fails.
-    private func pump(_ connection: RawConnection, generation: UInt64, consumerTag: String?) throws {
+    func runSession(_ consumerTag: String?, on connection: RawConnection, generation: UInt64) throws {
         var consumerTag = consumerTag
         while true {
             let closeRequested = thread.isCloseRequested
@@ -116,7 +56,7 @@ extension AMQPConsumer {
 
             if stopRequested {
                 if let tag = consumerTag {
-                    try connection.cancel(consumerTag: tag, channel: Self.channel)
+                    try connection.cancel(consumerTag: tag, channel: channel)
                     consumerTag = nil
                     // Deliveries that arrived while waiting for cancel-ok are already queued inside rabbitmq-c.
                     try readDeliveries(connection, generation: generation, onlyQueued: true)
@@ -146,11 +86,11 @@ extension AMQPConsumer {
             }
             switch command {
             case .ack(let tag, let multiple):
-                try connection.ack(tag.value, multiple: multiple, channel: Self.channel)
+                try connection.ack(tag.value, multiple: multiple, channel: channel)
             case .nack(let tag, let multiple, let requeue):
-                try connection.nack(tag.value, multiple: multiple, requeue: requeue, channel: Self.channel)
+                try connection.nack(tag.value, multiple: multiple, requeue: requeue, channel: channel)
             case .reject(let tag, let requeue):
-                try connection.reject(tag.value, requeue: requeue, channel: Self.channel)
+                try connection.reject(tag.value, requeue: requeue, channel: channel)
             }
         }
     }
@@ -163,47 +103,30 @@ extension AMQPConsumer {
         }
         while batch.count < Self.maximumBatch {
             if onlyQueued, !connection.hasBufferedInput { return }
-            amqp_maybe_release_buffers(connection.state)
-            var envelope = amqp_envelope_t()
-            var immediately = timeval(tv_sec: 0, tv_usec: 0)
-            let reply = amqp_consume_message(connection.state, &envelope, &immediately, 0)
-            switch reply.reply_type {
-            case AMQP_RESPONSE_NORMAL:
-                batch.append(makeDelivery(envelope, generation: generation))
-                amqp_destroy_envelope(&envelope)
-            case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_TIMEOUT.rawValue:
+            switch connection.readDelivery(generation: generation, channel: channel) {
+            case .delivery(let delivery):
+                batch.append(delivery)
+            case .nothingReady:
                 return
-            case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_UNEXPECTED_STATE.rawValue:
+            case .methodWaiting:
                 // A method other than basic.deliver is waiting; rabbitmq-c wants it read with wait_frame.
-                try handleNonDeliveryFrame(connection)
-            default:
-                rejectIfUndecodable(envelope, reply: reply, connection: connection, generation: generation)
-                try connection.check(reply, operation: "receiving", channel: Self.channel)
-                return
+                try handle(try connection.waitForMethod(operation: "receiving"))
+            case .undecodable(let deliveryTag, let reason, let error):
+                rejectUndecodable(deliveryTag, reason: reason, connection: connection, generation: generation)
+                throw error
+            case .failed(let error):
+                throw error
             }
         }
     }
 
-    /// Decoding failures that the same bytes will cause again on every redelivery, as opposed to a lost socket.
-    private static let undecodableStatuses: Set<Int32> = [
-        AMQP_STATUS_BAD_AMQP_DATA.rawValue, AMQP_STATUS_UNKNOWN_CLASS.rawValue, AMQP_STATUS_INVALID_PARAMETER.rawValue,
-        AMQP_STATUS_TABLE_TOO_BIG.rawValue,
-    ]
-
     /// A delivery that rabbitmq-c cannot decode would come back after every reconnect and stop consumption for
-    /// good. `amqp_consume_message` has read its `basic.deliver` (and so its delivery tag) before it fails on the
-    /// content header, so the delivery is rejected without requeue, which sends it to the queue's dead-letter
+    /// good. Its tag is known, so it is rejected without requeue, which sends it to the queue's dead-letter
     /// exchange untouched. The reject goes out before the connection is dropped; the broker handles the two in
     /// that order.
-    private func rejectIfUndecodable(
-        _ envelope: amqp_envelope_t, reply: amqp_rpc_reply_t, connection: RawConnection, generation: UInt64
-    ) {
-        guard reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION, envelope.delivery_tag != 0,
-            Self.undecodableStatuses.contains(reply.library_error)
-        else { return }
-        let reason = libraryMessage(reply.library_error)
+    private func rejectUndecodable(_ deliveryTag: UInt64, reason: String, connection: RawConnection, generation: UInt64) {
         do {
-            try connection.reject(envelope.delivery_tag, requeue: false, channel: Self.channel)
+            try connection.reject(deliveryTag, requeue: false, channel: channel)
         } catch {
             logger.error("could not reject an undecodable delivery; it will be redelivered", metadata: ["error": "\(error)"])
             return
@@ -211,74 +134,55 @@ extension AMQPConsumer {
         logger.error(
             "rejected a delivery rabbitmq-c cannot decode; the queue's dead-letter exchange has it",
             metadata: [
-                "amqp.delivery_tag": "\(DeliveryTag(generation: generation, value: envelope.delivery_tag))",
-                "error": "\(reason) (rabbitmq-c status \(reply.library_error))",
+                "amqp.delivery_tag": "\(DeliveryTag(generation: generation, value: deliveryTag))",
+                "error": "\(reason)",
             ])
         emit(.rejectedUndecodable(reason: reason))
     }
 
-    private func makeDelivery(_ envelope: amqp_envelope_t, generation: UInt64) -> Delivery {
-        Delivery(
-            tag: DeliveryTag(generation: generation, value: envelope.delivery_tag),
-            exchange: envelope.exchange.asString,
-            routingKey: envelope.routing_key.asString,
-            redelivered: envelope.redelivered != 0,
-            properties: CReading.properties(envelope.message.properties),
-            body: envelope.message.body.asArray
-        )
-    }
-
-    private func handleNonDeliveryFrame(_ connection: RawConnection) throws {
-        var frame = amqp_frame_t()
-        try connection.checkStatus(amqp_simple_wait_frame(connection.state, &frame), operation: "receiving")
-        guard frame.frame_type == UInt8(AMQP_FRAME_METHOD) else { return }
-        let method = frame.payload.method
-        switch method.id {
-        case MethodNumber.channelClose:
-            let close = method.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
-            connection.sendChannelCloseOk(channel: frame.channel)
-            throw SessionEnd.channelClosed(
-                .server(
-                    operation: "consuming", scope: .channel, replyCode: close.reply_code,
-                    replyText: close.reply_text.asString))
-        case MethodNumber.connectionClose:
-            let close = method.decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
-            connection.sendConnectionCloseOk()
-            throw AMQPError.server(
-                operation: "consuming", scope: .connection, replyCode: close.reply_code,
-                replyText: close.reply_text.asString)
-        case MethodNumber.basicCancel:
-            throw SessionEnd.consumerCancelled
-        case MethodNumber.connectionBlocked:
-            let blocked = method.decoded.assumingMemoryBound(to: amqp_connection_blocked_t.self).pointee
-            emit(.blocked(reason: blocked.reason.asString))
-        case MethodNumber.connectionUnblocked:
+    private func handle(_ method: IncomingMethod?) throws {
+        switch method {
+        case .channelClose(let replyCode, let replyText):
+            throw SessionInterruption.channelClosed(
+                .server(operation: "consuming", scope: .channel, replyCode: replyCode, replyText: replyText))
+        case .connectionClose(let replyCode, let replyText):
+            throw AMQPError.server(operation: "consuming", scope: .connection, replyCode: replyCode, replyText: replyText)
+        case .basicCancel:
+            throw SessionInterruption.consumerCancelled
+        case .connectionBlocked(let reason):
+            emit(.blocked(reason: reason))
+        case .connectionUnblocked:
             emit(.unblocked)
-        default:
-            logger.debug("ignoring method 0x\(String(method.id, radix: 16)) on the consumer channel")
+        case .other(let methodId):
+            logger.debug("ignoring method 0x\(String(methodId, radix: 16)) on the consumer channel")
+        case .basicAck, .basicNack, .basicReturn, nil:
+            break
         }
     }
 
-    private var isCloseRequested: Bool { thread.isCloseRequested }
+    func wasCancelled() {
+        emit(.cancelled)
+        logger.warning("the broker cancelled the consumer; subscribing again")
+    }
+
+    func didFail(_ failure: ConnectionStateMachine.Failure) {
+        let closing = thread.isCloseRequested
+        control.withLock { control in
+            control.lastError = failure.error
+            if !closing { control.status = .disconnected(reason: failure.error.description) }
+        }
+        emit(.disconnected(reason: failure.error.description))
+    }
+
+    func didFinish() {
+        control.withLock { control in
+            finishDeliveries(&control)
+            control.status = .closed
+        }
+        eventContinuation.finish()
+    }
 
     private func setStatus(_ status: Status) {
         control.withLock { $0.status = status }
-    }
-
-    private func recordFailure(_ error: AMQPError, failures: Int) {
-        let closing = isCloseRequested
-        control.withLock { control in
-            control.lastError = error
-            if !closing { control.status = .disconnected(reason: error.description) }
-        }
-        emit(.disconnected(reason: error.description))
-        let level: Logger.Level = failures == 0 ? .warning : .info
-        logger.log(
-            level: level, "consumer disconnected",
-            metadata: ["error": "\(error)", "amqp.retry_in": "\(configuration.backoff.delay(afterFailures: failures))"])
-    }
-
-    private func sleepBeforeRetry(failures: Int) {
-        thread.sleep(for: configuration.backoff.delay(afterFailures: failures))
     }
 }

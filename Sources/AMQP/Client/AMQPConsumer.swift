@@ -1,4 +1,3 @@
-internal import CRabbitMQ
 import Foundation
 import Logging
 import Synchronization

@@ -1,4 +1,3 @@
-internal import CRabbitMQ
 import Foundation
 import Logging
 
@@ -98,89 +97,55 @@ struct Outstanding {
     }
 }
 
-extension AMQPPublisher {
-    private static let channel: UInt16 = 1
+/// Everything below runs on the publisher's own thread and is the only code that touches its connection. The
+/// reconnect loop is `ConnectionSupervisor`'s; this is what a publishing session does.
+extension AMQPPublisher: SupervisedClient {
     private static let pollInterval: Duration = .milliseconds(250)
+    private var channel: UInt16 { ConnectionSupervisor.channel }
 
-    private enum SessionEnd: Error {
-        case channelClosed(AMQPError)
-    }
+    var role: String { "publisher" }
 
     func run() {
-        var failures = 0
-        var generation: UInt64 = 0
+        // A channel error such as publishing to a missing exchange reopens the channel at once on the same
+        // connection, backing off only if it keeps happening.
+        ConnectionSupervisor(backoff: configuration.backoff, channelRecovery: .atOnceThenBackoff).run(self)
+    }
 
-        connectionLoop: while !isCloseRequested {
-            setStatus(.connecting)
-            let connection: RawConnection
-            do {
-                connection = try RawConnection(settings: settings)
-            } catch {
-                recordFailure(error, failures: failures)
-                sleepBeforeRetry(failures: failures)
-                failures += 1
-                continue
-            }
+    func willConnect() {
+        setStatus(.connecting)
+    }
 
-            sessionLoop: while true {
-                var outstanding = Outstanding()
-                do {
-                    generation += 1
-                    try connection.openChannel(Self.channel)
-                    try connection.declare(configuration.topology, channel: Self.channel)
-                    try connection.selectConfirms(channel: Self.channel)
-                    control.withLock { control in
-                        control.status = .connected(generation: generation)
-                        control.generation = generation
-                        control.lastError = nil
-                    }
-                    emit(.connected(generation: generation))
-                    logger.info("publisher connected", metadata: ["amqp.generation": "\(generation)"])
-                    failures = 0
-                    try pump(connection, outstanding: &outstanding)
-                    connection.close()
-                    break connectionLoop
-                } catch {
-                    let amqpError: AMQPError
-                    var channelOnly = false
-                    switch error {
-                    case SessionEnd.channelClosed(let closeError):
-                        amqpError = closeError
-                        channelOnly = true
-                    case let typed as AMQPError:
-                        amqpError = typed
-                        if case .server(_, .channel, _, _) = typed { channelOnly = true }
-                    default:
-                        amqpError = .library(operation: "publishing", status: -1, message: "\(error)")
-                    }
-                    outstanding.failAll(
-                        channelOnly ? amqpError : .connectionLost(reason: amqpError.description))
-                    recordFailure(amqpError, failures: failures)
-                    if channelOnly && !isCloseRequested {
-                        // A channel error such as publishing to a missing exchange: reopen at once on the same
-                        // connection, backing off only if it keeps happening.
-                        if failures > 0 { sleepBeforeRetry(failures: failures - 1) }
-                        failures += 1
-                        continue sessionLoop
-                    }
-                    connection.abandon()
-                    if isCloseRequested { break connectionLoop }
-                    sleepBeforeRetry(failures: failures)
-                    failures += 1
-                    continue connectionLoop
-                }
-            }
+    func openSession(on connection: RawConnection, generation: UInt64) throws(AMQPError) {
+        try connection.openChannel(channel)
+        try connection.declare(configuration.topology, channel: channel)
+        try connection.selectConfirms(channel: channel)
+        control.withLock { control in
+            control.status = .connected(generation: generation)
+            control.generation = generation
+            control.lastError = nil
         }
+        emit(.connected(generation: generation))
+        logger.info("publisher connected", metadata: ["amqp.generation": "\(generation)"])
+    }
 
-        let leftover = control.withLock { control in
-            control.status = .closed
-            defer { control.requests = [] }
-            return control.requests
+    /// Publishes and settles confirms until closed; if the session fails, every publish still waiting for its
+    /// confirm fails with it (a channel error as itself, a lost connection as `connectionLost`: either may have
+    /// been routed).
+    func runSession(_: Void, on connection: RawConnection, generation: UInt64) throws {
+        var outstanding = Outstanding()
+        do {
+            try pump(connection, outstanding: &outstanding)
+        } catch {
+            switch ConnectionStateMachine.SessionEnd(classifying: error, operation: role) {
+            case .channelFailed(let channelError):
+                outstanding.failAll(channelError)
+            case .connectionFailed(let connectionError):
+                outstanding.failAll(.connectionLost(reason: connectionError.description))
+            case .closeRequested, .cancelledByBroker:
+                outstanding.failAll(.connectionLost(reason: "\(error)"))
+            }
+            throw error
         }
-        for request in leftover { request.fail(.closed) }
-        eventContinuation.finish()
-        logger.info("publisher closed")
-        thread.markFinished()
     }
 
     private func pump(_ connection: RawConnection, outstanding: inout Outstanding) throws {
@@ -203,7 +168,7 @@ extension AMQPPublisher {
                 }
             }
             for message in sendable {
-                try connection.publish(message, channel: Self.channel)
+                try connection.publish(message, channel: channel)
             }
 
             if let blockedReason {
@@ -269,85 +234,67 @@ extension AMQPPublisher {
 
     private func readFrames(_ connection: RawConnection, outstanding: inout Outstanding) throws {
         while true {
-            amqp_maybe_release_buffers(connection.state)
-            var frame = amqp_frame_t()
-            var immediately = timeval(tv_sec: 0, tv_usec: 0)
-            let status = amqp_simple_wait_frame_noblock(connection.state, &frame, &immediately)
-            if status == AMQP_STATUS_TIMEOUT.rawValue { return }
-            try connection.checkStatus(status, operation: "waiting for publisher confirms")
-            guard frame.frame_type == UInt8(AMQP_FRAME_METHOD) else { continue }
-            let method = frame.payload.method
-            switch method.id {
-            case MethodNumber.basicAck:
-                let ack = method.decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
-                outstanding.settle(upTo: ack.delivery_tag, multiple: ack.multiple != 0, with: .success(.confirmed))
-            case MethodNumber.basicNack:
-                let nack = method.decoded.assumingMemoryBound(to: amqp_basic_nack_t.self).pointee
-                outstanding.settle(upTo: nack.delivery_tag, multiple: nack.multiple != 0, with: .failure(.nacked))
-            case MethodNumber.basicReturn:
-                let returned = method.decoded.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
+            let method: IncomingMethod
+            switch try connection.pollMethod(operation: "waiting for publisher confirms") {
+            case .nothingReady: return
+            case .otherFrame: continue
+            case .method(let next): method = next
+            }
+            switch method {
+            case .basicAck(let deliveryTag, let multiple):
+                outstanding.settle(upTo: deliveryTag, multiple: multiple, with: .success(.confirmed))
+            case .basicNack(let deliveryTag, let multiple):
+                outstanding.settle(upTo: deliveryTag, multiple: multiple, with: .failure(.nacked))
+            case .basicReturn(let exchange, let routingKey, let replyCode, let replyText):
                 outstanding.markReturned(
-                    exchange: returned.exchange.asString, routingKey: returned.routing_key.asString,
-                    replyCode: returned.reply_code, replyText: returned.reply_text.asString)
-                var message = amqp_message_t()
-                let reply = amqp_read_message(connection.state, frame.channel, &message, 0)
-                try connection.check(reply, operation: "reading a returned message", channel: Self.channel)
-                amqp_destroy_message(&message)
-            case MethodNumber.connectionBlocked:
-                let blocked = method.decoded.assumingMemoryBound(to: amqp_connection_blocked_t.self).pointee
-                let reason = blocked.reason.asString
+                    exchange: exchange, routingKey: routingKey, replyCode: replyCode, replyText: replyText)
+            case .connectionBlocked(let reason):
                 setStatus(.blocked(reason: reason))
                 emit(.blocked(reason: reason))
                 logger.warning("the broker blocked publishing", metadata: ["reason": "\(reason)"])
-            case MethodNumber.connectionUnblocked:
+            case .connectionUnblocked:
                 control.withLock { control in
                     if case .blocked = control.status { control.status = .connected(generation: control.generation) }
                 }
                 emit(.unblocked)
                 logger.info("the broker unblocked publishing")
-            case MethodNumber.channelClose:
-                let close = method.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
-                connection.sendChannelCloseOk(channel: frame.channel)
-                throw SessionEnd.channelClosed(
-                    .server(
-                        operation: "publishing", scope: .channel, replyCode: close.reply_code,
-                        replyText: close.reply_text.asString))
-            case MethodNumber.connectionClose:
-                let close = method.decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
-                connection.sendConnectionCloseOk()
+            case .channelClose(let replyCode, let replyText):
+                throw SessionInterruption.channelClosed(
+                    .server(operation: "publishing", scope: .channel, replyCode: replyCode, replyText: replyText))
+            case .connectionClose(let replyCode, let replyText):
                 throw AMQPError.server(
-                    operation: "publishing", scope: .connection, replyCode: close.reply_code,
-                    replyText: close.reply_text.asString)
-            default:
+                    operation: "publishing", scope: .connection, replyCode: replyCode, replyText: replyText)
+            case .basicCancel, .other:
                 continue
             }
         }
     }
 
-    private var isCloseRequested: Bool { thread.isCloseRequested }
+    func wasCancelled() {}
+
+    func didFail(_ failure: ConnectionStateMachine.Failure) {
+        let closing = thread.isCloseRequested
+        let unsent = control.withLock { control in
+            control.lastError = failure.error
+            if !closing { control.status = .disconnected(reason: failure.error.description) }
+            defer { control.requests = [] }
+            return control.requests
+        }
+        for request in unsent { request.fail(.notConnected) }
+        emit(.disconnected(reason: failure.error.description))
+    }
+
+    func didFinish() {
+        let leftover = control.withLock { control in
+            control.status = .closed
+            defer { control.requests = [] }
+            return control.requests
+        }
+        for request in leftover { request.fail(.closed) }
+        eventContinuation.finish()
+    }
 
     private func setStatus(_ status: Status) {
         control.withLock { $0.status = status }
-    }
-
-    private func recordFailure(_ error: AMQPError, failures: Int) {
-        let closing = isCloseRequested
-        let unsent = control.withLock { control in
-            control.lastError = error
-            if !closing { control.status = .disconnected(reason: error.description) }
-            let unsent = control.requests
-            control.requests = []
-            return unsent
-        }
-        for request in unsent { request.fail(.notConnected) }
-        emit(.disconnected(reason: error.description))
-        let level: Logger.Level = failures == 0 ? .warning : .info
-        logger.log(
-            level: level, "publisher disconnected",
-            metadata: ["error": "\(error)", "amqp.retry_in": "\(configuration.backoff.delay(afterFailures: failures))"])
-    }
-
-    private func sleepBeforeRetry(failures: Int) {
-        thread.sleep(for: configuration.backoff.delay(afterFailures: failures))
     }
 }
