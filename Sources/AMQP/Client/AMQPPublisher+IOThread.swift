@@ -80,7 +80,7 @@ struct Outstanding {
         for (sequence, slot) in slots where slot.sentAt <= cutoff {
             slots[sequence] = nil
             returned[sequence] = nil
-            slot.request.settle(slot.index, .failure(.blocked(reason: reason, waited: now - slot.sentAt)))
+            slot.request.settle(slot.index, .failure(.unconfirmed(reason: reason, waited: now - slot.sentAt)))
         }
         while lowest < nextSequence, slots[lowest] == nil { lowest += 1 }
     }

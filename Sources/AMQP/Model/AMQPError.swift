@@ -11,6 +11,9 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
     case notConnected
     /// The broker has blocked the publishing connection (`connection.blocked`), for example on a memory alarm.
     case blocked(reason: String, waited: Duration)
+    /// The publish was written to the connection, then the broker blocked it (`connection.blocked`) and no confirm
+    /// came within the blocked policy's bound. The broker may still route it once it unblocks.
+    case unconfirmed(reason: String, waited: Duration)
     /// The broker answered a publish with `basic.nack`.
     case nacked
     /// The connection was lost before the broker confirmed the publish; it may or may not have been routed.
@@ -39,6 +42,9 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
             return "not connected to the broker"
         case .blocked(let reason, let waited):
             return "the broker blocked publishing (\(reason)); gave up after \(waited)"
+        case .unconfirmed(let reason, let waited):
+            return "the broker blocked publishing (\(reason)) after the message was sent; no confirm within \(waited), "
+                + "so it may or may not be routed"
         case .nacked:
             return "the broker rejected the publish (basic.nack)"
         case .connectionLost(let reason):
@@ -49,6 +55,15 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(operation) timed out after \(after)"
         case .unpublishable(let reason):
             return "the message cannot be published: \(reason)"
+        }
+    }
+
+    /// Whether a publish that failed with this error may still have been routed: the message left the client and
+    /// no answer came. A caller that publishes it again, or reroutes it, may cause a duplicate.
+    public var mayHaveBeenRouted: Bool {
+        switch self {
+        case .connectionLost, .unconfirmed: return true
+        default: return false
         }
     }
 

@@ -11,8 +11,20 @@ struct DeadLetterPublisher: Sendable {
     let publisher: AMQPPublisher
     let exchange: String
 
-    /// Publishes the copies with confirms; `true` at index i means message i is safely in the dead-letter queue.
-    func publish(_ rejected: [(delivery: AMQP.Delivery, reason: String)]) async -> [Bool] {
+    /// What became of each copy.
+    enum Outcome: Equatable {
+        /// The broker confirmed it: the copy is safely in the dead-letter queue.
+        case confirmed
+        /// It is not in the dead-letter queue.
+        case failed
+        /// It left for the broker and no answer came (the connection dropped, or the broker blocked it): it may
+        /// be routed yet. The original is still rejected into the queue's own dead-letter exchange, so the
+        /// dead-letter queue may hold this message twice.
+        case uncertain
+    }
+
+    /// Publishes the copies with confirms, and says what became of each, in order.
+    func publish(_ rejected: [(delivery: AMQP.Delivery, reason: String)]) async -> [Outcome] {
         guard !rejected.isEmpty else { return [] }
         let copies = rejected.map { delivery, reason in
             var properties = delivery.properties
@@ -24,8 +36,10 @@ struct DeadLetterPublisher: Sendable {
                 exchange: exchange, routingKey: delivery.routingKey, body: delivery.body, properties: properties)
         }
         return await publisher.publish(copies).map { result in
-            if case .success = result { return true }
-            return false
+            switch result {
+            case .success: return .confirmed
+            case .failure(let error): return error.mayHaveBeenRouted ? .uncertain : .failed
+            }
         }
     }
 }

@@ -115,7 +115,10 @@ struct IngestPipeline {
         }
         // A refused registry command changed nothing, so its ack waits for no commit.
         for refused in rejected { registryCommands[refused.delivery.tag] = nil }
-        let safelyDeadLettered = rejected.isEmpty ? [] : await deadLetters.publish(rejected)
+        let copies = rejected.isEmpty ? [] : await deadLetters.publish(rejected)
+        let safelyDeadLettered = copies.map { $0 == .confirmed }
+        let uncertain = copies.count { $0 == .uncertain }
+        if uncertain > 0 { metrics.uncertainDeadLetterCopies.increment(by: uncertain) }
         let uncommitted = await commitRegistry(registryCommands)
 
         acknowledge(

@@ -16,6 +16,9 @@ public final class ServiceMetrics: Sendable {
     private let factory: any MetricsFactory
     public let acks: Counter
     public let redeliveries: Counter
+    /// Dead-letter copies sent without an answer (the original was then rejected into the queue's own dead-letter
+    /// exchange): each may leave the message twice in the dead-letter queue.
+    public let uncertainDeadLetterCopies: Counter
     private let reconnectsConsumer: Counter
     private let reconnectsPublisher: Counter
     public let snapshotBuildSeconds: Timer
@@ -36,6 +39,7 @@ public final class ServiceMetrics: Sendable {
         self.factory = factory
         acks = Counter(label: "miner_index_acks_total", factory: factory)
         redeliveries = Counter(label: "miner_index_redeliveries_total", factory: factory)
+        uncertainDeadLetterCopies = Counter(label: "miner_index_dead_letter_copies_uncertain_total", factory: factory)
         reconnectsConsumer = Counter(
             label: "miner_index_reconnects_total", dimensions: [("client", "consumer")], factory: factory)
         reconnectsPublisher = Counter(
