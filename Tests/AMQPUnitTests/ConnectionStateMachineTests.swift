@@ -90,6 +90,9 @@ import Testing
         machine.sessionOpened()
         let step = machine.sessionEnded(.cancelledByBroker, closeRequested: false)
         #expect(step == .init(closeChannel: true, action: .openSession(generation: 2)))
+        // Cancelled while closing: the channel is still closed first (and the cancel reported), then the connection.
+        machine.sessionOpened()
+        #expect(machine.sessionEnded(.cancelledByBroker, closeRequested: true) == .init(closeChannel: true, action: .finish(.close)))
     }
 
     @Test func aCloseEndsEveryStateWithTheRightConnectionDisposal() {

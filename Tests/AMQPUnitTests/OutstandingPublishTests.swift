@@ -40,5 +40,8 @@ import Testing
         #expect(!AMQPError.notConnected.mayHaveBeenRouted)
         #expect(!AMQPError.nacked.mayHaveBeenRouted)
         #expect(!AMQPError.unpublishable(reason: "too big").mayHaveBeenRouted)
+        // A channel error fails everything in flight on the channel, some of which may have been routed.
+        #expect(AMQPError.server(operation: "publishing", scope: .channel, replyCode: 404, replyText: "NOT_FOUND").mayHaveBeenRouted)
+        #expect(!AMQPError.server(operation: "login", scope: .connection, replyCode: 403, replyText: "ACCESS_REFUSED").mayHaveBeenRouted)
     }
 }

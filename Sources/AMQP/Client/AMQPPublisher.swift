@@ -12,7 +12,8 @@ public final class AMQPPublisher: Sendable {
     public enum BlockedPolicy: Sendable, Hashable {
         /// Fail at once with `AMQPError.blocked` while the broker blocks the connection.
         case failImmediately
-        /// Hold publishes until the broker unblocks, for at most this long, then fail with `AMQPError.blocked`.
+        /// Hold publishes until the broker unblocks, for at most this long, then fail with `AMQPError.blocked`
+        /// (or `AMQPError.unconfirmed` for one already written to the connection: it may still be routed).
         case wait(upTo: Duration)
     }
 

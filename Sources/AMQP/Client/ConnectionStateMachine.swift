@@ -114,8 +114,7 @@ struct ConnectionStateMachine {
         case .closeRequested:
             return finish(.close)
         case .cancelledByBroker:
-            if closeRequested { return finish(.close) }
-            var step = openSession()
+            var step = closeRequested ? finish(.close) : openSession()
             step.closeChannel = true
             return step
         case .channelFailed(let error):

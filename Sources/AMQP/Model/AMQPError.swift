@@ -59,10 +59,12 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Whether a publish that failed with this error may still have been routed: the message left the client and
-    /// no answer came. A caller that publishes it again, or reroutes it, may cause a duplicate.
+    /// no answer came. A caller that publishes it again, or reroutes it, may cause a duplicate. A channel error
+    /// fails every publish in flight on the channel: the one that caused it was not routed, but the others may
+    /// have been, and nothing says which is which.
     public var mayHaveBeenRouted: Bool {
         switch self {
-        case .connectionLost, .unconfirmed: return true
+        case .connectionLost, .unconfirmed, .server(_, .channel, _, _): return true
         default: return false
         }
     }

@@ -17,8 +17,8 @@ struct DeadLetterPublisher: Sendable {
         case confirmed
         /// It is not in the dead-letter queue.
         case failed
-        /// It left for the broker and no answer came (the connection dropped, or the broker blocked it): it may
-        /// be routed yet. The original is still rejected into the queue's own dead-letter exchange, so the
+        /// It left for the broker and no answer came (the connection dropped, the broker blocked it, or the
+        /// channel failed under it): it may be routed yet. The original is still rejected into the queue's own dead-letter exchange, so the
         /// dead-letter queue may hold this message twice.
         case uncertain
     }
