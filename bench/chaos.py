@@ -28,6 +28,7 @@ import argparse
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -488,11 +489,32 @@ def run(name):
             load.wait()
         scenario.service.close()
         result["miner_index_log"] = os.path.join(scenario.folder, "miner-index.log")
+        if problems:
+            print_log_excerpts(scenario.folder)
         scenario.cleanup()
     result["load_average_after"] = os.getloadavg()[0]
     result["passed"] = not problems
     log(f"chaos: {name}: {'PASSED' if result['passed'] else 'FAILED: ' + '; '.join(problems)}")
     return result
+
+
+CONNECTION_LINE = re.compile(r"lost the broker|ready|connected|disconnected|closed|blocked|error|critical|failed")
+
+
+def print_log_excerpts(folder):
+    """A failed scenario's logs are deleted with its folder (unless --keep), and a CI run keeps only its output: print
+    what says where a connection went, so a failure seen once can still be read."""
+    for name, pattern, count in (("miner-index.log", CONNECTION_LINE, 80), ("miner-load.log", None, 40)):
+        path = os.path.join(folder, name)
+        try:
+            with open(path, errors="replace") as file:
+                lines = [line.rstrip() for line in file
+                         if pattern is None or (pattern.search(line) and "dead-lettering a message" not in line)]
+        except OSError:
+            continue
+        log(f"chaos: last {min(count, len(lines))} lines of {name}" + (" about connections and errors" if pattern else "") + ":")
+        for line in lines[-count:]:
+            log("  | " + line[:400])
 
 
 def balance(scenario, counts, dead_letter_depth, problems):
