@@ -1,6 +1,7 @@
 import MinerIndex
 
-/// Focused loops for `perf record`: `miner-index-benchmarks profile encode|record|aggregate|decode|decode-cpu-gpu`
+/// Focused loops for `perf record`: `miner-index-benchmarks profile
+/// encode|record|changed-fields|aggregate|decode|decode-cpu-gpu`
 /// repeats one operation for a few seconds so a sampling profiler sees nothing else.
 enum ProfilingLoops {
     static func run(_ name: String, index: AsicMinerOperationalIndex) async {
@@ -28,6 +29,24 @@ enum ProfilingLoops {
                 iterations += 1000
             }
             print("wrote \(iterations) logs in 5 s, \(writer.bytes.count) B each")
+        case "changed-fields":
+            // A log against the same miner's previous report, as a delta writes it.
+            guard let previous = try? AsicMinerLog.decode(json: SampleMessages.asicLog(id: 1, report: 1)),
+                let log = try? AsicMinerLog.decode(json: SampleMessages.asicLog(id: 1, report: 2))
+            else { return }
+            var writer = JSONWriter(reservingCapacity: 4096)
+            var fingerprint: [UInt64] = []
+            var iterations = 0
+            while Measurement.now() < deadline {
+                for _ in 0..<1000 {
+                    writer.removeAll()
+                    previous.writeJSON(to: &writer, fingerprint: &fingerprint, onlyChanged: false)
+                    writer.removeAll()
+                    log.writeJSON(to: &writer, fingerprint: &fingerprint, onlyChanged: true)
+                }
+                iterations += 1000
+            }
+            print("wrote \(iterations) logs whole, then their changed fields, in 5 s, \(writer.bytes.count) B changed each")
         case "aggregate":
             var iterations = 0
             while Measurement.now() < deadline {

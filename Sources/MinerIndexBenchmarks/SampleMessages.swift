@@ -6,24 +6,33 @@ import MinerIndex
 enum SampleMessages {
     /// Written as a template rather than through JSONSerialization, which would take longer to build the
     /// hundreds of thousands of bodies the benchmark feeds than the benchmark takes to run.
-    static func asicLog(id: Int, insertedAt: String = "2023-11-14T22:13:20.123Z") -> [UInt8] {
+    /// `report` numbers a miner's successive reports: from one to the next, the fields that `miner-load`'s simulated
+    /// miners vary (hashrates, rejection rate, uptime, the first pool's shares, the other pools' states, hashboard
+    /// figures, fans, power, `inserted_at`) change, and the rest (pools, worker, addresses, coin) stay, as on a farm.
+    static func asicLog(id: Int, insertedAt: String = "2023-11-14T22:13:20.123Z", report: Int = 0) -> [UInt8] {
         let unit = ["TH/s", "GH/s", "th/s"][id % 3]
         let coin = ["bitcoin", "Bitcoin", "kaspa", "litecoin"][id % 4]
-        var text = #"{"asic_miner_id":\#(id),"hashrate_5_min":\#(95.5 + Double(id % 100) / 10),"hashrate_30_min":94.25,"#
-        text += #""hashrate_uom":"\#(unit)","pool_rejection_rate":0.12,"uptime":"03:11:22:45","#
+        var noise = SeededGenerator(seed: UInt64(truncatingIfNeeded: id) &* 0x9E37_79B9 &+ UInt64(truncatingIfNeeded: report))
+        let accepted = 123_456 + id + report * 20
+        var text = #"{"asic_miner_id":\#(id),"hashrate_5_min":\#(95.5 + Double(id % 100) / 10 + noise.tenths(60)),"#
+        text += #""hashrate_30_min":\#(94.25 + noise.tenths(30)),"#
+        text += #""hashrate_uom":"\#(unit)","pool_rejection_rate":\#(Double(12_000 / max(1, accepted / 1000)) / 1000),"#
+        text += #""uptime":"03:11:\#(10 + report / 60 % 50):\#(10 + report % 50)","#
         text += #""lan_ip":"10.0.\#(id / 250 % 250).\#(id % 250)","wan_ip":"203.0.113.9","coin_name":"\#(coin)","#
-        text += #""power":3250.5,"inserted_at":"\#(insertedAt)","api_code":"sentry-token-\#(id)-0f8e2c1d9b7a6543""#
+        text += #""power":\#(3200 + noise.whole(100)).5,"inserted_at":"\#(insertedAt)","api_code":"sentry-token-\#(id)-0f8e2c1d9b7a6543""#
         for pool in 1...3 {
+            let state = pool == 1 ? "Alive" : (noise.whole(3) == 0 ? "Dead" : "Alive")
             text += #","pool_\#(pool)_address":"stratum+tcp://btc.pool\#(pool).example.com:3333","#
             text += #""pool_\#(pool)_user":"farmnorth.rack\#(id % 40).worker\#(id)","#
-            text += #""pool_\#(pool)_state":"\#(pool == 1 ? "Alive" : "Dead")","#
-            text += #""pool_\#(pool)_accepted_share":\#(123_456 + id),"pool_\#(pool)_rejected_share":\#(12 * pool)"#
+            text += #""pool_\#(pool)_state":"\#(state)","#
+            text += #""pool_\#(pool)_accepted_share":\#(pool == 1 ? accepted : 0),"pool_\#(pool)_rejected_share":\#(pool == 1 ? 12 : 0)"#
         }
         for board in 1...3 {
-            text += #","hashboard_\#(board)_hashrate_5_min":31.83,"hashboard_\#(board)_hashrate_30_min":31.42,"#
-            text += #""hashboard_\#(board)_temp_1":64.5,"hashboard_\#(board)_temp_2":71"#
+            text += #","hashboard_\#(board)_hashrate_5_min":\#(31.5 + noise.tenths(10)),"#
+            text += #""hashboard_\#(board)_hashrate_30_min":\#(31.42 + noise.tenths(2)),"#
+            text += #""hashboard_\#(board)_temp_1":\#(58 + noise.whole(20)),"hashboard_\#(board)_temp_2":\#(62 + noise.whole(22))"#
         }
-        for fan in 1...4 { text += #","fan_\#(fan)_speed":\#(5400 + fan * 10)"# }
+        for fan in 1...4 { text += #","fan_\#(fan)_speed":\#(3600 + noise.whole(3000))"# }
         return Array((text + "}").utf8)
     }
 
@@ -98,4 +107,12 @@ struct SeededGenerator: RandomNumberGenerator {
         value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
         return value ^ (value >> 31)
     }
+}
+
+extension SeededGenerator {
+    /// A whole number in 0..<bound.
+    mutating func whole(_ bound: Int) -> Int { Int(next() % UInt64(max(1, bound))) }
+
+    /// A number of tenths in 0..<bound/10.
+    mutating func tenths(_ bound: Int) -> Double { Double(whole(bound)) / 10 }
 }

@@ -20,9 +20,11 @@ enum StreamBenchmark {
         for id in 0..<miners { await index.upsert(SampleMessages.asicMiner(id: id)) }
         let decoder = MinerMessageDecoder()
         var nextMiner = 0
+        var reports = 0
         var inputBytes = 0
 
-        /// One simulated second of reports: `logsPerSecond` miners in turn, each with a later `inserted_at`.
+        /// One simulated second of reports: `logsPerSecond` miners in turn, each with a later `inserted_at` and the
+        /// figures a miner changes from one report to the next.
         func applySecond(_ second: Int) async {
             let now = start.adding(seconds: Double(second))
             var batch: [TimedCommand<AsicMinerCommand>] = []
@@ -30,8 +32,11 @@ enum StreamBenchmark {
             for offset in 0..<logsPerSecond {
                 let id = nextMiner
                 nextMiner = (nextMiner + 1) % miners
+                // The report number changes what a real miner changes between reports (see `asicLog`).
                 let body = SampleMessages.asicLog(
-                    id: id, insertedAt: ISO8601Timestamp.format(now.adding(seconds: Double(offset) / Double(logsPerSecond))))
+                    id: id, insertedAt: ISO8601Timestamp.format(now.adding(seconds: Double(offset) / Double(logsPerSecond))),
+                    report: reports / miners)
+                reports += 1
                 inputBytes += body.count
                 guard case let .asic(command)? = try? decoder.decode(routingKey: "asic_miner.log", body: body) else {
                     continue
@@ -76,6 +81,9 @@ enum StreamBenchmark {
         // Now: a delta every second and a keyframe every `keyframeInterval`, for the same number of seconds.
         var stream = AsicMinerPayloadEncoder()
         var deltas: [(cpu: Double, bytes: Int)] = []
+        /// The actor's pass and the encoding, apart, for the deltas of ticks without a keyframe (a keyframe tick's
+        /// pass also takes the snapshot).
+        var deltaSplits: [(pass: Double, encoding: Double)] = []
         var keyframes: [(cpu: Double, bytes: Int)] = []
         var version: UInt64?
         var sequence: UInt64 = 0
@@ -84,6 +92,7 @@ enum StreamBenchmark {
             let keyframeDue = version == nil || step % keyframeInterval == 0
             let started = Measurement.now()
             let publication = await index.publication(since: version, includeSnapshot: keyframeDue)
+            let passed = Measurement.now()
             let generatedAt = start.adding(seconds: Double(second))
             var deltaBytes = 0
             if let delta = publication.delta {
@@ -94,7 +103,10 @@ enum StreamBenchmark {
                 deltaBytes = stream.deltaParts(delta, stamp: stamp, maxBytes: 16 << 20).reduce(0) { $0 + $1.count }
             }
             let deltaCPU = Measurement.now() - started
-            if publication.delta != nil { deltas.append((deltaCPU, deltaBytes)) }
+            if publication.delta != nil {
+                deltas.append((deltaCPU, deltaBytes))
+                if !keyframeDue { deltaSplits.append((passed - started, deltaCPU - (passed - started))) }
+            }
             if let snapshot = publication.snapshot {
                 let keyframeStarted = Measurement.now()
                 sequence += 1
@@ -126,6 +138,7 @@ enum StreamBenchmark {
             |---|---:|---:|---:|
             | messages built | \(fullBuilds.count) full | \(deltas.count) deltas + \(keyframes.count) keyframes | |
             | CPU per build, median | \(ms(medianBuild)) | \(ms(medianDelta)) (delta) / \(ms(Measurement.median(keyframes.map(\.cpu)))) (keyframe) | |
+            | of a delta: the actor's pass / the encoding, median | | \(ms(Measurement.median(deltaSplits.map(\.pass)))) / \(ms(Measurement.median(deltaSplits.map(\.encoding)))) | |
             | broadcast CPU, share of one core | \(percent(pacedCPU)) | \(percent(streamCPU)) | \(format(streamCPU / pacedCPU, digits: 2))x |
             | full-index bytes per second | \(megabytes(pacedBytes)) | \(megabytes(streamBytes)) | \(format(streamBytes / pacedBytes, digits: 2))x |
             | input bytes per second (log bodies) | \(megabytes(inputRate)) | \(megabytes(inputRate)) | |

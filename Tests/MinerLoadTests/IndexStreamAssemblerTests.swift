@@ -40,6 +40,7 @@ import Testing
         var version = first.version
         var sequence: UInt64 = 1
         var clock = t0
+        var changedFieldRecords = 0
         for round in 1...6 {
             clock = clock.adding(seconds: 25)
             for id in Int64(1)...40 where (id + Int64(round)) % 3 == 0 {
@@ -52,6 +53,16 @@ import Testing
             let delta = try #require(publication.delta)
             let parts = encoder.deltaParts(delta, stamp: stamp(sequence + 1, previous: sequence, base: 1), maxBytes: maxBytes)
             #expect(parts.allSatisfy { $0.count <= maxBytes })
+            for part in parts {
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(part)) as? [String: Any])
+                let changed = try #require(object["asic_miner_operational_map_changed"] as? [String: [String: Any]])
+                // A log that reported again sends what changed (its hashrate and the rest follow from it), never
+                // its id or its unchanged pool.
+                for fields in changed.values {
+                    #expect(fields["asic_miner_id"] == nil && fields["pool_1_address"] == nil && !fields.isEmpty)
+                }
+                changedFieldRecords += changed.count
+            }
             for (number, part) in parts.enumerated() {
                 #expect(assembler.receive(part, as: .delta) == (number == parts.count - 1 ? .deltaApplied : .partial))
             }
@@ -67,6 +78,29 @@ import Testing
         #expect(assembler.checks.last?.matched == true, "\(assembler.checks.last?.difference ?? "no check")")
         #expect(assembler.canonicalIndex() == rebuilt)
         #expect(assembler.counters.gaps == 0)
+        #expect(changedFieldRecords > 20)
+    }
+
+    @Test func changedFieldsOfALogTheSubscriberDoesNotHoldAskForAKeyframe() async throws {
+        let index = AsicMinerOperationalIndex()
+        var encoder = AsicMinerPayloadEncoder(vocabulary: .asicMiner)
+        var assembler = IndexStreamAssembler(keys: .of(.asic))
+        await index.put(log(1, 10), receivedAt: t0)
+        let first = await index.publication(since: nil, includeSnapshot: true)
+        for part in encoder.keyframeParts(try #require(first.snapshot), stamp: stamp(1, previous: nil, base: nil), maxBytes: 1 << 20) {
+            #expect(assembler.receive(part, as: .keyframe) == .keyframeApplied)
+        }
+        // A subscriber whose copy lost the log (as a bug or a stray message could make it) cannot merge fields.
+        var held = try #require(assembler.index)
+        held.logs[1] = nil
+        assembler = IndexStreamAssembler(keys: .of(.asic), holding: held, sequence: 1, chain: "c1")
+        await index.put(log(1, 20), receivedAt: t0.adding(seconds: 1))
+        let delta = try #require(await index.publication(since: first.version, includeSnapshot: false).delta)
+        let parts = encoder.deltaParts(delta, stamp: stamp(2, previous: 1, base: 1), maxBytes: 1 << 20)
+        #expect(String(decoding: parts[0], as: UTF8.self).contains(#""asic_miner_operational_map_changed":{"1":{"#))
+        #expect(assembler.receive(parts[0], as: .delta) == .needsKeyframe)
+        #expect(assembler.index == nil)
+        #expect(assembler.counters.gaps == 1)
     }
 
     @Test func aDeltaThatDoesNotFollowAsksForAKeyframe() async throws {

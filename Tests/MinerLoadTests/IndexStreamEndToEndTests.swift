@@ -86,6 +86,29 @@ import Testing
         #expect(check.matched, "\(check.difference ?? "")")
     }
 
+    @Test func aDeltaThatCouldNotBePublishedStartsTheChainAgainFromAKeyframe() async throws {
+        // Neither the keyframe interval nor requests can cause a keyframe here: only the failed delta can.
+        let service = try InProcessService(offlineAfter: .seconds(60)) { $0.keyframeInterval = .seconds(3600) }
+        try await service.start()
+        defer { Task { await service.stop() } }
+        let asic = subscriber(service, .asic, requestRetry: .seconds(3600))
+        try await asic.start(timeout: .seconds(10))
+        let running = Task { try await load(service, seconds: 6, miners: 8) }
+        #expect(await eventually(timeout: .seconds(10)) { asic.assembler.counters.deltas >= 2 })
+        let keyframesBefore = asic.assembler.counters.keyframes
+
+        // Deltas then fail (the broker refuses a publish to a missing exchange): the encoder has already counted
+        // their changed fields as sent, so the chain must start again from a keyframe, which still goes out.
+        let deltaExchange = asic.exchanges.delta
+        try await AMQPAdmin.withChannel(service.configuration.amqp) { channel throws(AMQPError) in
+            try channel.deleteExchange(deltaExchange)
+        }
+        #expect(await eventually(timeout: .seconds(10)) { asic.assembler.counters.keyframes > keyframesBefore })
+        _ = try await running.value
+        await asic.close()
+        #expect(asic.assembler.counters.gaps == 0)
+    }
+
     @Test func manyRequestsInOneIntervalGetOneKeyframe() async throws {
         // A long interval, so that a burst of requests published at once falls within one.
         let service = try InProcessService(offlineAfter: .seconds(60)) {

@@ -16,37 +16,49 @@ extension AsicMinerLog: JSONRecord {
 
     /// Every reference field, absent ones as null so dashboards see the original shape; never `api_code`.
     public func writeJSON(to writer: inout JSONWriter) {
+        var fields = RecordFields.plain
+        write(&fields, to: &writer)
+    }
+
+    public func writeJSON(to writer: inout JSONWriter, fingerprint: inout [UInt64], onlyChanged: Bool) {
+        var fields = RecordFields(onlyChanged: onlyChanged)
+        swap(&fields.fingerprint, &fingerprint)
+        write(&fields, to: &writer)
+        swap(&fields.fingerprint, &fingerprint)
+    }
+
+    private func write(_ fields: inout RecordFields, to writer: inout JSONWriter) {
         writer.beginObject()
-        writer.key(Keys.asicMinerId); writer.integer(asicMinerId)
-        writer.key(Keys.hashrate5Min); writer.decimal(hashrate5Min)
-        writer.key(Keys.hashrate30Min); writer.decimal(hashrate30Min)
-        writer.key(Keys.hashrateUnit); writer.string(hashrateUnit.symbol)
-        writer.key(Keys.poolRejectionRate); writer.decimal(poolRejectionRate)
-        writer.key(Keys.uptime); writer.string(uptime)
+        fields.integer(Keys.asicMinerId, asicMinerId, to: &writer)
+        fields.decimal(Keys.hashrate5Min, hashrate5Min, to: &writer)
+        fields.decimal(Keys.hashrate30Min, hashrate30Min, to: &writer)
+        fields.string(Keys.hashrateUnit, hashrateUnit.symbol, to: &writer)
+        fields.decimal(Keys.poolRejectionRate, poolRejectionRate, to: &writer)
+        fields.string(Keys.uptime, uptime, to: &writer)
         // Indexed rather than zipped: zipping would copy each pool and board out, retaining every string in it.
         for index in 0..<Self.poolCount {
             let keys = Keys.pools[index]
-            writer.key(keys[0]); writer.string(pools[index].address)
-            writer.key(keys[1]); writer.string(pools[index].user)
-            writer.key(keys[2]); writer.string(pools[index].state)
-            writer.key(keys[3]); writer.wholeOrDecimal(pools[index].acceptedShare)
-            writer.key(keys[4]); writer.wholeOrDecimal(pools[index].rejectedShare)
+            fields.string(keys[0], pools[index].address, to: &writer)
+            fields.string(keys[1], pools[index].user, to: &writer)
+            fields.string(keys[2], pools[index].state, to: &writer)
+            fields.wholeOrDecimal(keys[3], pools[index].acceptedShare, to: &writer)
+            fields.wholeOrDecimal(keys[4], pools[index].rejectedShare, to: &writer)
         }
         for index in 0..<Self.hashboardCount {
             let keys = Keys.hashboards[index]
-            writer.key(keys[0]); writer.decimal(hashboards[index].hashrate5Min)
-            writer.key(keys[1]); writer.decimal(hashboards[index].hashrate30Min)
-            writer.key(keys[2]); writer.wholeOrDecimal(hashboards[index].temperature1)
-            writer.key(keys[3]); writer.wholeOrDecimal(hashboards[index].temperature2)
+            fields.decimal(keys[0], hashboards[index].hashrate5Min, to: &writer)
+            fields.decimal(keys[1], hashboards[index].hashrate30Min, to: &writer)
+            fields.wholeOrDecimal(keys[2], hashboards[index].temperature1, to: &writer)
+            fields.wholeOrDecimal(keys[3], hashboards[index].temperature2, to: &writer)
         }
         for index in 0..<Self.fanCount {
-            writer.key(Keys.fans[index]); writer.wholeOrDecimal(fanSpeeds[index])
+            fields.wholeOrDecimal(Keys.fans[index], fanSpeeds[index], to: &writer)
         }
-        writer.key(Keys.lanIp); writer.string(lanIp)
-        writer.key(Keys.wanIp); writer.string(wanIp)
-        writer.key(Keys.coinName); writer.string(coinName)
-        writer.key(Keys.power); writer.wholeOrDecimal(power)
-        writer.key(Keys.insertedAt); writer.timestamp(insertedAt)
+        fields.string(Keys.lanIp, lanIp, to: &writer)
+        fields.string(Keys.wanIp, wanIp, to: &writer)
+        fields.string(Keys.coinName, coinName, to: &writer)
+        fields.wholeOrDecimal(Keys.power, power, to: &writer)
+        fields.timestamp(Keys.insertedAt, insertedAt, to: &writer)
         writer.endObject()
     }
 }

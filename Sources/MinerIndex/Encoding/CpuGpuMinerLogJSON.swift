@@ -19,38 +19,53 @@ extension CpuGpuMinerLog: JSONRecord {
 
     /// Every reference field, absent ones as null so dashboards see the original shape.
     public func writeJSON(to writer: inout JSONWriter) {
+        var fields = RecordFields.plain
+        write(&fields, to: &writer)
+    }
+
+    public func writeJSON(to writer: inout JSONWriter, fingerprint: inout [UInt64], onlyChanged: Bool) {
+        var fields = RecordFields(onlyChanged: onlyChanged)
+        swap(&fields.fingerprint, &fingerprint)
+        write(&fields, to: &writer)
+        swap(&fields.fingerprint, &fingerprint)
+    }
+
+    private func write(_ fields: inout RecordFields, to writer: inout JSONWriter) {
         writer.beginObject()
-        writer.key(Keys.cpuGpuMinerId); writer.integer(cpuGpuMinerId)
-        writer.key(Keys.cpuTemperature); writer.wholeOrDecimal(cpuTemperature)
-        writer.key(Keys.cpuHashrate); writer.decimal(cpuHashrate)
-        writer.key(Keys.cpuHashrateUnit); writer.string(cpuMining?.hashrateUnit.symbol)
-        writer.key(Keys.cpuAlgorithm); writer.string(cpuMining?.algorithm)
-        writer.key(Keys.cpuCoinName); writer.string(cpuMining?.coinName)
-        writer.key(Keys.cpuPoolAddress); writer.string(cpuPoolAddress)
-        writer.key(Keys.cpuWalletAddress); writer.string(cpuWalletAddress)
-        writer.key(Keys.cpuPower); writer.wholeOrDecimal(cpuPower)
-        for (gpu, keys) in zip(gpus, Keys.gpus) {
-            writer.key(keys[0]); writer.wholeOrDecimal(gpu.coreTemperature)
-            writer.key(keys[1]); writer.wholeOrDecimal(gpu.memoryTemperature)
-            writer.key(keys[2]); writer.decimal(gpu.hashrate1)
-            writer.key(keys[3]); writer.decimal(gpu.hashrate2)
-            writer.key(keys[4]); writer.wholeOrDecimal(gpu.coreClock)
-            writer.key(keys[5]); writer.wholeOrDecimal(gpu.memoryClock)
-            writer.key(keys[6]); writer.wholeOrDecimal(gpu.power)
-            writer.key(keys[7]); writer.wholeOrDecimal(gpu.fan)
+        fields.integer(Keys.cpuGpuMinerId, cpuGpuMinerId, to: &writer)
+        fields.wholeOrDecimal(Keys.cpuTemperature, cpuTemperature, to: &writer)
+        fields.decimal(Keys.cpuHashrate, cpuHashrate, to: &writer)
+        fields.string(Keys.cpuHashrateUnit, cpuMining?.hashrateUnit.symbol, to: &writer)
+        fields.string(Keys.cpuAlgorithm, cpuMining?.algorithm, to: &writer)
+        fields.string(Keys.cpuCoinName, cpuMining?.coinName, to: &writer)
+        fields.string(Keys.cpuPoolAddress, cpuPoolAddress, to: &writer)
+        fields.string(Keys.cpuWalletAddress, cpuWalletAddress, to: &writer)
+        fields.wholeOrDecimal(Keys.cpuPower, cpuPower, to: &writer)
+        // Indexed rather than zipped, as for ASIC logs: no copy of each GPU and slot.
+        for gpu in 0..<Self.gpuCount {
+            let keys = Keys.gpus[gpu]
+            fields.wholeOrDecimal(keys[0], gpus[gpu].coreTemperature, to: &writer)
+            fields.wholeOrDecimal(keys[1], gpus[gpu].memoryTemperature, to: &writer)
+            fields.decimal(keys[2], gpus[gpu].hashrate1, to: &writer)
+            fields.decimal(keys[3], gpus[gpu].hashrate2, to: &writer)
+            fields.wholeOrDecimal(keys[4], gpus[gpu].coreClock, to: &writer)
+            fields.wholeOrDecimal(keys[5], gpus[gpu].memoryClock, to: &writer)
+            fields.wholeOrDecimal(keys[6], gpus[gpu].power, to: &writer)
+            fields.wholeOrDecimal(keys[7], gpus[gpu].fan, to: &writer)
         }
-        writer.key(Keys.gpuFanUnit); writer.string(gpuFanUnit?.rawValue)
-        for (slot, keys) in zip(gpuSlots, Keys.slots) {
-            writer.key(keys[0]); writer.string(slot.mining?.algorithm)
-            writer.key(keys[1]); writer.string(slot.mining?.hashrateUnit.symbol)
-            writer.key(keys[2]); writer.string(slot.mining?.coinName)
-            writer.key(keys[3]); writer.string(slot.poolAddress)
-            writer.key(keys[4]); writer.string(slot.walletAddress)
+        fields.string(Keys.gpuFanUnit, gpuFanUnit?.rawValue, to: &writer)
+        for slot in 0..<Self.slotCount {
+            let keys = Keys.slots[slot]
+            fields.string(keys[0], gpuSlots[slot].mining?.algorithm, to: &writer)
+            fields.string(keys[1], gpuSlots[slot].mining?.hashrateUnit.symbol, to: &writer)
+            fields.string(keys[2], gpuSlots[slot].mining?.coinName, to: &writer)
+            fields.string(keys[3], gpuSlots[slot].poolAddress, to: &writer)
+            fields.string(keys[4], gpuSlots[slot].walletAddress, to: &writer)
         }
-        writer.key(Keys.lanIp); writer.string(lanIp)
-        writer.key(Keys.wanIp); writer.string(wanIp)
-        writer.key(Keys.uptime); writer.string(uptime)
-        writer.key(Keys.insertedAt); writer.timestamp(insertedAt)
+        fields.string(Keys.lanIp, lanIp, to: &writer)
+        fields.string(Keys.wanIp, wanIp, to: &writer)
+        fields.string(Keys.uptime, uptime, to: &writer)
+        fields.timestamp(Keys.insertedAt, insertedAt, to: &writer)
         writer.endObject()
     }
 }

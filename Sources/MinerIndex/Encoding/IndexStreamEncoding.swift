@@ -31,53 +31,103 @@ extension MinerPayloadEncoder {
     /// logs, in the same order as one message would) and the whole aggregated object, and are JSON objects of
     /// their own. A part always holds at least one record, so it exceeds `maxBytes` only if one record plus the
     /// aggregated object does.
+    ///
+    /// Logs are encoded afresh rather than from a byte cache: the deltas between keyframes send changed fields,
+    /// not records, so nearly every log changed since the last keyframe and a cache would be rebuilt each time.
+    // Specialized here, because callers in other modules would otherwise run the generic body, which copied
+    // every log out of its entry (a retain per string and array) before writing it.
+    @_specialize(where Miner == AsicMiner, Log == AsicMinerLog)
+    @_specialize(where Miner == CpuGpuMiner, Log == CpuGpuMinerLog)
     public mutating func keyframeParts(
         _ snapshot: MinerIndexSnapshot<Miner, Log>, stamp: IndexStreamStamp, maxBytes: Int
     ) -> [[UInt8]] {
         var parts = PartWriter(
             sections: [.object(vocabulary.minerMap), .object(vocabulary.operationalMap)],
             trailer: trailer(snapshot.aggregate(), stamp: stamp), maxBytes: maxBytes,
-            expectedSize: lastPayloadSize)
+            expectedSize: lastPayloadSize, reusing: takePartBuffers())
         for (id, entry) in snapshot.registry.entries where entry.activated {
             parts.append(id: id, record: minerBytes(id, entry))
         }
         parts.nextSection()
+        // Fingerprints are rewritten in place; only the ids no longer listed need dropping, which deltas already
+        // did unless the chain started again.
+        var listed = 0
         snapshot.forEachListedLog { id, entry in
-            parts.append(id: id, record: logBytes(id, entry))
+            listed += 1
+            parts.append(id: id) {
+                entry.log.writeJSON(to: &$0, fingerprint: &heldLogFingerprints[id, default: []], onlyChanged: false)
+            }
+        }
+        if heldLogFingerprints.count != listed {
+            heldLogFingerprints = heldLogFingerprints.filter {
+                snapshot.registry.isActivated($0.key) && snapshot.operational[$0.key] != nil
+            }
         }
         let messages = parts.finish()
+        partBuffers = parts.buffers
         pruneCaches(snapshot)
         lastPayloadSize = messages.reduce(0) { $0 + $1.count }
         return messages
     }
 
     /// A delta as one or more messages of at most `maxBytes` each (split like `keyframeParts`): upserted
-    /// records, removed miner ids, new and changed logs, removed log ids, the aggregated object, the stamp.
+    /// records, removed miner ids, new logs (whole), removed log ids, then the changed fields of the logs a
+    /// subscriber already holds, the aggregated object, the stamp.
+    ///
+    /// What a subscriber holds is what this encoder sent last: the caller must publish every delta it encodes,
+    /// in order, or start again from a keyframe.
+    @_specialize(where Miner == AsicMiner, Log == AsicMinerLog)
+    @_specialize(where Miner == CpuGpuMiner, Log == CpuGpuMinerLog)
     public mutating func deltaParts(
         _ delta: IndexDelta<Miner, Log>, stamp: IndexStreamStamp, maxBytes: Int
     ) -> [[UInt8]] {
         var parts = PartWriter(
             sections: [.object(vocabulary.minerMap), .array(vocabulary.removedMiners),
-                       .object(vocabulary.operationalMap), .array(vocabulary.removedLogs)],
-            trailer: trailer(delta.aggregate, stamp: stamp), maxBytes: maxBytes, expectedSize: 4096)
+                       .object(vocabulary.operationalMap), .array(vocabulary.removedLogs),
+                       .object(vocabulary.changedLogs)],
+            trailer: trailer(delta.aggregate, stamp: stamp), maxBytes: maxBytes, expectedSize: 4096,
+            reusing: takePartBuffers())
         for (id, entry) in delta.upsertedMiners { parts.append(id: id, record: minerBytes(id, entry)) }
         parts.nextSection()
         for id in delta.removedMiners { parts.append(id: id) }
         parts.nextSection()
-        for (id, entry) in delta.upsertedLogs { parts.append(id: id, record: logBytes(id, entry)) }
+        // A subscriber deletes the removed ids before it applies the rest, so they are no longer held.
+        for id in delta.removedLogs { heldLogFingerprints[id] = nil }
+        var changed: [(id: Int64, entry: OperationalMap<Log>.Entry)] = []
+        changed.reserveCapacity(delta.upsertedLogs.count)
+        for (id, entry) in delta.upsertedLogs {
+            if heldLogFingerprints[id] != nil {
+                changed.append((id, entry))
+            } else {
+                parts.append(id: id) {
+                    entry.log.writeJSON(to: &$0, fingerprint: &heldLogFingerprints[id, default: []], onlyChanged: false)
+                }
+            }
+        }
         parts.nextSection()
         for id in delta.removedLogs { parts.append(id: id) }
-        return parts.finish()
+        parts.nextSection()
+        for (id, entry) in changed {
+            parts.append(id: id, skippingEmptyObject: true) {
+                entry.log.writeJSON(to: &$0, fingerprint: &heldLogFingerprints[id, default: []], onlyChanged: true)
+            }
+        }
+        let messages = parts.finish()
+        partBuffers = parts.buffers
+        return messages
+    }
+
+    /// The buffers the last message's parts were written in, kept for the next: a delta is megabytes and a
+    /// keyframe about a hundred at 100k miners, and on this kind of machine the page faults of fresh buffers
+    /// cost more than the encoding itself. They hold about one keyframe's size of memory between messages.
+    private mutating func takePartBuffers() -> [JSONWriter] {
+        defer { partBuffers = [] }
+        return partBuffers
     }
 
     private mutating func minerBytes(_ id: Int64, _ entry: MinerRegistry<Miner>.Entry) -> [UInt8] {
         guard cachesRecords else { return entry.miner.encodedJSON() }
         return minerCache.bytes(for: id, revision: entry.revision) { entry.miner.writeJSON(to: &$0) }
-    }
-
-    private mutating func logBytes(_ id: Int64, _ entry: OperationalMap<Log>.Entry) -> [UInt8] {
-        guard cachesRecords else { return entry.log.encodedJSON() }
-        return logCache.bytes(for: id, revision: entry.revision) { entry.log.writeJSON(to: &$0) }
     }
 
     /// What closes every part but `part` and `parts`: the aggregated object and the stamp.
@@ -123,6 +173,11 @@ struct PartWriter {
     private let sections: [Section]
     private let trailer: [UInt8]
     private let maxBytes: Int
+    private let expectedSize: Int
+    /// Writers left to reuse, the next one last.
+    private var spare: [JSONWriter]
+    /// Bytes in the finished parts.
+    private var writtenBytes = 0
     /// Room kept in every part for what follows the records: closing brackets, empty sections, the trailer and
     /// the part numbers.
     private let reserve: Int
@@ -133,14 +188,28 @@ struct PartWriter {
     private var section = 0
     private var openSection = -1
 
-    init(sections: [Section], trailer: JSONWriter, maxBytes: Int, expectedSize: Int) {
+    /// - Parameter spare: writers to write the parts in, in order, emptied first (their allocations are what is
+    ///   reused); more parts get new writers.
+    init(sections: [Section], trailer: JSONWriter, maxBytes: Int, expectedSize: Int, reusing spare: [JSONWriter] = []) {
         self.sections = sections
         // The trailer was written as an object's first items: without its brace it splices after the maps.
         self.trailer = Array(trailer.bytes.dropFirst())
         self.maxBytes = maxBytes
         reserve = self.trailer.count + sections.reduce(0) { $0 + $1.key.encoded.count + 3 } + 64
-        current = JSONWriter(reservingCapacity: min(max(expectedSize, 4096), maxBytes) + 1024)
+        self.expectedSize = expectedSize
+        self.spare = spare.reversed()
+        current = JSONWriter(reservingCapacity: 0)
+        current = nextWriter(capacity: min(max(expectedSize, 4096), maxBytes) + 1024)
         current.beginObject()
+    }
+
+    /// The writers of the parts, once `finish` has run, for the next message to reuse.
+    var buffers: [JSONWriter] { finished }
+
+    private mutating func nextWriter(capacity: Int) -> JSONWriter {
+        guard var writer = spare.popLast() else { return JSONWriter(reservingCapacity: capacity) }
+        writer.removeAll()
+        return writer
     }
 
     mutating func nextSection() { section += 1 }
@@ -151,25 +220,58 @@ struct PartWriter {
         current.raw(record)
     }
 
+    /// Starts a new part first if `size` more bytes would not fit, then opens the section in the part.
+    private mutating func makeRoom(for size: Int) {
+        if currentHasRecords, current.count + size + reserve > maxBytes { startNextPart() }
+        openSectionInCurrentPart()
+        currentHasRecords = true
+    }
+
+    /// A record written by `write` straight into the part. With `skippingEmptyObject`, a record written as `{}`
+    /// is taken back out. A record that takes the part past `maxBytes` is moved to a new part: only then is it
+    /// copied, where writing every record through a scratch buffer copied them all.
+    mutating func append(id: Int64, skippingEmptyObject: Bool = false, write: (inout JSONWriter) -> Void) {
+        openSectionInCurrentPart()
+        let partHadRecords = currentHasRecords
+        let mark = current.mark
+        current.key(id: id)
+        let recordStart = current.count
+        write(&current)
+        if skippingEmptyObject, current.count - recordStart == 2 {
+            current.rewind(to: mark)
+            return
+        }
+        currentHasRecords = true
+        guard partHadRecords, current.count + reserve > maxBytes else { return }
+        let record = current.bytes(from: recordStart)
+        current.rewind(to: mark)
+        startNextPart()
+        openSectionInCurrentPart()
+        current.key(id: id)
+        current.raw(record)
+        currentHasRecords = true
+    }
+
     mutating func append(id: Int64) {
         makeRoom(for: 21)
         current.integer(id)
     }
 
-    private mutating func makeRoom(for size: Int) {
-        if currentHasRecords, current.count + size + reserve > maxBytes {
-            closeSections(through: sections.count - 1)
-            finished.append(current)
-            current = JSONWriter(reservingCapacity: min(maxBytes, 1 << 20))
-            current.beginObject()
-            openSection = -1
-        }
-        if openSection != section {
-            if openSection >= 0 { close(openSection) }
-            for skipped in stride(from: openSection + 1, to: section, by: 1) { writeEmpty(skipped) }
-            open(section)
-        }
-        currentHasRecords = true
+    private mutating func startNextPart() {
+        closeSections(through: sections.count - 1)
+        finished.append(current)
+        writtenBytes += current.count
+        // Sized for what is still expected, so a large keyframe's parts do not grow by doubling.
+        current = nextWriter(capacity: min(maxBytes, max(expectedSize - writtenBytes, 1 << 20)) + 1024)
+        current.beginObject()
+        openSection = -1
+    }
+
+    private mutating func openSectionInCurrentPart() {
+        guard openSection != section else { return }
+        if openSection >= 0 { close(openSection) }
+        for skipped in stride(from: openSection + 1, to: section, by: 1) { writeEmpty(skipped) }
+        open(section)
     }
 
     private mutating func open(_ index: Int) {

@@ -136,9 +136,31 @@ public struct JSONWriter: Sendable {
 
     /// Splices an already encoded JSON value.
     public mutating func raw(_ encoded: [UInt8]) {
-        let output = separated()
-        encoded.withUnsafeBufferPointer { output.append($0) }
+        encoded.withUnsafeBufferPointer { raw($0) }
+    }
+
+    public mutating func raw(_ encoded: UnsafeBufferPointer<UInt8>) {
+        separated().append(encoded)
         needsComma = true
+    }
+
+    /// A place in the output to go back to.
+    public struct Mark: Sendable {
+        fileprivate let count: Int
+        fileprivate let needsComma: Bool
+    }
+
+    public var mark: Mark { Mark(count: buffer.count, needsComma: needsComma) }
+
+    /// Drops what was written after `mark`.
+    public mutating func rewind(to mark: Mark) {
+        uniqueBuffer().truncate(to: mark.count)
+        needsComma = mark.needsComma
+    }
+
+    /// A copy of the bytes written from offset `start` on.
+    func bytes(from start: Int) -> [UInt8] {
+        withBytes { written in Array(written[start...]) }
     }
 
     // MARK: Plumbing

@@ -49,6 +49,8 @@ final class JSONWriterStorage: @unchecked Sendable {
 
     func removeAll() { count = 0 }
 
+    func truncate(to length: Int) { count = min(count, max(0, length)) }
+
     func last(_ length: Int) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(start: base + (count - length), count: length)
     }

@@ -2,14 +2,20 @@
 /// `"generated_at"`.
 ///
 /// Owned by one broadcaster and fed snapshots of one index: it remembers each miner's encoded bytes with the
-/// revision they were encoded at, so a tick re-encodes only what changed and splices the rest. It runs outside
-/// the index actor, so encoding never stalls ingest.
+/// revision they were encoded at, so a tick re-encodes only what changed and splices the rest, and for the
+/// keyframe-and-delta stream the fingerprint of each log its subscribers hold. It runs outside the index actor,
+/// so encoding never stalls ingest.
 public struct MinerPayloadEncoder<Miner: RegisteredMiner & JSONRecord, Log: MinerLog & JSONRecord>: Sendable {
     public let vocabulary: PayloadVocabulary
     let cachesRecords: Bool
     var minerCache = EncodedRecordCache()
     var logCache = EncodedRecordCache()
     var lastPayloadSize = 4096
+    /// The fingerprint (see `RecordFields`) of each latest log as a stream's subscribers hold it: the last
+    /// keyframe, then every delta after it. A delta sends only the fields of a held log that changed.
+    var heldLogFingerprints: [Int64: [UInt64]] = [:]
+    /// See `takePartBuffers`.
+    var partBuffers: [JSONWriter] = []
 
     /// - Parameter cachesRecords: keep per-miner bytes between ticks (faster, costs about one encoded payload of
     ///   memory); without it every tick encodes every record.

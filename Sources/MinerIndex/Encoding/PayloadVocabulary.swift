@@ -11,18 +11,22 @@ public struct PayloadVocabulary: Sendable {
     /// The ids a delta removes from each map.
     let removedMiners: JSONKey
     let removedLogs: JSONKey
+    /// The changed fields of logs a subscriber already holds.
+    let changedLogs: JSONKey
 
     public static let asicMiner = PayloadVocabulary(
         minerMap: JSONKey("asic_miner_map"), operationalMap: JSONKey("asic_miner_operational_map"),
         aggregatedIndex: JSONKey("asic_miner_aggregated_index"), alive: JSONKey("asic_miner_alive"),
         coinMapFirst: true, fleetHealth: .all, removedMiners: JSONKey("asic_miner_map_removed"),
-        removedLogs: JSONKey("asic_miner_operational_map_removed"))
+        removedLogs: JSONKey("asic_miner_operational_map_removed"),
+        changedLogs: JSONKey("asic_miner_operational_map_changed"))
 
     public static let cpuGpuMiner = PayloadVocabulary(
         minerMap: JSONKey("cpu_gpu_miner_map"), operationalMap: JSONKey("cpu_gpu_miner_operational_map"),
         aggregatedIndex: JSONKey("aggregated_index"), alive: JSONKey("cpu_gpu_miner_alive"),
         coinMapFirst: false, fleetHealth: .statusAndThermal, removedMiners: JSONKey("cpu_gpu_miner_map_removed"),
-        removedLogs: JSONKey("cpu_gpu_miner_operational_map_removed"))
+        removedLogs: JSONKey("cpu_gpu_miner_operational_map_removed"),
+        changedLogs: JSONKey("cpu_gpu_miner_operational_map_changed"))
 }
 
 /// Keys common to both payload kinds (static stored properties cannot live in the generic encoder).

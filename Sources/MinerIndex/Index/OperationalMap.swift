@@ -12,7 +12,11 @@ public struct OperationalMap<Log: MinerLog>: Sendable {
             self.revision = revision
         }
 
-        public var log: Log { box.value }
+        /// Yielded in place rather than returned: returning copied the whole record out of its box, a retain and
+        /// a release for each of its strings and arrays, for every log a keyframe or delta wrote.
+        public var log: Log {
+            _read { yield box.value }
+        }
     }
 
     public private(set) var entries: [Int64: Entry] = [:]

@@ -120,7 +120,12 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
         let parts = await DeltaEncodingQueue.run { [encoder] in
             encoder.encoder.withLock { $0.deltaParts(delta, stamp: stamp, maxBytes: maxBytes) }
         }
-        guard await publish(parts, to: deltaExchange, stamp: stamp) else { return false }
+        guard await publish(parts, to: deltaExchange, stamp: stamp) else {
+            // The encoder now counts this delta's logs as held by subscribers, and the next delta would send only
+            // what changed after them: the chain can only start again, from a keyframe at the next tick.
+            chain = nil
+            return false
+        }
         chain = Chain(baseSequence: current.baseSequence, lastSequence: stamp.sequence, version: delta.version)
         lastPublishedAt = started
         return true

@@ -23,6 +23,7 @@ public struct IndexStreamAssembler: Sendable {
 
         var removedMiners: String { "\(minerMap)_removed" }
         var removedLogs: String { "\(operationalMap)_removed" }
+        var changedLogs: String { "\(operationalMap)_changed" }
     }
 
     /// The full index as the subscriber holds it.
@@ -62,7 +63,7 @@ public struct IndexStreamAssembler: Sendable {
     public struct Counters: Sendable, Equatable {
         public var keyframes = 0
         public var deltas = 0
-        /// Deltas that did not follow the last applied message.
+        /// Deltas that did not follow the last applied message, or that changed fields of a log not held.
         public var gaps = 0
         /// Messages that came in more than one part.
         public var splitMessages = 0
@@ -99,6 +100,13 @@ public struct IndexStreamAssembler: Sendable {
 
     public init(keys: Keys) {
         self.keys = keys
+    }
+
+    /// A subscriber that already holds `index`, as of message `sequence` of `chain`.
+    init(keys: Keys, holding index: Index, sequence: UInt64, chain: String) {
+        self.keys = keys
+        self.index = index
+        position = Position(chain: chain, sequence: sequence)
     }
 
     /// The sequence of the last message applied, or nil while the subscriber waits for a keyframe.
@@ -166,6 +174,22 @@ public struct IndexStreamAssembler: Sendable {
             for id in Self.ids(part[keys.removedMiners]) { current.miners[id] = nil }
             for id in Self.ids(part[keys.removedLogs]) { current.logs[id] = nil }
             merge(part, into: &current)
+        }
+        // Changed fields apply to logs the subscriber holds; one it does not hold means it missed something.
+        for part in parts {
+            guard let changed = part[keys.changedLogs] as? [String: Any] else { continue }
+            for (key, fields) in changed {
+                guard let id = Int64(key), let fields = fields as? [String: Any], let held = current.logs[id],
+                    var record = (try? JSONSerialization.jsonObject(with: Data(held))) as? [String: Any]
+                else {
+                    counters.gaps += 1
+                    index = nil
+                    self.position = nil
+                    return .needsKeyframe
+                }
+                record.merge(fields) { _, new in new }
+                current.logs[id] = Self.canonical(record)
+            }
         }
         counters.deltas += 1
         index = current
