@@ -6,6 +6,7 @@ import Logging
 extension AMQPConsumer: SupervisedClient {
     private static let pollInterval: Duration = .milliseconds(250)
     private static let maximumBatch = 1024
+    private static let batchWaitSlice: Duration = .microseconds(250)
     private var channel: UInt16 { ConnectionSupervisor.channel }
 
     var role: String { "consumer" }
@@ -68,10 +69,11 @@ extension AMQPConsumer: SupervisedClient {
                 return
             }
 
-            if !connection.hasBufferedInput {
+            if !connection.hasBufferedInput, markIdleUnlessCommandsWait() {
                 // TLS can hold decrypted bytes that poll cannot see, so poll only briefly there.
                 let timeout = settings.tls == nil ? Self.pollInterval : .milliseconds(5)
                 thread.wakeup.wait(socket: connection.socketDescriptor, timeout: timeout)
+                control.withLock { $0.ioThreadIdle = false }
             }
             try readDeliveries(connection, generation: generation, onlyQueued: false)
         }
@@ -95,9 +97,21 @@ extension AMQPConsumer: SupervisedClient {
         }
     }
 
-    /// Reads whatever is readable now without blocking and hands it over as one batch.
+    /// True, and the thread marked idle, if no command waits to be sent (checked under the same lock that
+    /// `enqueue` takes, so a command queued after this is sure to signal the wakeup).
+    private func markIdleUnlessCommandsWait() -> Bool {
+        control.withLock { control in
+            guard control.commands.isEmpty else { return false }
+            control.ioThreadIdle = true
+            return true
+        }
+    }
+
+    /// Reads what is readable and hands it over as one batch. Once a batch has begun, a batch smaller than
+    /// `batchTarget` waits up to `batchWait` for more (see `Configuration.batchWait`); otherwise nothing blocks.
     private func readDeliveries(_ connection: RawConnection, generation: UInt64, onlyQueued: Bool) throws {
         var batch: [Delivery] = []
+        var firstArrival: ContinuousClock.Instant?
         defer {
             deliveryBuffer.append(batch)
         }
@@ -106,8 +120,14 @@ extension AMQPConsumer: SupervisedClient {
             switch connection.readDelivery(generation: generation, channel: channel) {
             case .delivery(let delivery):
                 batch.append(delivery)
+                if firstArrival == nil { firstArrival = .now }
             case .nothingReady:
-                return
+                guard !onlyQueued, let firstArrival, batch.count < configuration.batchTarget else { return }
+                let waited = ContinuousClock.now - firstArrival
+                guard waited < configuration.batchWait, !thread.isCloseRequested else { return }
+                // Not watching the socket: deliveries pile up in the kernel's buffer and come in one read. In
+                // slices, so that a long wait still hands the batch over soon after it reaches the target.
+                thread.wakeup.pause(for: min(configuration.batchWait - waited, Self.batchWaitSlice))
             case .methodWaiting:
                 // A method other than basic.deliver is waiting; rabbitmq-c wants it read with wait_frame.
                 try handle(try connection.waitForMethod(operation: "receiving"))

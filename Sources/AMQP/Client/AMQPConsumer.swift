@@ -20,6 +20,13 @@ public final class AMQPConsumer: Sendable {
         public var exclusive: Bool
         public var consumeArguments: FieldTable
         public var backoff: Backoff
+        /// How long the I/O thread lets deliveries accumulate before it hands over a batch smaller than
+        /// `batchTarget`, counted from the batch's first delivery. Every hand-over wakes the reading task and,
+        /// through its ack, the I/O thread: on a busy queue the broker's deliveries arrive a few at a time, and
+        /// those wake-ups cost more than the deliveries. Zero hands over whatever is readable at once.
+        public var batchWait: Duration
+        /// A batch this large is handed over without waiting.
+        public var batchTarget: Int
 
         public init(
             queue: String,
@@ -28,7 +35,9 @@ public final class AMQPConsumer: Sendable {
             consumerTag: String = "",
             exclusive: Bool = false,
             consumeArguments: FieldTable = [:],
-            backoff: Backoff = .init()
+            backoff: Backoff = .init(),
+            batchWait: Duration = .microseconds(500),
+            batchTarget: Int = 128
         ) {
             self.queue = queue
             self.prefetch = prefetch
@@ -37,6 +46,8 @@ public final class AMQPConsumer: Sendable {
             self.exclusive = exclusive
             self.consumeArguments = consumeArguments
             self.backoff = backoff
+            self.batchWait = batchWait
+            self.batchTarget = batchTarget
         }
     }
 
@@ -69,6 +80,10 @@ public final class AMQPConsumer: Sendable {
         var status: Status = .idle
         var lastError: AMQPError?
         var deliveriesFinishedWaiters: [CheckedContinuation<Void, Never>] = []
+        /// The I/O thread is (about to be) blocked in its poll with no command left to send: only then does a new
+        /// command need to wake it. Otherwise it sends the command on its next turn, and a wake-up per ack would
+        /// cost a system call on each side for nothing.
+        var ioThreadIdle = false
     }
 
     let settings: ConnectionSettings
@@ -133,8 +148,11 @@ public final class AMQPConsumer: Sendable {
     }
 
     private func enqueue(_ command: Command) {
-        control.withLock { $0.commands.append(command) }
-        thread.wakeup.signal()
+        let idle = control.withLock { control in
+            control.commands.append(command)
+            return control.ioThreadIdle
+        }
+        if idle { thread.wakeup.signal() }
     }
 
     /// Cancels the subscription: the broker sends nothing more, and `deliveries` ends after the deliveries that

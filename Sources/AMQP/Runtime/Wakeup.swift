@@ -36,4 +36,12 @@ struct Wakeup: Sendable {
             drain()
         }
     }
+
+    /// Sleeps for `duration`, to the microsecond, whatever is signalled meanwhile: for pauses shorter than poll's
+    /// millisecond, short enough that a signal can wait for their end.
+    func pause(for duration: Duration) {
+        let (seconds, attoseconds) = max(duration, .zero).components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        _ = nanosleep(&request, nil)
+    }
 }
