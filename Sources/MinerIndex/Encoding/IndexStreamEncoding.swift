@@ -117,9 +117,9 @@ extension MinerPayloadEncoder {
         return messages
     }
 
-    /// The buffers the last message's parts were written in, kept for the next: a delta is megabytes and a
-    /// keyframe about a hundred at 100k miners, and on this kind of machine the page faults of fresh buffers
-    /// cost more than the encoding itself. They hold about one keyframe's size of memory between messages.
+    /// The buffers the last message's parts were written in, kept for the next: a delta is megabytes at 100k
+    /// miners, and on this kind of machine the page faults of fresh buffers are dear. After a keyframe they hold
+    /// its size (about a hundred megabytes) until the next delta takes what it needs and drops the rest.
     private mutating func takePartBuffers() -> [JSONWriter] {
         defer { partBuffers = [] }
         return partBuffers
