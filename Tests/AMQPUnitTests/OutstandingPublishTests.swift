@@ -44,4 +44,13 @@ import Testing
         #expect(AMQPError.server(operation: "publishing", scope: .channel, replyCode: 404, replyText: "NOT_FOUND").mayHaveBeenRouted)
         #expect(!AMQPError.server(operation: "login", scope: .connection, replyCode: 403, replyText: "ACCESS_REFUSED").mayHaveBeenRouted)
     }
+
+    @Test func aMultipleAckWithAHugeTagSettlesWhatWasSentAndNoMore() async {
+        let results = await results(of: 3) { outstanding, _ in
+            // Walking every number up to the tag would take centuries; only sequence numbers 1...3 were sent.
+            outstanding.settle(upTo: .max, multiple: true, with: .success(.confirmed))
+            #expect(outstanding.isEmpty)
+        }
+        #expect(results == Array(repeating: .success(.confirmed), count: 3))
+    }
 }

@@ -61,7 +61,10 @@ struct Outstanding {
     }
 
     mutating func settle(upTo tag: UInt64, multiple: Bool, with result: Result<PublishOutcome, AMQPError>) {
-        let range: ClosedRange<UInt64> = multiple ? lowest...max(lowest, tag) : tag...tag
+        // The tag comes from the broker: nothing past the last sequence number sent can be settled, and a multiple
+        // ack naming a huge tag must not walk every number up to it.
+        let last = nextSequence - 1
+        let range: ClosedRange<UInt64> = multiple ? lowest...max(lowest, min(tag, last)) : tag...tag
         for sequence in range {
             guard let slot = slots.removeValue(forKey: sequence) else { continue }
             let outcome = returned.removeValue(forKey: sequence)
