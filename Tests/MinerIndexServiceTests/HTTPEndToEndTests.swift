@@ -32,18 +32,24 @@ import Testing
         let exposition = String(decoding: try await harness.get("/metrics").body, as: UTF8.self)
         for name in ["miner_index_snapshot_build_seconds_bucket", "miner_index_apply_lag_seconds_bucket",
                      "miner_index_miners_alive", "miner_index_miners_registered", "miner_index_history_entries",
-                     "miner_index_redeliveries_total"] {
+                     "miner_index_redeliveries_total", "miner_index_input_queue_ready_messages"] {
             #expect(exposition.contains(name), "\(name) missing from /metrics")
         }
+        #expect(await eventually { (try? await metric("miner_index_input_queue_ready_messages", harness)) == 0 })
 
         try TestBroker.rabbitmqctl("stop_app")
         let notReady = await eventually(timeout: .seconds(20)) {
             (try? await harness.get("/readyz").status) == 503
         }
+        // A depth that cannot be read is not shown as an empty queue.
+        let depthUnknown = await eventually(timeout: .seconds(20)) {
+            (try? await metric("miner_index_input_queue_ready_messages", harness))?.isNaN ?? false
+        }
         let reason = String(decoding: (try? await harness.get("/readyz").body) ?? Data(), as: UTF8.self)
         try TestBroker.rabbitmqctl("start_app")
         try TestBroker.rabbitmqctl("await_startup")
         #expect(notReady)
+        #expect(depthUnknown)
         #expect(!reason.isEmpty && reason != "consuming\n", "503 body should say why: \(reason)")
         #expect(try await harness.get("/healthz").status == 200)
         let readyAgain = await eventually(timeout: .seconds(30)) {

@@ -13,6 +13,15 @@ import Testing
         #expect(!backlog.wasBehind(within: .milliseconds(10)))
     }
 
+    @Test func aQueueHoldingAWholePrefetchWindowMeansBehindAndAnUnknownDepthShowsNothing() {
+        let backlog = IngestBacklog(prefetch: 500)
+        backlog.record(readyMessages: nil)
+        backlog.record(readyMessages: 499)
+        #expect(!backlog.wasBehind(within: .seconds(60)))
+        backlog.record(readyMessages: 500)
+        #expect(backlog.wasBehind(within: .seconds(60)))
+    }
+
     @Test func aPrefetchOfOneStillHasAThreshold() {
         let backlog = IngestBacklog(prefetch: 1)
         backlog.record(batchSize: 1)

@@ -213,7 +213,7 @@ import Testing
         for seed: UInt64 in [0, 42, .random(in: .min ... .max, using: &generator)] {
             var table = MinerRecordTable<Int>(seed: seed)
             var reference: [Int64: Int] = [:]
-            for step in 0..<30_000 {
+            for step in 0..<8_000 {
                 // Few keys, so that slots fill, probe chains form and wrap, and removals shift them back.
                 let key = Int64.random(in: -300...300, using: &generator)
                 switch Int.random(in: 0..<3, using: &generator) {
@@ -260,5 +260,49 @@ import Testing
         let remaining = set.count
         #expect(set.removeAll(below: 5000) == remaining)
         #expect(set.isEmpty && set.elements.isEmpty)
+    }
+
+    /// The tracker holds only the hottest miners in order; through random logs, departures and refills its five
+    /// hottest, maximum and mean must equal the ones sorted from every temperature.
+    @Test func theThermalTrackerGivesTheHottestFiveOfTheWholeFleetThroughRandomChanges() {
+        var generator = SystemRandomNumberGenerator()
+        // A small front, so that trims and refills happen many times over.
+        var tracker = ThermalTracker(keep: 8, capacity: 16)
+        var temperatures: [Int64: Double] = [:]
+        var refills = 0, trimsSeen = false
+        for step in 0..<8_000 {
+            let id = Int64.random(in: 0..<400, using: &generator)
+            // Halves, which sums hold exactly, and a few miners that report no temperature.
+            let temperature = Int.random(in: 0..<10, using: &generator) == 0
+                ? Double.nan : Double(Int.random(in: 60...200, using: &generator)) / 2
+            // Departures outnumber arrivals for a while, then the reverse, so the fleet empties and refills.
+            let leaving = Double.random(in: 0...1, using: &generator) < (step / 1_000 % 2 == 0 ? 0.3 : 0.7)
+            if let old = temperatures[id] {
+                if leaving {
+                    tracker.remove(id: id, temperature: old, hasStoppedFan: false)
+                    temperatures[id] = nil
+                } else {
+                    tracker.replace(id: id, from: (old, false), to: (temperature, false))
+                    temperatures[id] = temperature
+                }
+            } else if !leaving {
+                tracker.add(id: id, temperature: temperature, hasStoppedFan: false)
+                temperatures[id] = temperature
+            }
+            if tracker.needsRefill {
+                refills += 1
+                tracker.refill(from: temperatures.map { (id: $0.key, temperature: $0.value) })
+            }
+            let known = temperatures.compactMap { $0.value.isNaN ? nil : ThermalKey(temperature: $0.value, id: $0.key) }
+                .sorted()
+            if known.count > 16 { trimsSeen = true }
+            let figures = tracker.figures { _ in nil }
+            #expect(figures.hottest.map(\.id) == known.prefix(5).map(\.id), "step \(step)")
+            #expect(figures.maxTemperature == known.first?.temperature)
+            let mean = known.isEmpty ? nil : known.reduce(0) { $0 + $1.temperature } / Double(known.count)
+            #expect(figures.averageTemperature == mean.map { ($0 * 100).rounded() / 100 })
+            if figures.hottest.map(\.id) != known.prefix(5).map(\.id) { break }
+        }
+        #expect(refills >= 3 && trimsSeen, "refills \(refills)")
     }
 }

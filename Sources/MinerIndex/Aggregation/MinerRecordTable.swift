@@ -75,6 +75,11 @@ struct MinerRecordTable<Value: Sendable>: Sendable {
     /// Every entry, in no particular order; for tests.
     var entries: [(key: Int64, value: Value)] { slots.compactMap { $0.map { ($0.key, $0.value) } } }
 
+    /// The entries in slot order, read as they are iterated.
+    var lazyEntries: some Sequence<(key: Int64, value: Value)> {
+        slots.lazy.compactMap { $0.map { (key: $0.key, value: $0.value) } }
+    }
+
     private var mask: Int { slots.count - 1 }
 
     private func home(of key: Int64) -> Int {

@@ -45,6 +45,7 @@ struct RunningFleetHealth<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendabl
         } else if miner.isExpectedToRun {
             expectedMissing.insert(miner.id)
         }
+        refillThermalIfNeeded()
     }
 
     /// `miner`'s record is no longer registered (deleted, or replaced by an upsert).
@@ -56,6 +57,7 @@ struct RunningFleetHealth<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendabl
             expectedMissing.remove(miner.id)
         }
         if Miner.hasModelBreakdown { models.unregister(miner.breakdownModel) }
+        refillThermalIfNeeded()
     }
 
     /// `log` is now the latest log of the activated miner `id`. `miner` is read only if it had no listed log, so
@@ -66,10 +68,12 @@ struct RunningFleetHealth<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendabl
             if registration.isExpectedToRun { expectedMissing.remove(id) }
             let model = Miner.hasModelBreakdown ? models.id(of: registration.breakdownModel) ?? -1 : -1
             list(id, log, observedAt: observedAt, model: model)
+            refillThermalIfNeeded()
             return
         }
         let replaced = replace(id, records[at: index], with: log, observedAt: observedAt)
         records[at: index] = replaced
+        refillThermalIfNeeded()
     }
 
     /// The activated miner `id` no longer has a live log (removed or expired).
@@ -77,6 +81,13 @@ struct RunningFleetHealth<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendabl
         guard let record = records.removeValue(for: id) else { return }
         unlist(id, record)
         if miner().isExpectedToRun { expectedMissing.insert(id) }
+        refillThermalIfNeeded()
+    }
+
+    /// Called once `records` holds what the thermal tracker was told, at the end of each change.
+    private mutating func refillThermalIfNeeded() {
+        guard thermal.needsRefill else { return }
+        thermal.refill(from: records.lazyEntries.lazy.map { (id: $0.key, temperature: $0.value.temperature) })
     }
 
     /// Moves the online/stale boundary to `now - staleAfter`; see `LiveStatusTracker.advance`. Returns whether a

@@ -1,5 +1,5 @@
 /// A set kept in ascending order, with insertion and removal in O(log n + chunk) and the smallest elements read
-/// in order from the front: what the fleet-health figures need for "the hottest five" and "the first twenty
+/// in order from the front: what the fleet-health figures need for the logs not yet stale and "the first twenty
 /// missing ids" without sorting the fleet on every tick.
 ///
 /// Elements live in sorted chunks of at most `chunkCapacity` (a "sorted list of lists"): a change binary-searches

@@ -48,6 +48,7 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
     private var chain: Chain?
     private var lastKeyframeAt: ContinuousClock.Instant?
     private var lastPublishedAt: ContinuousClock.Instant?
+    private let createdAt = ContinuousClock.now
     /// Requests counted up to the last keyframe that went out: a later count asks for another.
     private var answeredRequests: UInt64 = 0
 
@@ -84,8 +85,9 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
         let idle = lastPublishedAt.map { now - $0 >= pacing.idleInterval } ?? true
         if !keyframeDue, !idle, await source.version == chain?.version { return }
         // While ingest is behind the queue, what goes out now is stale by the time it is read: catching up makes
-        // the next one current.
-        if !force, let lastPublishedAt, now - lastPublishedAt < pacing.fullIndexBacklogInterval,
+        // the next one current. That holds for the first keyframe of a term too, which would otherwise show a
+        // backlog half applied after a redeploy.
+        if !force, now - (lastPublishedAt ?? createdAt) < pacing.fullIndexBacklogInterval,
             pacing.backlog.wasBehind(within: pacing.interval * 2)
         {
             return

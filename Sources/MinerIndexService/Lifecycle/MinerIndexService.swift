@@ -223,6 +223,9 @@ public final class MinerIndexService: Service, Sendable {
         let consumer = self.consumer
         consumer.start()
         let backlog = IngestBacklog(prefetch: configuration.prefetch)
+        let depthProbe = QueueDepthProbe(
+            settings: configuration.amqp, queue: configuration.queue, period: configuration.broadcastInterval,
+            backoff: configuration.reconnectBackoff, logger: logger)
         let keyframeRequests = KeyframeRequests()
         let requestListener = KeyframeRequestListener(
             configuration: configuration, requests: keyframeRequests, logger: logger)
@@ -256,6 +259,13 @@ public final class MinerIndexService: Service, Sendable {
                     periodic.addTask { await requestListener.run(); return nil }
                     periodic.addTask {
                         await Self.follow(consumer.events, client: "consumer", metrics: metrics, logger: logger)
+                        return nil
+                    }
+                    periodic.addTask {
+                        await depthProbe.run { readyMessages in
+                            backlog.record(readyMessages: readyMessages)
+                            metrics.inputQueueReady.record(readyMessages.map(Double.init) ?? .nan)
+                        }
                         return nil
                     }
                     if let persistence {

@@ -28,6 +28,8 @@ public final class ServiceMetrics: Sendable {
     public let stateCorruptFiles: Counter
     /// 1 while the state store takes writes, 0 while they fail.
     public let stateStoreUp: Gauge
+    /// Messages ready in the input queue at the last reading, NaN while the broker cannot be asked.
+    public let inputQueueReady: Gauge
     private let stateWriteSeconds: Timer
     private let stateWriteFailures: Counter
     private let alive: [Kind: Gauge]
@@ -49,6 +51,7 @@ public final class ServiceMetrics: Sendable {
         historyEntries = Gauge(label: "miner_index_history_entries", factory: factory)
         stateCorruptFiles = Counter(label: "miner_index_state_corrupt_files_total", factory: factory)
         stateStoreUp = Gauge(label: "miner_index_state_store_up", factory: factory)
+        inputQueueReady = Gauge(label: "miner_index_input_queue_ready_messages", factory: factory)
         stateWriteSeconds = Timer(label: "miner_index_state_write_seconds", factory: factory)
         stateWriteFailures = Counter(label: "miner_index_state_write_failures_total", factory: factory)
         alive = Dictionary(uniqueKeysWithValues: [Kind.asic, .cpuGpu].map {
