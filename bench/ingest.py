@@ -8,6 +8,8 @@ each contender drains it, on the same queue and broker, repeated in rounds whose
                 (--state none)
   miner-index-sqlite  the same with its default SQLite state store (a fresh file per run in a temporary folder)
   pika          the Python peer: pika + json.loads + dict update, ack (multiple) every 50
+  miner-index-baseline  miner-index built from another commit (--baseline-bin FOLDER), so that a change is
+                measured side by side with what it changes, in the same rounds
 
 The drain is timed from outside, identically for all: from the first poll that sees the queue shrink to the
 first that sees it empty (amqp-drain-bench watch-drain, polling a passive declare every 5 ms). Every contender's
@@ -36,6 +38,7 @@ parser.add_argument("--prefetch", type=int, default=500, help="the same prefetch
 parser.add_argument("--keep", action="store_true", help="keep the bench queues and exchanges afterwards")
 parser.add_argument("--queue-type", default="classic", choices=["classic", "quorum"],
                     help="the input queue's type (its own queue and exchanges per type)")
+parser.add_argument("--baseline-bin", help="the folder of the miner-index executable for miner-index-baseline")
 arguments = parser.parse_args()
 
 PREFIX = "bench.ingest" if arguments.queue_type == "classic" else f"bench.ingest.{arguments.queue_type}"
@@ -60,10 +63,10 @@ def prefill(seed):
     return {"seconds": time.monotonic() - started, "rate": summary["achieved_rate"]}
 
 
-def drain_miner_index(state="none"):
+def drain_miner_index(state="none", executable=None):
     watcher = start_watch(QUEUE, N)
     service = subprocess.Popen(
-        [binary("miner-index"), "--amqp-url", AMQP_URL, "--queue", QUEUE, "--exchange", EXCHANGE,
+        [executable or binary("miner-index"), "--amqp-url", AMQP_URL, "--queue", QUEUE, "--exchange", EXCHANGE,
          "--dead-letter-exchange", DLX, "--dead-letter-queue", DLQ, "--offline-after", "1h", "--http-port", "0",
          "--log-level", "warning", "--prefetch", str(arguments.prefetch), "--state", state,
          "--queue-type", arguments.queue_type, *exchange_flags(OUTPUTS)],
@@ -83,6 +86,12 @@ def drain_miner_index_sqlite():
         return drain_miner_index(state=os.path.join(folder, "miner-index.sqlite"))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def drain_miner_index_baseline():
+    if not arguments.baseline_bin:
+        sys.exit("miner-index-baseline needs --baseline-bin")
+    return drain_miner_index(executable=os.path.join(arguments.baseline_bin, "miner-index"))
 
 
 def drain_bare():
@@ -127,7 +136,8 @@ def run_json_line(text):
 
 
 CONTENDERS = {"c-consumer": drain_c_consumer, "amqp-drain-bench": drain_bare, "miner-index": drain_miner_index,
-              "miner-index-sqlite": drain_miner_index_sqlite, "pika": drain_pika}
+              "miner-index-sqlite": drain_miner_index_sqlite, "pika": drain_pika,
+              "miner-index-baseline": drain_miner_index_baseline}
 LIMIT = "c-consumer"
 chosen = [{"bare": "amqp-drain-bench"}.get(name, name) for name in arguments.contenders.split(",") if name]
 if "pika" in chosen:

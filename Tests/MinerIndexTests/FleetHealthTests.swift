@@ -211,7 +211,7 @@ import Testing
     @Test func theRecordTableAgreesWithADictionaryThroughRandomChanges() {
         var generator = SystemRandomNumberGenerator()
         for seed: UInt64 in [0, 42, .random(in: .min ... .max, using: &generator)] {
-            var table = MinerRecordTable<Int>(seed: seed)
+            var table = MinerRecordTable<Int>(placeholder: 0, seed: seed)
             var reference: [Int64: Int] = [:]
             for step in 0..<8_000 {
                 // Few keys, so that slots fill, probe chains form and wrap, and removals shift them back.

@@ -38,6 +38,8 @@ import Testing
         #expect(verification.kinds.map(\.kind) == [.asic, .cpuGpu])
         #expect(verification.kinds.allSatisfy { $0.snapshotsReceived > 0 && $0.indexSnapshotsReceived > 0 })
         #expect(verification.lag.samples > 0)
+        // Both kinds are probed all along, even when the pace gives a batch room for one message only.
+        #expect(verification.kinds.allSatisfy { $0.lag.samples >= 5 }, "\(verification.kinds.map(\.lag.samples))")
         // The reference subscriber rebuilt both full indexes from keyframes and deltas, equal to a fresh keyframe.
         for kind in verification.kinds {
             let rebuilt = try #require(kind.rebuiltIndex)

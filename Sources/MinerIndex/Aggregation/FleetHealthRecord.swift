@@ -29,4 +29,9 @@ struct ListedRecord: Sendable {
     /// Watts (`aggregatedPower`).
     var power: Double
     var pools: PoolSlots
+
+    /// What an empty slot of the record table holds.
+    static let placeholder = ListedRecord(
+        observedAt: Timestamp(microsecondsSinceEpoch: 0), temperature: .nan, hasStoppedFan: false, model: -1, coin: -1,
+        hashesPerSecond: 0, power: 0, pools: PoolSlots())
 }

@@ -24,7 +24,7 @@ struct ListedLog<Log: MinerLog>: Sendable {
 /// moves the figures by the difference without reading the old one. Deactivated miners count only in
 /// `disabled`, which, like `offline`, follows from the registry's and the running aggregate's counts.
 struct RunningFleetHealth<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
-    private var records = MinerRecordTable<ListedRecord>()
+    private var records = MinerRecordTable<ListedRecord>(placeholder: .placeholder)
     private var status: LiveStatusTracker
     private var thermal = ThermalTracker()
     private var pools = PoolTotals()
