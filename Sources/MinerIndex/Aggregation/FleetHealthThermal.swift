@@ -15,9 +15,9 @@ struct ThermalKey: Sendable, Comparable {
 ///
 /// Only the miners at least as hot as a boundary are held in order, a few dozen of them: a log from any other
 /// miner, nearly every log, costs one comparison, where keeping the whole fleet in order cost two ordered moves
-/// through memory that is never in cache at 100k miners. When enough of the held miners have cooled or gone that
-/// fewer than the five remain, the owner refills the front from every temperature it holds (`needsRefill`,
-/// `refill`): a scan of the fleet, which takes dozens of the hottest miners leaving the front on balance, rare.
+/// through memory that is never in cache at 100k miners. When so many of the held miners have cooled or gone that
+/// fewer than five remain, the owner refills the front from every temperature it holds (`needsRefill`, `refill`):
+/// a scan of the fleet, rare, because it takes dozens of the hottest miners leaving the front on balance.
 struct ThermalTracker: Sendable {
     /// Exactly the temperatures at or before `boundary` in hottest-first order, in that order; every temperature
     /// when `boundary` is nil.
@@ -72,7 +72,7 @@ struct ThermalTracker: Sendable {
         for (id, temperature) in temperatures where !temperature.isNaN {
             let key = ThermalKey(temperature: temperature, id: id)
             if hottest.count == keep, let last = hottest.last, !(key < last) { continue }
-            hottest.insert(key, at: Self.lowerBound(of: key, in: hottest))
+            hottest.insert(key, at: hottest.lowerBound(of: key))
             if hottest.count > keep { hottest.removeLast() }
         }
         front = hottest
@@ -83,7 +83,7 @@ struct ThermalTracker: Sendable {
         temperatureCount += 1
         temperatureSum.add(key.temperature)
         if let boundary, boundary < key { return }
-        front.insert(key, at: Self.lowerBound(of: key, in: front))
+        front.insert(key, at: front.lowerBound(of: key))
         if front.count > capacity {
             front.removeLast(front.count - keep)
             boundary = front.last
@@ -98,7 +98,7 @@ struct ThermalTracker: Sendable {
             temperatureSum.add(-key.temperature)
         }
         if let boundary, boundary < key { return }
-        let position = Self.lowerBound(of: key, in: front)
+        let position = front.lowerBound(of: key)
         if position < front.count, front[position] == key { front.remove(at: position) }
     }
 
@@ -111,18 +111,5 @@ struct ThermalTracker: Sendable {
                 FleetHealth.HotMiner(id: $0.id, name: name($0.id), temperature: $0.temperature)
             },
             fansStopped: fansStopped)
-    }
-
-    private static func lowerBound(of key: ThermalKey, in keys: [ThermalKey]) -> Int {
-        var low = 0, high = keys.count
-        while low < high {
-            let middle = (low + high) / 2
-            if keys[middle] < key {
-                low = middle + 1
-            } else {
-                high = middle
-            }
-        }
-        return low
     }
 }

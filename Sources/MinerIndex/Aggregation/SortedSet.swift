@@ -29,7 +29,7 @@ struct SortedSet<Element: Comparable & Sendable>: Sendable {
         }
         // The first chunk whose last element is not below `element`, or the last chunk if every one is.
         let chunkIndex = min(chunkIndex(for: element), chunks.count - 1)
-        let position = Self.lowerBound(of: element, in: chunks[chunkIndex])
+        let position = chunks[chunkIndex].lowerBound(of: element)
         if position < chunks[chunkIndex].count, chunks[chunkIndex][position] == element { return false }
         chunks[chunkIndex].insert(element, at: position)
         if position == chunks[chunkIndex].count - 1 { maxima[chunkIndex] = element }
@@ -49,7 +49,7 @@ struct SortedSet<Element: Comparable & Sendable>: Sendable {
     mutating func remove(_ element: Element) -> Bool {
         let chunkIndex = chunkIndex(for: element)
         guard chunkIndex < chunks.count else { return false }
-        let position = Self.lowerBound(of: element, in: chunks[chunkIndex])
+        let position = chunks[chunkIndex].lowerBound(of: element)
         guard position < chunks[chunkIndex].count, chunks[chunkIndex][position] == element else { return false }
         chunks[chunkIndex].remove(at: position)
         count -= 1
@@ -71,7 +71,7 @@ struct SortedSet<Element: Comparable & Sendable>: Sendable {
         chunks.removeFirst(firstKept)
         maxima.removeFirst(firstKept)
         if let front = chunks.first {
-            let position = Self.lowerBound(of: bound, in: front)
+            let position = front.lowerBound(of: bound)
             if position > 0 {
                 chunks[0].removeFirst(position)
                 removed += position
@@ -84,7 +84,7 @@ struct SortedSet<Element: Comparable & Sendable>: Sendable {
     func contains(_ element: Element) -> Bool {
         let chunkIndex = chunkIndex(for: element)
         guard chunkIndex < chunks.count else { return false }
-        let position = Self.lowerBound(of: element, in: chunks[chunkIndex])
+        let position = chunks[chunkIndex].lowerBound(of: element)
         return position < chunks[chunkIndex].count && chunks[chunkIndex][position] == element
     }
 
@@ -106,14 +106,17 @@ struct SortedSet<Element: Comparable & Sendable>: Sendable {
 
     /// The first chunk whose last element is >= `element`; `chunks.count` if there is none.
     private func chunkIndex(for element: Element) -> Int {
-        Self.lowerBound(of: element, in: maxima)
+        maxima.lowerBound(of: element)
     }
+}
 
-    private static func lowerBound(of element: Element, in chunk: [Element]) -> Int {
-        var low = 0, high = chunk.count
+extension Array where Element: Comparable {
+    /// The first position whose element is not below `element` in this ascending array; `count` if there is none.
+    func lowerBound(of element: Element) -> Int {
+        var low = 0, high = count
         while low < high {
             let middle = (low + high) / 2
-            if chunk[middle] < element {
+            if self[middle] < element {
                 low = middle + 1
             } else {
                 high = middle
