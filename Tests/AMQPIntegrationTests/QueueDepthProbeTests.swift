@@ -36,22 +36,26 @@ import Testing
         return (readings, task)
     }
 
+    /// Reads until a reading equals `expected`; false if the readings end first (the suite's time limit stops a
+    /// probe that never reads it).
+    private static func awaitReading(
+        _ expected: UInt32, from iterator: inout AsyncStream<UInt32?>.Iterator
+    ) async -> Bool {
+        while let reading = await iterator.next() {
+            if reading == expected { return true }
+        }
+        return false
+    }
+
     @Test func readsTheReadyMessagesOfTheQueue() async throws {
         let queue = TestBroker.uniqueName("test.depth")
         try await fill(queue, with: 37)
         let (readings, task) = probe(queue)
         var iterator = readings.makeAsyncIterator()
         // The broker counts published messages into the queue asynchronously: wait for the count to settle.
-        while let reading = await iterator.next(), reading != 37 {}
+        #expect(await Self.awaitReading(37, from: &iterator))
         _ = try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.purgeQueue(queue) }
-        var emptied = false
-        while let reading = await iterator.next() {
-            if reading == 0 {
-                emptied = true
-                break
-            }
-        }
-        #expect(emptied)
+        #expect(await Self.awaitReading(0, from: &iterator))
         task.cancel()
         await task.value
         try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.deleteQueue(queue) }
@@ -65,14 +69,7 @@ import Testing
         let first = await iterator.next()
         #expect(first == .some(nil))
         try await fill(queue, with: 3)
-        var recovered = false
-        while let reading = await iterator.next() {
-            if reading == 3 {
-                recovered = true
-                break
-            }
-        }
-        #expect(recovered)
+        #expect(await Self.awaitReading(3, from: &iterator))
         task.cancel()
         await task.value
         try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.deleteQueue(queue) }
