@@ -212,14 +212,8 @@ void fill(csj_value &slot, simdjson::dom::element value) {
     }
 }
 
-}  // namespace
-
-extern "C" csj_status csj_parse_object(const csj_schema *schema, const uint8_t *bytes, size_t length,
-                                       csj_value *slots) {
-    // One parser per thread: simdjson parsers are not thread-safe, and reusing one keeps its buffers warm.
-    thread_local simdjson::dom::parser parser;
-    thread_local PaddedBuffer padded;
-    const KeyTable &keys = schema->keys;
+csj_status parse_into(const KeyTable &keys, simdjson::dom::parser &parser, PaddedBuffer &padded,
+                      const uint8_t *bytes, size_t length, csj_value *slots) {
     for (uint32_t index = 0; index < keys.count(); ++index) slots[index] = csj_value{};
     if (!padded.hold(bytes, length)) return CSJ_OUT_OF_MEMORY;
 
@@ -236,6 +230,30 @@ extern "C" csj_status csj_parse_object(const csj_schema *schema, const uint8_t *
         previous = keys.successor_index(slot);
     }
     return CSJ_OK;
+}
+
+}  // namespace
+
+extern "C" const csj_value *csj_parse_object(const csj_schema *schema, const uint8_t *bytes, size_t length,
+                                             csj_status *status) {
+    // One parser per thread: simdjson parsers are not thread-safe, and reusing one keeps its buffers warm.
+    thread_local simdjson::dom::parser parser;
+    thread_local PaddedBuffer padded;
+    // The slots too: a record of 88 keys needs 2.8 KB of them, more than Swift puts on the stack, and a heap
+    // block per message cost a malloc, a free and, at the top of the heap, a trim and regrow.
+    thread_local std::unique_ptr<csj_value[]> slots;
+    thread_local uint32_t slot_capacity = 0;
+    const KeyTable &keys = schema->keys;
+    if (slot_capacity < keys.count()) {
+        slots.reset(new (std::nothrow) csj_value[keys.count()]);
+        slot_capacity = slots ? keys.count() : 0;
+        if (!slots) {
+            *status = CSJ_OUT_OF_MEMORY;
+            return nullptr;
+        }
+    }
+    *status = parse_into(keys, parser, padded, bytes, length, slots.get());
+    return *status == CSJ_OK ? slots.get() : nullptr;
 }
 
 extern "C" uint32_t csj_format_double(double value, char *buffer) {

@@ -192,13 +192,15 @@ enum CReading {
         }
     }
 
-    static func properties(_ properties: amqp_basic_properties_t) -> MessageProperties {
+    /// The message and correlation ids differ from message to message and are made afresh; the other texts
+    /// repeat and come from `recentTexts`.
+    static func properties(_ properties: amqp_basic_properties_t, recentTexts: inout RecentTexts) -> MessageProperties {
         let flags = properties._flags
         func has(_ flag: Int32) -> Bool { flags & UInt32(flag) != 0 }
-        func text(_ flag: Int32, _ value: amqp_bytes_t) -> String? { has(flag) ? value.asString : nil }
+        func text(_ flag: Int32, _ value: amqp_bytes_t) -> String? { has(flag) ? recentTexts.text(value) : nil }
         return MessageProperties(
             contentType: text(AMQP_BASIC_CONTENT_TYPE_FLAG, properties.content_type),
-            messageID: text(AMQP_BASIC_MESSAGE_ID_FLAG, properties.message_id),
+            messageID: has(AMQP_BASIC_MESSAGE_ID_FLAG) ? properties.message_id.asString : nil,
             timestamp: has(AMQP_BASIC_TIMESTAMP_FLAG)
                 ? MessageProperties.date(fromTimestamp: properties.timestamp) : nil,
             type: text(AMQP_BASIC_TYPE_FLAG, properties.type),
@@ -206,7 +208,7 @@ enum CReading {
                 ? MessageProperties.DeliveryMode(rawValue: properties.delivery_mode) : nil,
             headers: has(AMQP_BASIC_HEADERS_FLAG) ? table(properties.headers) : [:],
             contentEncoding: text(AMQP_BASIC_CONTENT_ENCODING_FLAG, properties.content_encoding),
-            correlationID: text(AMQP_BASIC_CORRELATION_ID_FLAG, properties.correlation_id),
+            correlationID: has(AMQP_BASIC_CORRELATION_ID_FLAG) ? properties.correlation_id.asString : nil,
             appID: text(AMQP_BASIC_APP_ID_FLAG, properties.app_id),
             priority: has(AMQP_BASIC_PRIORITY_FLAG) ? properties.priority : nil
         )

@@ -49,10 +49,10 @@ extension RawConnection {
             return .delivery(
                 Delivery(
                     tag: DeliveryTag(generation: generation, value: envelope.delivery_tag),
-                    exchange: envelope.exchange.asString,
-                    routingKey: envelope.routing_key.asString,
+                    exchange: recentTexts.text(envelope.exchange),
+                    routingKey: recentTexts.text(envelope.routing_key),
                     redelivered: envelope.redelivered != 0,
-                    properties: CReading.properties(envelope.message.properties),
+                    properties: CReading.properties(envelope.message.properties, recentTexts: &recentTexts),
                     body: envelope.message.body.asArray))
         case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_TIMEOUT.rawValue:
             return .nothingReady

@@ -7,6 +7,8 @@ final class RawConnection {
     let state: amqp_connection_state_t
     let settings: ConnectionSettings
     private var isOpen = true
+    /// Texts of recent deliveries, shared with the next ones that repeat them.
+    var recentTexts = RecentTexts()
     /// Written by the TLS verify callback during the handshake; outlives the socket, which holds a pointer to it.
     private let verifyFailure: UnsafeMutablePointer<miner_index_tls_verify_failure>
 

@@ -10,6 +10,8 @@ struct ModelBreakdown: Sendable {
     private var table = InternTable()
     private var liveCounts: [Int] = []
     private var power: [CompensatedSum] = []
+    /// Read and written back whole, never changed through `coins[model][coin]?.…`: a nested in-place change of a
+    /// dictionary value runs the accessors as coroutines whose frames are allocated, three mallocs per log.
     private var coins: [[InternTable.ID: CoinTotal]] = []
 
     mutating func register(_ model: String) -> InternTable.ID {
@@ -36,8 +38,10 @@ struct ModelBreakdown: Sendable {
         liveCounts[index] += 1
         power[index].add(watts)
         guard coin >= 0 else { return }
-        coins[index][coin, default: CoinTotal()].hashesPerSecond.add(hashesPerSecond)
-        coins[index][coin, default: CoinTotal()].contributions += 1
+        var total = coins[index][coin] ?? CoinTotal()
+        total.hashesPerSecond.add(hashesPerSecond)
+        total.contributions += 1
+        coins[index][coin] = total
     }
 
     mutating func remove(model: InternTable.ID, coin: InternTable.ID, hashesPerSecond: Double, watts: Double) {
@@ -65,9 +69,10 @@ struct ModelBreakdown: Sendable {
         let index = Int(model)
         power[index].add(-old.watts)
         power[index].add(new.watts)
-        guard coin >= 0 else { return }
-        coins[index][coin]?.hashesPerSecond.add(-old.hashesPerSecond)
-        coins[index][coin]?.hashesPerSecond.add(new.hashesPerSecond)
+        guard coin >= 0, var total = coins[index][coin] else { return }
+        total.hashesPerSecond.add(-old.hashesPerSecond)
+        total.hashesPerSecond.add(new.hashesPerSecond)
+        coins[index][coin] = total
     }
 
     /// `rawCoinName` gives the spelling of a coin id.

@@ -32,13 +32,13 @@ struct RunningAggregate: Sendable {
 
     mutating func subtract<Log: MinerLog>(_ log: Log) {
         log.forEachCoinHashrate { rawCoinName, hashrate in
-            guard var total = coins[rawCoinName] else { return }
-            total.contributions -= 1
-            if total.contributions <= 0 {
-                coins[rawCoinName] = nil
+            // Found once and changed in place: a read and then a write hashed the coin's name twice.
+            guard let position = coins.index(forKey: rawCoinName) else { return }
+            coins.values[position].contributions -= 1
+            if coins.values[position].contributions <= 0 {
+                coins.remove(at: position)
             } else {
-                total.hashesPerSecond.add(-hashrate.hashesPerSecond)
-                coins[rawCoinName] = total
+                coins.values[position].hashesPerSecond.add(-hashrate.hashesPerSecond)
             }
         }
         liveCount -= 1

@@ -1,47 +1,60 @@
 extension AsicMinerLog {
-    /// Slots of the keys an ASIC log is read from; `api_code` is deliberately not among them.
-    private enum Fields {
-        static let schema = JSONObjectSchema(keys: [
+    /// Slots of the keys an ASIC log is read from; `api_code` is deliberately not among them. Built once into one
+    /// value that `decode` loads once: a static per slot cost a lazy-initialisation check per field read.
+    private struct Fields: Sendable {
+        static let poolFieldNames = ["address", "user", "state", "accepted_share", "rejected_share"]
+        static let hashboardFieldNames = ["hashrate_5_min", "hashrate_30_min", "temp_1", "temp_2"]
+        static let layout = Fields()
+
+        let schema = JSONObjectSchema(keys: [
             "asic_miner_id", "hashrate_5_min", "hashrate_30_min", "hashrate_uom", "pool_rejection_rate", "uptime",
             "lan_ip", "wan_ip", "coin_name", "power", "inserted_at",
-        ] + (1...AsicMinerLog.poolCount).flatMap { pool in
-            ["address", "user", "state", "accepted_share", "rejected_share"].map { "pool_\(pool)_\($0)" }
-        } + (1...AsicMinerLog.hashboardCount).flatMap { board in
-            ["hashrate_5_min", "hashrate_30_min", "temp_1", "temp_2"].map { "hashboard_\(board)_\($0)" }
-        } + (1...AsicMinerLog.fanCount).map { "fan_\($0)_speed" })
+        ] + (1...AsicMinerLog.poolCount).flatMap { pool in poolFieldNames.map { "pool_\(pool)_\($0)" } }
+          + (1...AsicMinerLog.hashboardCount).flatMap { board in hashboardFieldNames.map { "hashboard_\(board)_\($0)" } }
+          + (1...AsicMinerLog.fanCount).map { "fan_\($0)_speed" })
 
-        static let asicMinerId = schema.slot("asic_miner_id")
-        static let hashrate5Min = schema.slot("hashrate_5_min")
-        static let hashrate30Min = schema.slot("hashrate_30_min")
-        static let hashrateUnit = schema.slot("hashrate_uom")
-        static let poolRejectionRate = schema.slot("pool_rejection_rate")
-        static let uptime = schema.slot("uptime")
-        static let lanIp = schema.slot("lan_ip")
-        static let wanIp = schema.slot("wan_ip")
-        static let coinName = schema.slot("coin_name")
-        static let power = schema.slot("power")
-        static let insertedAt = schema.slot("inserted_at")
-        static let pools = (1...AsicMinerLog.poolCount).map { pool in
-            PoolSlots(address: schema.slot("pool_\(pool)_address"), user: schema.slot("pool_\(pool)_user"),
-                      state: schema.slot("pool_\(pool)_state"),
-                      acceptedShare: schema.slot("pool_\(pool)_accepted_share"),
-                      rejectedShare: schema.slot("pool_\(pool)_rejected_share"))
+        let asicMinerId, hashrate5Min, hashrate30Min, hashrateUnit, poolRejectionRate, uptime: Int
+        let lanIp, wanIp, coinName, power, insertedAt: Int
+        let firstPoolField, firstHashboardField, firstFan: Int
+
+        private init() {
+            asicMinerId = schema.slot("asic_miner_id")
+            hashrate5Min = schema.slot("hashrate_5_min")
+            hashrate30Min = schema.slot("hashrate_30_min")
+            hashrateUnit = schema.slot("hashrate_uom")
+            poolRejectionRate = schema.slot("pool_rejection_rate")
+            uptime = schema.slot("uptime")
+            lanIp = schema.slot("lan_ip")
+            wanIp = schema.slot("wan_ip")
+            coinName = schema.slot("coin_name")
+            power = schema.slot("power")
+            insertedAt = schema.slot("inserted_at")
+            firstPoolField = schema.slot("pool_1_address")
+            firstHashboardField = schema.slot("hashboard_1_hashrate_5_min")
+            firstFan = schema.slot("fan_1_speed")
+            // The arithmetic below relies on the order the keys were listed in.
+            for pool in 0..<AsicMinerLog.poolCount {
+                for (field, name) in Self.poolFieldNames.enumerated() {
+                    precondition(schema.slot("pool_\(pool + 1)_\(name)") == poolField(pool, field))
+                }
+            }
+            for board in 0..<AsicMinerLog.hashboardCount {
+                for (field, name) in Self.hashboardFieldNames.enumerated() {
+                    precondition(schema.slot("hashboard_\(board + 1)_\(name)") == hashboardField(board, field))
+                }
+            }
+            for fan in 0..<AsicMinerLog.fanCount {
+                precondition(schema.slot("fan_\(fan + 1)_speed") == firstFan + fan)
+            }
         }
-        static let hashboards = (1...AsicMinerLog.hashboardCount).map { board in
-            HashboardSlots(hashrate5Min: schema.slot("hashboard_\(board)_hashrate_5_min"),
-                           hashrate30Min: schema.slot("hashboard_\(board)_hashrate_30_min"),
-                           temperature1: schema.slot("hashboard_\(board)_temp_1"),
-                           temperature2: schema.slot("hashboard_\(board)_temp_2"))
+
+        /// Pool `pool` (from 0): address, user, state, accepted share, rejected share.
+        func poolField(_ pool: Int, _ field: Int) -> Int { firstPoolField + pool * Self.poolFieldNames.count + field }
+
+        /// Hashboard `board` (from 0): 5-minute hashrate, 30-minute hashrate, temperature 1, temperature 2.
+        func hashboardField(_ board: Int, _ field: Int) -> Int {
+            firstHashboardField + board * Self.hashboardFieldNames.count + field
         }
-        static let fans = (1...AsicMinerLog.fanCount).map { schema.slot("fan_\($0)_speed") }
-    }
-
-    private struct PoolSlots {
-        let address, user, state, acceptedShare, rejectedShare: Int
-    }
-
-    private struct HashboardSlots {
-        let hashrate5Min, hashrate30Min, temperature1, temperature2: Int
     }
 
     /// Decodes and validates one log body. Required: the id, 5-minute hashrate, unit, uptime, pool 1 address,
@@ -49,58 +62,62 @@ extension AsicMinerLog {
     public static func decode(
         json body: UnsafeRawBufferPointer, limits: DecodingLimits = .init()
     ) throws(RecordDecodingError) -> AsicMinerLog {
-        try Fields.schema.withParsedObject(body, limits: limits) { (fields) throws(RecordDecodingError) in
+        let layout = Fields.layout
+        return try layout.schema.withParsedObject(body, limits: limits) { (fields) throws(RecordDecodingError) in
             var pools: [Pool] = []
             pools.reserveCapacity(poolCount)
-            for (index, slots) in Fields.pools.enumerated() {
+            for index in 0..<poolCount {
                 let isFirst = index == 0
+                let address = layout.poolField(index, 0), user = layout.poolField(index, 1)
+                let state = layout.poolField(index, 2)
                 pools.append(Pool(
-                    address: isFirst ? try fields.requiredString(slots.address)
-                        : try fields.string(slots.address),
-                    user: isFirst ? try fields.requiredString(slots.user) : try fields.string(slots.user),
-                    state: isFirst ? try fields.requiredString(slots.state) : try fields.string(slots.state),
-                    acceptedShare: try fields.measure(slots.acceptedShare),
-                    rejectedShare: try fields.measure(slots.rejectedShare)))
+                    address: isFirst ? try fields.requiredString(address) : try fields.string(address),
+                    user: isFirst ? try fields.requiredString(user) : try fields.string(user),
+                    state: isFirst ? try fields.requiredString(state) : try fields.string(state),
+                    acceptedShare: try fields.measure(layout.poolField(index, 3)),
+                    rejectedShare: try fields.measure(layout.poolField(index, 4))))
             }
             var hashboards: [Hashboard] = []
             hashboards.reserveCapacity(hashboardCount)
-            for (index, slots) in Fields.hashboards.enumerated() {
+            for index in 0..<hashboardCount {
+                let temperature1 = layout.hashboardField(index, 2)
                 hashboards.append(Hashboard(
-                    hashrate5Min: try fields.measure(slots.hashrate5Min),
-                    hashrate30Min: try fields.measure(slots.hashrate30Min),
-                    temperature1: index == 0 ? try fields.requiredMeasure(slots.temperature1)
-                        : try fields.measure(slots.temperature1),
-                    temperature2: try fields.measure(slots.temperature2)))
+                    hashrate5Min: try fields.measure(layout.hashboardField(index, 0)),
+                    hashrate30Min: try fields.measure(layout.hashboardField(index, 1)),
+                    temperature1: index == 0 ? try fields.requiredMeasure(temperature1)
+                        : try fields.measure(temperature1),
+                    temperature2: try fields.measure(layout.hashboardField(index, 3))))
             }
             var fans: [Double?] = []
             fans.reserveCapacity(fanCount)
-            for (index, slot) in Fields.fans.enumerated() {
+            for index in 0..<fanCount {
+                let slot = layout.firstFan + index
                 fans.append(index == 0 ? try fields.requiredMeasure(slot) : try fields.measure(slot))
             }
-            let unit = try fields.requiredHashrateUnit(Fields.hashrateUnit)
-            let hashrate5Min = try fields.requiredMeasure(Fields.hashrate5Min)
+            let unit = try fields.requiredHashrateUnit(layout.hashrateUnit)
+            let hashrate5Min = try fields.requiredMeasure(layout.hashrate5Min)
             // A bounded figure in PH/s can still be out of bounds once converted to H/s, and the sums must stay
             // finite.
             guard Hashrate(hashrate5Min, unit).hashesPerSecond <= DecodingLimits.largestHashesPerSecond else {
                 throw RecordDecodingError(
-                    field: fields.key(Fields.hashrate5Min),
+                    field: fields.key(layout.hashrate5Min),
                     problem: .tooLarge(maximum: DecodingLimits.largestHashesPerSecond, unit: "H/s"))
             }
             return AsicMinerLog(
-                asicMinerId: try fields.requiredIdentifier(Fields.asicMinerId),
+                asicMinerId: try fields.requiredIdentifier(layout.asicMinerId),
                 hashrate5Min: hashrate5Min,
-                hashrate30Min: try fields.measure(Fields.hashrate30Min),
+                hashrate30Min: try fields.measure(layout.hashrate30Min),
                 hashrateUnit: unit,
-                poolRejectionRate: try fields.measure(Fields.poolRejectionRate),
-                uptime: try fields.requiredString(Fields.uptime),
+                poolRejectionRate: try fields.measure(layout.poolRejectionRate),
+                uptime: try fields.requiredString(layout.uptime),
                 pools: pools,
                 hashboards: hashboards,
                 fanSpeeds: fans,
-                lanIp: try fields.requiredString(Fields.lanIp),
-                wanIp: try fields.string(Fields.wanIp),
-                coinName: try fields.requiredString(Fields.coinName),
-                power: try fields.requiredMeasure(Fields.power),
-                insertedAt: try fields.timestamp(Fields.insertedAt))
+                lanIp: try fields.requiredString(layout.lanIp),
+                wanIp: try fields.string(layout.wanIp),
+                coinName: try fields.requiredString(layout.coinName),
+                power: try fields.requiredMeasure(layout.power),
+                insertedAt: try fields.timestamp(layout.insertedAt))
         }
     }
 

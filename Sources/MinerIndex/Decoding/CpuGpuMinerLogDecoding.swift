@@ -1,42 +1,64 @@
 extension CpuGpuMinerLog {
-    private enum Fields {
+    /// Where each key's slot is. Built once into one value that `decode` loads once: a static per slot cost a
+    /// lazy-initialisation check per field read, about ninety per log.
+    private struct Fields: Sendable {
         static let gpuFieldNames = [
             "core_temp", "mem_temp", "hashrate_1", "hashrate_2", "core_clock", "mem_clock", "power", "fan",
         ]
         static let slotFieldNames = ["algorithm", "hashrate_uom", "coin_name", "pool_address", "wallet_address"]
+        static let layout = Fields()
 
-        static let schema = JSONObjectSchema(keys: [
+        let schema = JSONObjectSchema(keys: [
             "cpu_gpu_miner_id", "cpu_temp", "cpu_hashrate", "cpu_hashrate_uom", "cpu_algorithm", "cpu_coin_name",
             "cpu_pool_address", "cpu_wallet_address", "cpu_power", "gpu_fan_uom", "lan_ip", "wan_ip", "uptime",
             "inserted_at",
         ] + (1...CpuGpuMinerLog.gpuCount).flatMap { gpu in gpuFieldNames.map { "gpu_\(gpu)_\($0)" } }
           + (1...CpuGpuMinerLog.slotCount).flatMap { slot in slotFieldNames.map { "gpu_\($0)_\(slot)" } })
 
-        static let cpuGpuMinerId = schema.slot("cpu_gpu_miner_id")
-        static let cpuTemperature = schema.slot("cpu_temp")
-        static let cpuHashrate = schema.slot("cpu_hashrate")
-        static let cpuHashrateUnit = schema.slot("cpu_hashrate_uom")
-        static let cpuAlgorithm = schema.slot("cpu_algorithm")
-        static let cpuCoinName = schema.slot("cpu_coin_name")
-        static let cpuPoolAddress = schema.slot("cpu_pool_address")
-        static let cpuWalletAddress = schema.slot("cpu_wallet_address")
-        static let cpuPower = schema.slot("cpu_power")
-        static let gpuFanUnit = schema.slot("gpu_fan_uom")
-        static let lanIp = schema.slot("lan_ip")
-        static let wanIp = schema.slot("wan_ip")
-        static let uptime = schema.slot("uptime")
-        static let insertedAt = schema.slot("inserted_at")
-        /// Per GPU, the slots in the order of `gpuFieldNames`.
-        static let gpus = (1...CpuGpuMinerLog.gpuCount).map { gpu in
-            gpuFieldNames.map { schema.slot("gpu_\(gpu)_\($0)") }
+        let cpuGpuMinerId, cpuTemperature, cpuHashrate, cpuHashrateUnit, cpuAlgorithm, cpuCoinName: Int
+        let cpuPoolAddress, cpuWalletAddress, cpuPower, gpuFanUnit, lanIp, wanIp, uptime, insertedAt: Int
+        /// The slot of GPU `gpu`'s first field (`gpuFieldNames` order follows); GPUs follow one another.
+        let firstGpuField: Int
+        /// The slot of mining slot `slot`'s first field (`slotFieldNames` order follows).
+        let firstMiningSlotField: Int
+
+        private init() {
+            cpuGpuMinerId = schema.slot("cpu_gpu_miner_id")
+            cpuTemperature = schema.slot("cpu_temp")
+            cpuHashrate = schema.slot("cpu_hashrate")
+            cpuHashrateUnit = schema.slot("cpu_hashrate_uom")
+            cpuAlgorithm = schema.slot("cpu_algorithm")
+            cpuCoinName = schema.slot("cpu_coin_name")
+            cpuPoolAddress = schema.slot("cpu_pool_address")
+            cpuWalletAddress = schema.slot("cpu_wallet_address")
+            cpuPower = schema.slot("cpu_power")
+            gpuFanUnit = schema.slot("gpu_fan_uom")
+            lanIp = schema.slot("lan_ip")
+            wanIp = schema.slot("wan_ip")
+            uptime = schema.slot("uptime")
+            insertedAt = schema.slot("inserted_at")
+            firstGpuField = schema.slot("gpu_1_core_temp")
+            firstMiningSlotField = schema.slot("gpu_algorithm_1")
+            // The arithmetic in `gpuField` and `miningSlotField` relies on the order the keys were listed in.
+            for gpu in 0..<CpuGpuMinerLog.gpuCount {
+                for (field, name) in Self.gpuFieldNames.enumerated() {
+                    precondition(schema.slot("gpu_\(gpu + 1)_\(name)") == gpuField(gpu, field))
+                }
+            }
+            for slot in 0..<CpuGpuMinerLog.slotCount {
+                for (field, name) in Self.slotFieldNames.enumerated() {
+                    precondition(schema.slot("gpu_\(name)_\(slot + 1)") == miningSlotField(slot, field))
+                }
+            }
         }
-        /// Per mining slot, the slots in the order of `slotFieldNames`.
-        static let miningSlots = (1...CpuGpuMinerLog.slotCount).map { slot in
-            slotFieldNames.map { schema.slot("gpu_\($0)_\(slot)") }
+
+        /// GPU `gpu` (from 0), field `field` of `gpuFieldNames`.
+        func gpuField(_ gpu: Int, _ field: Int) -> Int { firstGpuField + gpu * Self.gpuFieldNames.count + field }
+
+        /// Mining slot `slot` (from 0), field `field` of `slotFieldNames`.
+        func miningSlotField(_ slot: Int, _ field: Int) -> Int {
+            firstMiningSlotField + slot * Self.slotFieldNames.count + field
         }
-        /// All-or-nothing groups, built once rather than per message.
-        static let cpuCoinGroup = [cpuCoinName, cpuAlgorithm, cpuHashrate, cpuHashrateUnit]
-        static let miningSlotCoinGroups = miningSlots.map { slots in [slots[2], slots[0], slots[1]] }
     }
 
     /// Decodes and validates one rig log. Only the id is required; the CPU coin group (coin, algorithm, hashrate,
@@ -44,34 +66,41 @@ extension CpuGpuMinerLog {
     public static func decode(
         json body: UnsafeRawBufferPointer, limits: DecodingLimits = .init()
     ) throws(RecordDecodingError) -> CpuGpuMinerLog {
-        try Fields.schema.withParsedObject(body, limits: limits) { (fields) throws(RecordDecodingError) in
-            let id = try fields.requiredIdentifier(Fields.cpuGpuMinerId)
+        let layout = Fields.layout
+        return try layout.schema.withParsedObject(body, limits: limits) { (fields) throws(RecordDecodingError) in
+            let id = try fields.requiredIdentifier(layout.cpuGpuMinerId)
 
-            try fields.requireWholeGroup(Fields.cpuCoinGroup)
-            let cpuHashrate = try fields.measure(Fields.cpuHashrate)
+            try fields.requireWholeGroup(layout.cpuCoinName, layout.cpuAlgorithm, layout.cpuHashrate,
+                                         layout.cpuHashrateUnit)
+            let cpuHashrate = try fields.measure(layout.cpuHashrate)
             var cpuMining: CoinMining?
-            if let coinName = try fields.string(Fields.cpuCoinName),
-               let algorithm = try fields.string(Fields.cpuAlgorithm),
-               let unit = try fields.hashrateUnit(Fields.cpuHashrateUnit) {
+            if let coinName = try fields.string(layout.cpuCoinName),
+               let algorithm = try fields.string(layout.cpuAlgorithm),
+               let unit = try fields.hashrateUnit(layout.cpuHashrateUnit) {
                 cpuMining = CoinMining(coinName: coinName, algorithm: algorithm, hashrateUnit: unit)
-                try requireFiniteHashesPerSecond(cpuHashrate ?? 0, unit, field: fields.key(Fields.cpuHashrate))
+                try requireFiniteHashesPerSecond(cpuHashrate ?? 0, unit, field: fields.key(layout.cpuHashrate))
             }
 
             var gpus: [Gpu] = []
             gpus.reserveCapacity(gpuCount)
-            for slots in Fields.gpus {
+            for gpu in 0..<gpuCount {
                 gpus.append(Gpu(
-                    coreTemperature: try fields.measure(slots[0]), memoryTemperature: try fields.measure(slots[1]),
-                    hashrate1: try fields.measure(slots[2]), hashrate2: try fields.measure(slots[3]),
-                    coreClock: try fields.measure(slots[4]), memoryClock: try fields.measure(slots[5]),
-                    power: try fields.measure(slots[6]), fan: try fields.measure(slots[7])))
+                    coreTemperature: try fields.measure(layout.gpuField(gpu, 0)),
+                    memoryTemperature: try fields.measure(layout.gpuField(gpu, 1)),
+                    hashrate1: try fields.measure(layout.gpuField(gpu, 2)),
+                    hashrate2: try fields.measure(layout.gpuField(gpu, 3)),
+                    coreClock: try fields.measure(layout.gpuField(gpu, 4)),
+                    memoryClock: try fields.measure(layout.gpuField(gpu, 5)),
+                    power: try fields.measure(layout.gpuField(gpu, 6)),
+                    fan: try fields.measure(layout.gpuField(gpu, 7))))
             }
 
             var gpuSlots: [GpuSlot] = []
             gpuSlots.reserveCapacity(slotCount)
-            for (index, slots) in Fields.miningSlots.enumerated() {
-                let algorithmSlot = slots[0], unitSlot = slots[1], coinSlot = slots[2]
-                try fields.requireWholeGroup(Fields.miningSlotCoinGroups[index])
+            for index in 0..<slotCount {
+                let algorithmSlot = layout.miningSlotField(index, 0), unitSlot = layout.miningSlotField(index, 1)
+                let coinSlot = layout.miningSlotField(index, 2)
+                try fields.requireWholeGroup(coinSlot, algorithmSlot, unitSlot)
                 var mining: CoinMining?
                 if let coinName = try fields.string(coinSlot), let algorithm = try fields.string(algorithmSlot),
                    let unit = try fields.hashrateUnit(unitSlot) {
@@ -79,34 +108,34 @@ extension CpuGpuMinerLog {
                     let slotSum = gpus.reduce(0.0) { $0 + ($1.hashrate(slot: index + 1) ?? 0) }
                     try requireFiniteHashesPerSecond(slotSum, unit, field: "gpu_n_hashrate_\(index + 1)")
                 }
-                gpuSlots.append(GpuSlot(mining: mining, poolAddress: try fields.string(slots[3]),
-                                        walletAddress: try fields.string(slots[4])))
+                gpuSlots.append(GpuSlot(mining: mining, poolAddress: try fields.string(layout.miningSlotField(index, 3)),
+                                        walletAddress: try fields.string(layout.miningSlotField(index, 4))))
             }
 
             var fanUnit: FanUnit?
-            if let bytes = try fields.stringBytes(Fields.gpuFanUnit) {
+            if let bytes = try fields.stringBytes(layout.gpuFanUnit) {
                 fanUnit = parseFanUnit(bytes)
                 guard fanUnit != nil else {
-                    throw RecordDecodingError(field: fields.key(Fields.gpuFanUnit),
+                    throw RecordDecodingError(field: fields.key(layout.gpuFanUnit),
                                               problem: .unknownFanUnit(String(decoding: bytes, as: UTF8.self)))
                 }
             }
 
             return CpuGpuMinerLog(
                 cpuGpuMinerId: id,
-                cpuTemperature: try fields.measure(Fields.cpuTemperature),
+                cpuTemperature: try fields.measure(layout.cpuTemperature),
                 cpuHashrate: cpuMining == nil ? nil : cpuHashrate,
                 cpuMining: cpuMining,
-                cpuPoolAddress: try fields.string(Fields.cpuPoolAddress),
-                cpuWalletAddress: try fields.string(Fields.cpuWalletAddress),
-                cpuPower: try fields.measure(Fields.cpuPower),
+                cpuPoolAddress: try fields.string(layout.cpuPoolAddress),
+                cpuWalletAddress: try fields.string(layout.cpuWalletAddress),
+                cpuPower: try fields.measure(layout.cpuPower),
                 gpus: gpus,
                 gpuFanUnit: fanUnit,
                 gpuSlots: gpuSlots,
-                lanIp: try fields.string(Fields.lanIp),
-                wanIp: try fields.string(Fields.wanIp),
-                uptime: try fields.string(Fields.uptime),
-                insertedAt: try fields.timestamp(Fields.insertedAt))
+                lanIp: try fields.string(layout.lanIp),
+                wanIp: try fields.string(layout.wanIp),
+                uptime: try fields.string(layout.uptime),
+                insertedAt: try fields.timestamp(layout.insertedAt))
         }
     }
 
@@ -119,12 +148,13 @@ extension CpuGpuMinerLog {
     }
 
     /// A bounded figure in PH/s can still be out of bounds once converted to H/s, and the sums must stay finite.
+    /// `field` is built only for the error: interpolating a slot's name on every message cost two allocations.
     private static func requireFiniteHashesPerSecond(
-        _ value: Double, _ unit: HashrateUnit, field: String
+        _ value: Double, _ unit: HashrateUnit, field: @autoclosure () -> String
     ) throws(RecordDecodingError) {
         guard Hashrate(value, unit).hashesPerSecond <= DecodingLimits.largestHashesPerSecond else {
             throw RecordDecodingError(
-                field: field, problem: .tooLarge(maximum: DecodingLimits.largestHashesPerSecond, unit: "H/s"))
+                field: field(), problem: .tooLarge(maximum: DecodingLimits.largestHashesPerSecond, unit: "H/s"))
         }
     }
 

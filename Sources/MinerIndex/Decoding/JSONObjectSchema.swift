@@ -48,21 +48,20 @@ final class JSONObjectSchema: @unchecked Sendable {
             throw RecordDecodingError(field: "body", problem: .bodyTooLarge(size: body.count, limit: limits.maxBodyBytes))
         }
         guard body.count > 0 else { throw RecordDecodingError(field: "body", problem: .invalidJSON) }
-        // Stack storage: the slots live only for this call, so no heap allocation per message.
-        return try withUnsafeTemporaryAllocation(of: csj_value.self, capacity: keys.count) {
-            (slots) throws(RecordDecodingError) -> Result in
-            let status = csj_parse_object(table, body.baseAddress?.assumingMemoryBound(to: UInt8.self), body.count,
-                                          slots.baseAddress)
-            switch status {
-            case CSJ_OK:
-                break
-            case CSJ_NOT_AN_OBJECT:
-                throw RecordDecodingError(field: "body", problem: .notAnObject)
-            default:
-                throw RecordDecodingError(field: "body", problem: .invalidJSON)
-            }
-            return try read(FieldReader(slots: UnsafeBufferPointer(slots), schema: self, limits: limits))
+        var status = CSJ_OK
+        // The slots belong to this thread's parser (see csj_parse_object), which is why `read` must not suspend.
+        let slots = csj_parse_object(table, body.baseAddress?.assumingMemoryBound(to: UInt8.self), body.count, &status)
+        switch status {
+        case CSJ_OK:
+            break
+        case CSJ_NOT_AN_OBJECT:
+            throw RecordDecodingError(field: "body", problem: .notAnObject)
+        default:
+            throw RecordDecodingError(field: "body", problem: .invalidJSON)
         }
+        guard let slots else { throw RecordDecodingError(field: "body", problem: .invalidJSON) }
+        return try read(FieldReader(slots: UnsafeBufferPointer(start: slots, count: keys.count), schema: self,
+                                    limits: limits))
     }
 }
 

@@ -18,14 +18,41 @@ public enum MinerCommand: Sendable, Hashable {
     case cpuGpu(CpuGpuMinerCommand)
 }
 
+/// A command of one index: a log, or a change to the registry.
+public protocol IndexCommand: Sendable {
+    /// `.some` for a log, holding its `inserted_at` (itself optional); nil for a registry command.
+    var logInsertedAt: Timestamp?? { get }
+}
+
+extension AsicMinerCommand: IndexCommand {
+    public var logInsertedAt: Timestamp?? {
+        if case .log(let log) = self { return .some(log.insertedAt) }
+        return nil
+    }
+}
+
+extension CpuGpuMinerCommand: IndexCommand {
+    public var logInsertedAt: Timestamp?? {
+        if case .log(let log) = self { return .some(log.insertedAt) }
+        return nil
+    }
+}
+
 /// A command together with the times the index needs to place it: when this process received it, and the
 /// AMQP `timestamp` property if the publisher set one.
-public struct TimedCommand<Command: Sendable>: Sendable {
-    public var command: Command
-    public var receivedAt: Timestamp
-    public var amqpTimestamp: Timestamp?
+public struct TimedCommand<Command: IndexCommand>: Sendable {
+    public let command: Command
+    public let receivedAt: Timestamp
+    public let amqpTimestamp: Timestamp?
+    /// When a log was observed, by the rule of `ObservationTime`; nil for a registry command. The index places
+    /// the log by it and the service measures its apply lag from it. Worked out once, here: reading it from the
+    /// command later copied the whole log (a retain and a release per string and array) for one field.
+    public let observedLogTime: Timestamp?
 
     public init(_ command: Command, receivedAt: Timestamp, amqpTimestamp: Timestamp? = nil) {
+        observedLogTime = command.logInsertedAt.map { insertedAt in
+            ObservationTime.of(insertedAt: insertedAt, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp)
+        }
         self.command = command
         self.receivedAt = receivedAt
         self.amqpTimestamp = amqpTimestamp
@@ -33,20 +60,3 @@ public struct TimedCommand<Command: Sendable>: Sendable {
 }
 
 extension TimedCommand: Equatable where Command: Equatable {}
-
-extension TimedCommand where Command == AsicMinerCommand {
-    /// When a log was observed, by the rule of `ObservationTime`; nil for a registry command. The index places
-    /// the log by it and the service measures its apply lag from it, so both read it here.
-    public var observedLogTime: Timestamp? {
-        guard case .log(let log) = command else { return nil }
-        return ObservationTime.of(insertedAt: log.insertedAt, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp)
-    }
-}
-
-extension TimedCommand where Command == CpuGpuMinerCommand {
-    /// When a log was observed, by the rule of `ObservationTime`; nil for a registry command.
-    public var observedLogTime: Timestamp? {
-        guard case .log(let log) = command else { return nil }
-        return ObservationTime.of(insertedAt: log.insertedAt, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp)
-    }
-}

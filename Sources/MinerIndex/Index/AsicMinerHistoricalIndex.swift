@@ -32,7 +32,7 @@ public struct AsicMinerHistoricalIndex: Sendable {
         let cutoff = Timestamp(microsecondsSinceEpoch: observedAt.microsecondsSinceEpoch - maxAgeMicroseconds)
         let entry = AsicMinerHistoryEntry(log: log, observedAt: observedAt)
         // One in-place dictionary access: the ring is never copied, whatever its size.
-        let outcome = rings[id, default: HistoryRing(capacity: capacity)]
+        let outcome = rings[id, default: HistoryRing()]
             .appendIfNewer(entry, capacity: capacity, droppingOlderThan: cutoff)
         guard outcome.appended else { return nil }
         schedule.file(id, at: observedAt, previous: outcome.previousNewest)
@@ -43,7 +43,7 @@ public struct AsicMinerHistoricalIndex: Sendable {
     /// after the restart), the ring keeps the newest `capacity`, and entries older than the age limit are dropped.
     public mutating func restore(_ entries: [AsicMinerHistoryEntry], of id: Int64, now: Timestamp) {
         let limit = cutoff(now)
-        var ring = HistoryRing(capacity: capacity)
+        var ring = HistoryRing()
         let held = rings[id].map { ring in (0..<ring.count).map { ring[$0] } } ?? []
         var merged = entries.filter { $0.observedAt >= limit }
         if let firstHeld = held.first { merged.removeAll { $0.observedAt >= firstHeld.observedAt } }

@@ -142,6 +142,9 @@ public struct AsicMinerHistoryEntry: Sendable, Hashable {
 
     private static func clamped<Stored: FixedWidthInteger>(_ value: Double?) -> Stored {
         guard let value, !value.isNaN else { return .max }
-        return Stored(min(max(value.rounded(), Double(Stored.min)), Double(Stored.max - 1)))
+        let inRange = min(max(value.rounded(), Double(Stored.min)), Double(Stored.max - 1))
+        // Through Int64, which every stored type fits in: the generic Double-to-integer conversion is a slow,
+        // bit-by-bit path, run nine times per log.
+        return Stored(truncatingIfNeeded: Int64(inRange))
     }
 }

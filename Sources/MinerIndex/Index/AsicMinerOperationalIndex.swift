@@ -27,14 +27,20 @@ public actor AsicMinerOperationalIndex {
 
     /// Applies the deliveries in order and reports each one's outcome, in one actor hop.
     public func apply(_ deliveries: [TimedCommand<AsicMinerCommand>]) -> [ApplyOutcome] {
-        deliveries.map { delivery in
-            switch delivery.command {
-            case let .log(log):
-                put(log, observedAt: delivery.observedLogTime ?? delivery.receivedAt, receivedAt: delivery.receivedAt)
-            case let .upsert(miner): upsert(miner)
-            case let .delete(id): delete(id: id)
+        var outcomes: [ApplyOutcome] = []
+        outcomes.reserveCapacity(deliveries.count)
+        // By position, reading each command in place: `map` handed the closure a copy of every command, a retain
+        // and a release per string and array of its log.
+        for position in deliveries.indices {
+            let receivedAt = deliveries[position].receivedAt
+            let observedAt = deliveries[position].observedLogTime ?? receivedAt
+            switch deliveries[position].command {
+            case let .log(log): outcomes.append(put(log, observedAt: observedAt, receivedAt: receivedAt))
+            case let .upsert(miner): outcomes.append(upsert(miner))
+            case let .delete(id): outcomes.append(delete(id: id))
             }
         }
+        return outcomes
     }
 
     // MARK: Operational map (GenServer API)
@@ -43,8 +49,8 @@ public actor AsicMinerOperationalIndex {
     /// already offline when received (`.ignoredOffline`). Logs from known miners go to the history either way.
     @discardableResult
     public func put(_ log: AsicMinerLog, receivedAt: Timestamp, amqpTimestamp: Timestamp? = nil) -> ApplyOutcome {
-        put(log, observedAt: TimedCommand(.log(log), receivedAt: receivedAt, amqpTimestamp: amqpTimestamp).observedLogTime
-                ?? receivedAt, receivedAt: receivedAt)
+        put(log, observedAt: ObservationTime.of(insertedAt: log.insertedAt, receivedAt: receivedAt,
+                                                amqpTimestamp: amqpTimestamp), receivedAt: receivedAt)
     }
 
     private func put(_ log: AsicMinerLog, observedAt: Timestamp, receivedAt: Timestamp) -> ApplyOutcome {

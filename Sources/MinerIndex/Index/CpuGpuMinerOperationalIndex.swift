@@ -12,22 +12,29 @@ public actor CpuGpuMinerOperationalIndex {
 
     /// Applies the deliveries in order and reports each one's outcome, in one actor hop.
     public func apply(_ deliveries: [TimedCommand<CpuGpuMinerCommand>]) -> [ApplyOutcome] {
-        deliveries.map { delivery in
-            switch delivery.command {
-            case let .log(log):
-                core.put(log, observedAt: delivery.observedLogTime ?? delivery.receivedAt, receivedAt: delivery.receivedAt)
-            case let .upsert(miner): upsert(miner)
-            case let .delete(id): delete(id: id)
+        var outcomes: [ApplyOutcome] = []
+        outcomes.reserveCapacity(deliveries.count)
+        // By position, reading each command in place: `map` handed the closure a copy of every command, a retain
+        // and a release per string and array of its log.
+        for position in deliveries.indices {
+            let receivedAt = deliveries[position].receivedAt
+            let observedAt = deliveries[position].observedLogTime ?? receivedAt
+            switch deliveries[position].command {
+            case let .log(log): outcomes.append(core.put(log, observedAt: observedAt, receivedAt: receivedAt))
+            case let .upsert(miner): outcomes.append(upsert(miner))
+            case let .delete(id): outcomes.append(delete(id: id))
             }
         }
+        return outcomes
     }
 
     @discardableResult
     public func put(_ log: CpuGpuMinerLog, receivedAt: Timestamp, amqpTimestamp: Timestamp? = nil)
         -> ApplyOutcome
     {
-        let observedAt = TimedCommand(.log(log), receivedAt: receivedAt, amqpTimestamp: amqpTimestamp).observedLogTime
-        return core.put(log, observedAt: observedAt ?? receivedAt, receivedAt: receivedAt)
+        let observedAt = ObservationTime.of(insertedAt: log.insertedAt, receivedAt: receivedAt,
+                                            amqpTimestamp: amqpTimestamp)
+        return core.put(log, observedAt: observedAt, receivedAt: receivedAt)
     }
 
     public func get(_ id: Int64) -> CpuGpuMinerLog? { core.operational[id]?.log }

@@ -5,9 +5,10 @@ struct HistoryRing: Sendable {
     private var head = 0
     private(set) var count = 0
 
-    init(capacity: Int) {
-        slots.reserveCapacity(capacity)
-    }
+    /// Slots are not reserved up front: a miner's first logs would then claim the whole ring (4 KB at 60 entries),
+    /// which a drain of new miners paid for in page faults and heap growth. The ring grows by doubling instead,
+    /// never past `capacity`.
+    init() {}
 
     var newest: AsicMinerHistoryEntry? { count == 0 ? nil : self[count - 1] }
 
@@ -30,6 +31,9 @@ struct HistoryRing: Sendable {
             count += 1
         } else if slots.count < capacity {
             if head != 0 { linearize() }
+            if slots.count == slots.capacity {
+                slots.reserveCapacity(min(capacity, max(4, slots.count * 2)))
+            }
             slots.append(entry)
             count += 1
         } else {

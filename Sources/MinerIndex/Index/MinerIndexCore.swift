@@ -35,13 +35,15 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
         if isOffline(observedAt, at: receivedAt) { return .ignoredOffline }
         if isFull(for: log.minerId) { return .registryFull }
         let revision = version + 1
-        let previous = operational[log.minerId]
-        guard operational.put(log, observedAt: observedAt, revision: revision) else { return .ignoredOutOfOrder }
-        if registry.registerIfUnknown(log.minerId, revision: revision), let placeholder = registry[log.minerId] {
-            health.register(placeholder, live: nil)
-            if configuration.tracksChanges { journal.registry[log.minerId] = .present(placeholder) }
+        guard case .stored(let previous) = operational.put(log, observedAt: observedAt, revision: revision) else {
+            return .ignoredOutOfOrder
         }
-        if let registration = registry.entries[log.minerId], registration.activated {
+        let (registration, isNew) = registry.entryRegisteringIfUnknown(log.minerId, revision: revision)
+        if isNew {
+            health.register(registration.miner, live: nil)
+            if configuration.tracksChanges { journal.registry[log.minerId] = .present(registration.miner) }
+        }
+        if registration.activated {
             if let previous { running.subtract(previous.log) }
             running.add(log)
             health.putLog(log, observedAt: observedAt, id: log.minerId, of: registration.miner)

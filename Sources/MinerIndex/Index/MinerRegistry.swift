@@ -31,11 +31,13 @@ public struct MinerRegistry<Miner: RegisteredMiner>: Sendable {
         if miner.activated { activatedCount += 1 }
     }
 
-    /// Registers a placeholder for an id seen only in logs; returns whether it was unknown.
-    mutating func registerIfUnknown(_ id: Int64, revision: UInt64) -> Bool {
-        guard entries[id] == nil else { return false }
-        upsert(Miner.placeholder(id: id), revision: revision)
-        return true
+    /// The registration of `id`, registering a placeholder first for an id seen only in logs (`isNew`).
+    mutating func entryRegisteringIfUnknown(_ id: Int64, revision: UInt64) -> (entry: Entry, isNew: Bool) {
+        if let known = entries[id] { return (known, false) }
+        let placeholder = Entry(miner: Miner.placeholder(id: id), revision: revision)
+        entries[id] = placeholder
+        if placeholder.activated { activatedCount += 1 }
+        return (placeholder, true)
     }
 
     @discardableResult

@@ -28,15 +28,29 @@ public struct OperationalMap<Log: MinerLog>: Sendable {
 
     public subscript(id: Int64) -> Entry? { entries[id] }
 
+    /// What `put` did.
+    enum PutOutcome {
+        /// An entry observed later is held; nothing changed.
+        case olderThanHeld
+        /// Stored, replacing `previous` if there was one.
+        case stored(previous: Entry?)
+    }
+
     /// Stores `log` unless an entry observed later is already held; a log observed at the same instant replaces
     /// the held one, so a redelivery is harmless.
-    mutating func put(_ log: Log, observedAt: Timestamp, revision: UInt64) -> Bool {
+    mutating func put(_ log: Log, observedAt: Timestamp, revision: UInt64) -> PutOutcome {
         let id = log.minerId
-        let previous = entries[id]
-        if let previous, observedAt < previous.observedAt { return false }
-        entries[id] = Entry(log: log, observedAt: observedAt, revision: revision)
-        schedule.file(id, at: observedAt, previous: previous?.observedAt)
-        return true
+        // One hash lookup for a miner already held, the usual case, instead of a read and then a write.
+        guard let position = entries.index(forKey: id) else {
+            entries[id] = Entry(log: log, observedAt: observedAt, revision: revision)
+            schedule.file(id, at: observedAt, previous: nil)
+            return .stored(previous: nil)
+        }
+        let previous = entries.values[position]
+        if observedAt < previous.observedAt { return .olderThanHeld }
+        entries.values[position] = Entry(log: log, observedAt: observedAt, revision: revision)
+        schedule.file(id, at: observedAt, previous: previous.observedAt)
+        return .stored(previous: previous)
     }
 
     @discardableResult

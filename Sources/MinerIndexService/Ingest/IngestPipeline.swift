@@ -54,9 +54,10 @@ struct IngestPipeline {
         let receivedAt = Timestamp(Date())
         var asicCommands: [TimedCommand<AsicMinerCommand>] = []
         var cpuGpuCommands: [TimedCommand<CpuGpuMinerCommand>] = []
-        // The deliveries behind the commands, in the same order, to dead-letter what the index refuses.
-        var asicSources: [AMQP.Delivery] = []
-        var cpuGpuSources: [AMQP.Delivery] = []
+        // Where in the batch the commands came from, in the same order, to dead-letter what the index refuses.
+        // Positions rather than copies: a delivery copied is half a dozen retains and releases.
+        var asicSources: [Int] = []
+        var cpuGpuSources: [Int] = []
         var rejected: [(delivery: AMQP.Delivery, reason: String)] = []
         var rejectedKinds: [(ServiceMetrics.Kind, String)] = []
         var received: [ServiceMetrics.Kind: Int] = [:]
@@ -64,28 +65,32 @@ struct IngestPipeline {
         /// Deliveries carrying a registry command, by kind (true: ASIC).
         var registryCommands: [DeliveryTag: Bool] = [:]
 
-        for delivery in batch {
-            let route = MinerMessageDecoder.RoutingKey.matching(delivery.routingKey)
+        // By position, reading each delivery's fields in place: binding the whole delivery copied it, a retain
+        // and a release for each of its strings.
+        for position in batch.indices {
+            let routingKey = batch[position].routingKey
+            let route = MinerMessageDecoder.RoutingKey.matching(routingKey)
             let kind = ServiceMetrics.Kind(route)
             received[kind, default: 0] += 1
-            if delivery.redelivered { redeliveries += 1 }
+            if batch[position].redelivered { redeliveries += 1 }
             // A time that cannot be represented is absent, not pinned to an end of the range.
-            let amqpTimestamp = delivery.properties.timestamp.flatMap {
+            let amqpTimestamp = batch[position].properties.timestamp.flatMap {
                 Timestamp(exactlySecondsSinceEpoch: $0.timeIntervalSince1970)
             }
             do throws(RecordDecodingError) {
-                guard let route else { throw MinerMessageDecoder.unknownRoutingKey(delivery.routingKey) }
-                switch try decoder.decode(route, body: delivery.body) {
+                guard let route else { throw MinerMessageDecoder.unknownRoutingKey(routingKey) }
+                switch try decoder.decode(route, body: batch[position].body) {
                 case .asic(let command):
-                    if case .log = command {} else { registryCommands[delivery.tag] = true }
+                    if case .log = command {} else { registryCommands[batch[position].tag] = true }
                     asicCommands.append(.init(command, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp))
-                    asicSources.append(delivery)
+                    asicSources.append(position)
                 case .cpuGpu(let command):
-                    if case .log = command {} else { registryCommands[delivery.tag] = false }
+                    if case .log = command {} else { registryCommands[batch[position].tag] = false }
                     cpuGpuCommands.append(.init(command, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp))
-                    cpuGpuSources.append(delivery)
+                    cpuGpuSources.append(position)
                 }
             } catch {
+                let delivery = batch[position]
                 rejected.append((delivery, error.description))
                 rejectedKinds.append((kind, error.reasonLabel))
                 warnings.warning(
@@ -103,15 +108,13 @@ struct IngestPipeline {
         // batch cost more than the two actors could gain by running side by side on a machine the broker shares.
         if !asicCommands.isEmpty {
             let outcomes = await indexes.asic.apply(asicCommands)
-            record(outcomes, kind: .asic, commands: asicCommands.lazy.map(\.observedLogTime),
-                   appliedAt: Timestamp(Date()))
-            refuseFull(outcomes, asicSources, kind: .asic, into: &rejected, &rejectedKinds)
+            record(outcomes, kind: .asic, observedTimes: asicCommands, appliedAt: Timestamp(Date()))
+            refuseFull(outcomes, asicSources, of: batch, kind: .asic, into: &rejected, &rejectedKinds)
         }
         if !cpuGpuCommands.isEmpty {
             let outcomes = await indexes.cpuGpu.apply(cpuGpuCommands)
-            record(outcomes, kind: .cpuGpu, commands: cpuGpuCommands.lazy.map(\.observedLogTime),
-                   appliedAt: Timestamp(Date()))
-            refuseFull(outcomes, cpuGpuSources, kind: .cpuGpu, into: &rejected, &rejectedKinds)
+            record(outcomes, kind: .cpuGpu, observedTimes: cpuGpuCommands, appliedAt: Timestamp(Date()))
+            refuseFull(outcomes, cpuGpuSources, of: batch, kind: .cpuGpu, into: &rejected, &rejectedKinds)
         }
         // A refused registry command changed nothing, so its ack waits for no commit.
         for refused in rejected { registryCommands[refused.delivery.tag] = nil }
@@ -134,11 +137,12 @@ struct IngestPipeline {
 
     /// Dead-letters what the index refused because its registry is full.
     private mutating func refuseFull(
-        _ outcomes: [ApplyOutcome], _ sources: [AMQP.Delivery], kind: ServiceMetrics.Kind,
+        _ outcomes: [ApplyOutcome], _ sources: [Int], of batch: [AMQP.Delivery], kind: ServiceMetrics.Kind,
         into rejected: inout [(delivery: AMQP.Delivery, reason: String)], _ kinds: inout [(ServiceMetrics.Kind, String)]
     ) {
         let limit = indexes.maxMiners
-        for (outcome, delivery) in zip(outcomes, sources) where outcome == .registryFull {
+        for (outcome, position) in zip(outcomes, sources) where outcome == .registryFull {
+            let delivery = batch[position]
             rejected.append((delivery, "registry full: \(limit) \(kind.rawValue)s registered already"))
             kinds.append((kind, "registry_full"))
             let routingKey = delivery.routingKey
@@ -148,14 +152,15 @@ struct IngestPipeline {
         }
     }
 
-    private func record(
-        _ outcomes: [ApplyOutcome], kind: ServiceMetrics.Kind, commands: some Sequence<Timestamp?>,
+    /// `observedTimes` gives each outcome's command, read in place for its observation time only.
+    private func record<Command>(
+        _ outcomes: [ApplyOutcome], kind: ServiceMetrics.Kind, observedTimes commands: [TimedCommand<Command>],
         appliedAt: Timestamp
     ) {
         var counts: [ApplyOutcome: Int] = [:]
-        for (outcome, observed) in zip(outcomes, commands) {
+        for (position, outcome) in zip(commands.indices, outcomes) {
             counts[outcome, default: 0] += 1
-            if outcome == .applied, let observed {
+            if outcome == .applied, let observed = commands[position].observedLogTime {
                 let lag = max(0, appliedAt.microsecondsSinceEpoch - observed.microsecondsSinceEpoch)
                 // A log centuries old is applied only under an offline-after of centuries; saturate, never trap.
                 let nanoseconds = lag.multipliedReportingOverflow(by: 1000)
