@@ -108,6 +108,24 @@ import Testing
         #expect(history.put(Fixtures.asicLog(id: 9), observedAt: Fixtures.seconds(26)) == nil)
     }
 
+    /// The ring grows as it fills (4, 8, … up to its capacity) rather than reserving its capacity for a new miner;
+    /// through every growth, wraparound and age drop it must hold exactly the newest entries within the age limit.
+    @Test(arguments: [1, 5, 60])
+    func historyRingGrowsAndWrapsLikeTheNewestEntriesWithinTheAgeLimit(capacity: Int) {
+        var history = AsicMinerHistoricalIndex(capacity: capacity, maxAgeSeconds: 30)
+        var generator = SystemRandomNumberGenerator()
+        var appended: [Double] = []
+        var second = 0.0
+        for _ in 0..<400 {
+            // Mostly a second apart, sometimes a gap longer than the age limit.
+            second += Int.random(in: 0..<20, using: &generator) == 0 ? 31 : 1
+            history.put(Fixtures.asicLog(id: 3, hashrate: second), observedAt: Fixtures.seconds(second))
+            appended.append(second)
+            let expected = appended.suffix(capacity).filter { $0 >= second - 30 }
+            #expect(history.get(3, now: Fixtures.seconds(second)).map(\.observedAt) == expected.map(Fixtures.seconds))
+        }
+    }
+
     @Test func historyEntryKeepsTheNumbers() throws {
         let log = try AsicMinerLog.decode(json: Fixtures.json(Fixtures.asicLogObject()))
         let entry = AsicMinerHistoryEntry(log: log, observedAt: Fixtures.seconds(0))
