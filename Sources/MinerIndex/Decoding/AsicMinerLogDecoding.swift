@@ -29,23 +29,12 @@ extension AsicMinerLog {
             coinName = schema.slot("coin_name")
             power = schema.slot("power")
             insertedAt = schema.slot("inserted_at")
-            firstPoolField = schema.slot("pool_1_address")
-            firstHashboardField = schema.slot("hashboard_1_hashrate_5_min")
-            firstFan = schema.slot("fan_1_speed")
-            // The arithmetic below relies on the order the keys were listed in.
-            for pool in 0..<AsicMinerLog.poolCount {
-                for (field, name) in Self.poolFieldNames.enumerated() {
-                    precondition(schema.slot("pool_\(pool + 1)_\(name)") == poolField(pool, field))
-                }
+            firstPoolField = schema.firstSlot(ofGroups: AsicMinerLog.poolCount, fields: Self.poolFieldNames) {
+                "pool_\($0)_\($1)"
             }
-            for board in 0..<AsicMinerLog.hashboardCount {
-                for (field, name) in Self.hashboardFieldNames.enumerated() {
-                    precondition(schema.slot("hashboard_\(board + 1)_\(name)") == hashboardField(board, field))
-                }
-            }
-            for fan in 0..<AsicMinerLog.fanCount {
-                precondition(schema.slot("fan_\(fan + 1)_speed") == firstFan + fan)
-            }
+            firstHashboardField = schema.firstSlot(
+                ofGroups: AsicMinerLog.hashboardCount, fields: Self.hashboardFieldNames) { "hashboard_\($0)_\($1)" }
+            firstFan = schema.firstSlot(ofGroups: AsicMinerLog.fanCount, fields: ["speed"]) { "fan_\($0)_\($1)" }
         }
 
         /// Pool `pool` (from 0): address, user, state, accepted share, rejected share.

@@ -37,18 +37,11 @@ extension CpuGpuMinerLog {
             wanIp = schema.slot("wan_ip")
             uptime = schema.slot("uptime")
             insertedAt = schema.slot("inserted_at")
-            firstGpuField = schema.slot("gpu_1_core_temp")
-            firstMiningSlotField = schema.slot("gpu_algorithm_1")
-            // The arithmetic in `gpuField` and `miningSlotField` relies on the order the keys were listed in.
-            for gpu in 0..<CpuGpuMinerLog.gpuCount {
-                for (field, name) in Self.gpuFieldNames.enumerated() {
-                    precondition(schema.slot("gpu_\(gpu + 1)_\(name)") == gpuField(gpu, field))
-                }
+            firstGpuField = schema.firstSlot(ofGroups: CpuGpuMinerLog.gpuCount, fields: Self.gpuFieldNames) {
+                "gpu_\($0)_\($1)"
             }
-            for slot in 0..<CpuGpuMinerLog.slotCount {
-                for (field, name) in Self.slotFieldNames.enumerated() {
-                    precondition(schema.slot("gpu_\(name)_\(slot + 1)") == miningSlotField(slot, field))
-                }
+            firstMiningSlotField = schema.firstSlot(ofGroups: CpuGpuMinerLog.slotCount, fields: Self.slotFieldNames) {
+                "gpu_\($1)_\($0)"
             }
         }
 

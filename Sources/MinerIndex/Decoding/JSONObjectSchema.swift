@@ -36,6 +36,21 @@ final class JSONObjectSchema: @unchecked Sendable {
         return index
     }
 
+    /// The slot of the first key of `groups` groups of `fields`, where `key(group, field)` names a key (groups
+    /// counted from 1). Checks that the keys were listed group after group, so that field `f` of group `g`
+    /// (both from 0) is at the returned slot + g * fields.count + f; a decoder then finds a group's keys by
+    /// arithmetic instead of a table per group.
+    func firstSlot(ofGroups groups: Int, fields: [String], key: (Int, String) -> String) -> Int {
+        let first = slot(key(1, fields[0]))
+        for group in 0..<groups {
+            for (offset, field) in fields.enumerated() {
+                precondition(slot(key(group + 1, field)) == first + group * fields.count + offset,
+                             "schema keys of \(key(group + 1, field)) are not listed group after group")
+            }
+        }
+        return first
+    }
+
     /// Parses `body` and hands `read` the filled slots. The slots borrow the parser's buffer, so `read` must copy
     /// out everything it keeps and must not suspend.
     func withParsedObject<Result>(

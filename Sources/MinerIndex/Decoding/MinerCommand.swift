@@ -20,8 +20,12 @@ public enum MinerCommand: Sendable, Hashable {
 
 /// A command of one index: a log, or a change to the registry.
 public protocol IndexCommand: Sendable {
+    associatedtype Log
+    associatedtype Miner
     /// `.some` for a log, holding its `inserted_at` (itself optional); nil for a registry command.
     var logInsertedAt: Timestamp?? { get }
+    /// Hands the command's payload to the body for its case.
+    func dispatch<Result>(log: (Log) -> Result, upsert: (Miner) -> Result, delete: (Int64) -> Result) -> Result
 }
 
 extension AsicMinerCommand: IndexCommand {
@@ -29,12 +33,51 @@ extension AsicMinerCommand: IndexCommand {
         if case .log(let log) = self { return .some(log.insertedAt) }
         return nil
     }
+
+    public func dispatch<Result>(
+        log: (AsicMinerLog) -> Result, upsert: (AsicMiner) -> Result, delete: (Int64) -> Result
+    ) -> Result {
+        switch self {
+        case .log(let payload): log(payload)
+        case .upsert(let miner): upsert(miner)
+        case .delete(let id): delete(id)
+        }
+    }
 }
 
 extension CpuGpuMinerCommand: IndexCommand {
     public var logInsertedAt: Timestamp?? {
         if case .log(let log) = self { return .some(log.insertedAt) }
         return nil
+    }
+
+    public func dispatch<Result>(
+        log: (CpuGpuMinerLog) -> Result, upsert: (CpuGpuMiner) -> Result, delete: (Int64) -> Result
+    ) -> Result {
+        switch self {
+        case .log(let payload): log(payload)
+        case .upsert(let miner): upsert(miner)
+        case .delete(let id): delete(id)
+        }
+    }
+}
+
+extension Array {
+    /// Applies a batch in order, one outcome per command. By position, each command read in place: `map` handed
+    /// its closure a copy of every command, a retain and a release per string and array of its log.
+    func applyInOrder<Command: IndexCommand>(
+        log: (_ log: Command.Log, _ observedAt: Timestamp, _ receivedAt: Timestamp) -> ApplyOutcome,
+        upsert: (Command.Miner) -> ApplyOutcome, delete: (Int64) -> ApplyOutcome
+    ) -> [ApplyOutcome] where Element == TimedCommand<Command> {
+        var outcomes: [ApplyOutcome] = []
+        outcomes.reserveCapacity(count)
+        for position in indices {
+            let receivedAt = self[position].receivedAt
+            let observedAt = self[position].observedLogTime ?? receivedAt
+            outcomes.append(self[position].command.dispatch(
+                log: { log($0, observedAt, receivedAt) }, upsert: upsert, delete: delete))
+        }
+        return outcomes
     }
 }
 

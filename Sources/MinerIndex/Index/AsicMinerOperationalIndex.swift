@@ -27,20 +27,7 @@ public actor AsicMinerOperationalIndex {
 
     /// Applies the deliveries in order and reports each one's outcome, in one actor hop.
     public func apply(_ deliveries: [TimedCommand<AsicMinerCommand>]) -> [ApplyOutcome] {
-        var outcomes: [ApplyOutcome] = []
-        outcomes.reserveCapacity(deliveries.count)
-        // By position, reading each command in place: `map` handed the closure a copy of every command, a retain
-        // and a release per string and array of its log.
-        for position in deliveries.indices {
-            let receivedAt = deliveries[position].receivedAt
-            let observedAt = deliveries[position].observedLogTime ?? receivedAt
-            switch deliveries[position].command {
-            case let .log(log): outcomes.append(put(log, observedAt: observedAt, receivedAt: receivedAt))
-            case let .upsert(miner): outcomes.append(upsert(miner))
-            case let .delete(id): outcomes.append(delete(id: id))
-            }
-        }
-        return outcomes
+        deliveries.applyInOrder(log: { put($0, observedAt: $1, receivedAt: $2) }, upsert: { upsert($0) }, delete: { delete(id: $0) })
     }
 
     // MARK: Operational map (GenServer API)
