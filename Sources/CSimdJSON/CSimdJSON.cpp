@@ -125,8 +125,8 @@ struct KeyTable {
     }
 };
 
-// simdjson reads SIMDJSON_PADDING bytes past the body, which a caller's buffer does not promise. Asked to, it would
-// copy each body into a freshly allocated buffer; this thread-local one is grown as needed and kept instead.
+// simdjson reads SIMDJSON_PADDING bytes past the body, which a caller's buffer may not have. Asked to, it would
+// copy each such body into a freshly allocated buffer; this thread-local one is grown as needed and kept instead.
 struct PaddedBuffer {
     std::unique_ptr<uint8_t[]> bytes;
     size_t capacity = 0;
@@ -213,12 +213,18 @@ void fill(csj_value &slot, simdjson::dom::element value) {
 }
 
 csj_status parse_into(const KeyTable &keys, simdjson::dom::parser &parser, PaddedBuffer &padded,
-                      const uint8_t *bytes, size_t length, csj_value *slots) {
+                      const uint8_t *bytes, size_t length, size_t readable_after_end, csj_value *slots) {
     for (uint32_t index = 0; index < keys.count(); ++index) slots[index] = csj_value{};
-    if (!padded.hold(bytes, length)) return CSJ_OUT_OF_MEMORY;
+    // simdjson needs SIMDJSON_PADDING bytes after the body allocated and readable; what they hold does not
+    // matter. A body that has them is parsed where it is.
+    const uint8_t *input = bytes;
+    if (readable_after_end < simdjson::SIMDJSON_PADDING) {
+        if (!padded.hold(bytes, length)) return CSJ_OUT_OF_MEMORY;
+        input = padded.bytes.get();
+    }
 
     simdjson::dom::element root;
-    simdjson::error_code error = parser.parse(padded.bytes.get(), length, false).get(root);
+    simdjson::error_code error = parser.parse(input, length, false).get(root);
     if (error == simdjson::MEMALLOC) return CSJ_OUT_OF_MEMORY;
     if (error) return CSJ_INVALID_JSON;
     simdjson::dom::object object;
@@ -235,7 +241,7 @@ csj_status parse_into(const KeyTable &keys, simdjson::dom::parser &parser, Padde
 }  // namespace
 
 extern "C" const csj_value *csj_parse_object(const csj_schema *schema, const uint8_t *bytes, size_t length,
-                                             csj_status *status) {
+                                             size_t readable_after_end, csj_status *status) {
     // One parser per thread: simdjson parsers are not thread-safe, and reusing one keeps its buffers warm.
     thread_local simdjson::dom::parser parser;
     thread_local PaddedBuffer padded;
@@ -252,7 +258,7 @@ extern "C" const csj_value *csj_parse_object(const csj_schema *schema, const uin
             return nullptr;
         }
     }
-    *status = parse_into(keys, parser, padded, bytes, length, slots.get());
+    *status = parse_into(keys, parser, padded, bytes, length, readable_after_end, slots.get());
     return *status == CSJ_OK ? slots.get() : nullptr;
 }
 

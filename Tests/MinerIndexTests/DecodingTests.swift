@@ -56,6 +56,30 @@ import Testing
         #expect(log.gpuFanUnit == .percent)
     }
 
+    /// A body with spare capacity is parsed where it is, and whatever that capacity holds is not part of it: the
+    /// same log decodes alike with and without the copy, and a body cut short stays invalid even when the bytes
+    /// after it would complete it.
+    @Test func aBodyReadInPlaceEndsAtItsLengthWhateverFollowsIt() throws {
+        func withSpareCapacity(_ body: [UInt8], filledWith tail: [UInt8]) -> [UInt8] {
+            var storage = body + tail + [UInt8](repeating: UInt8(ascii: "9"), count: 128)
+            storage.removeLast(storage.count - body.count)
+            return storage
+        }
+        for object in [Fixtures.asicLogObject(id: 3), Fixtures.cpuGpuLogObject(id: 3)] {
+            let body = Fixtures.json(object)
+            let key = object["asic_miner_id"] == nil ? "cpu_gpu_miner.log" : "asic_miner.log"
+            let padded = withSpareCapacity(body, filledWith: Array(#", "extra": 1}"#.utf8))
+            #expect(padded.capacity - padded.count >= 64)
+            #expect(try decoder.decode(routingKey: key, body: padded) == decoder.decode(routingKey: key, body: body))
+
+            let cut = Array(body.dropLast())
+            let completedAfterTheEnd = withSpareCapacity(cut, filledWith: Array("}".utf8))
+            #expect(throws: RecordDecodingError(field: "body", problem: .invalidJSON)) {
+                try decoder.decode(routingKey: key, body: completedAfterTheEnd)
+            }
+        }
+    }
+
     @Test func routesEveryKey() throws {
         let upsert = Fixtures.json(["id": 5, "name": "S19-5", "activated": false, "api_code": "secret"])
         #expect(try decoder.decode(routingKey: "asic_miner.upsert", body: upsert)

@@ -18,6 +18,11 @@ public struct DeliveryTag: Sendable, Hashable, Comparable, CustomStringConvertib
 
 /// One message handed to a consumer. The body is a copy, so it outlives rabbitmq-c's buffers.
 public struct Delivery: Sendable {
+    /// Capacity a received body has after its last byte, allocated but not part of it: a parser that reads
+    /// ahead in blocks (simdjson reads up to 64 bytes past the end) can then read the body where it is instead
+    /// of copying it into a padded buffer first.
+    public static let spareCapacity = 64
+
     public let tag: DeliveryTag
     public let exchange: String
     public let routingKey: String

@@ -7,6 +7,16 @@ extension amqp_bytes_t {
         return Array(UnsafeRawBufferPointer(start: bytes, count: len))
     }
 
+    /// A delivery body: the bytes, stored with `Delivery.spareCapacity` bytes of capacity after them.
+    var asBody: [UInt8] {
+        guard let bytes, len > 0 else { return [] }
+        return [UInt8](unsafeUninitializedCapacity: len + Delivery.spareCapacity) { buffer, initialized in
+            guard let destination = buffer.baseAddress else { return }
+            destination.initialize(from: bytes.assumingMemoryBound(to: UInt8.self), count: len)
+            initialized = len
+        }
+    }
+
     var asString: String {
         guard let bytes, len > 0 else { return "" }
         return String(decoding: UnsafeRawBufferPointer(start: bytes, count: len), as: UTF8.self)

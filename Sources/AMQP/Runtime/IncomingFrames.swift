@@ -53,7 +53,7 @@ extension RawConnection {
                     routingKey: recentTexts.text(envelope.routing_key),
                     redelivered: envelope.redelivered != 0,
                     properties: CReading.properties(envelope.message.properties, recentTexts: &recentTexts),
-                    body: envelope.message.body.asArray))
+                    body: envelope.message.body.asBody))
         case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_TIMEOUT.rawValue:
             return .nothingReady
         case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_UNEXPECTED_STATE.rawValue:

@@ -54,9 +54,10 @@ uint32_t csj_schema_count(const csj_schema *schema);
 /// Parses `bytes` with a parser owned by the calling thread and returns its slots (csj_schema_count entries),
 /// or NULL with `*status` saying why. The slots, like the strings they point to, belong to the calling thread and
 /// stay valid only until its next call. Members whose keys are not in the schema are skipped; a repeated key keeps
-/// its last value.
+/// its last value. `readable_after_end`: how many bytes after the body are allocated and may be read (never
+/// written); with 64 or more the body is parsed in place, otherwise it is first copied into a padded buffer.
 const csj_value *csj_parse_object(const csj_schema *schema, const uint8_t *bytes, size_t length,
-                                  csj_status *status);
+                                  size_t readable_after_end, csj_status *status);
 
 /// Writes the shortest text that reads back as `value` (std::to_chars); returns its length. `buffer` must hold
 /// at least 32 bytes. Non-finite values are the caller's business: JSON cannot carry them.

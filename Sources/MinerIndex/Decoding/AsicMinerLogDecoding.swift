@@ -10,7 +10,9 @@ extension AsicMinerLog {
             "asic_miner_id", "hashrate_5_min", "hashrate_30_min", "hashrate_uom", "pool_rejection_rate", "uptime",
             "lan_ip", "wan_ip", "coin_name", "power", "inserted_at",
         ] + (1...AsicMinerLog.poolCount).flatMap { pool in poolFieldNames.map { "pool_\(pool)_\($0)" } }
-          + (1...AsicMinerLog.hashboardCount).flatMap { board in hashboardFieldNames.map { "hashboard_\(board)_\($0)" } }
+          + (1...AsicMinerLog.hashboardCount).flatMap { board in
+              hashboardFieldNames.map { "hashboard_\(board)_\($0)" }
+          }
           + (1...AsicMinerLog.fanCount).map { "fan_\($0)_speed" })
 
         let asicMinerId, hashrate5Min, hashrate30Min, hashrateUnit, poolRejectionRate, uptime: Int
@@ -48,11 +50,14 @@ extension AsicMinerLog {
 
     /// Decodes and validates one log body. Required: the id, 5-minute hashrate, unit, uptime, pool 1 address,
     /// user and state, hashboard 1 temperature 1, fan 1, LAN IP, coin name and power.
+    /// `readableAfterEnd`: bytes after the body that are allocated and may be read; with 64 or more (a delivery
+    /// body's spare capacity) the body is parsed where it is.
     public static func decode(
-        json body: UnsafeRawBufferPointer, limits: DecodingLimits = .init()
+        json body: UnsafeRawBufferPointer, limits: DecodingLimits = .init(), readableAfterEnd: Int = 0
     ) throws(RecordDecodingError) -> AsicMinerLog {
         let layout = Fields.layout
-        return try layout.schema.withParsedObject(body, limits: limits) { (fields) throws(RecordDecodingError) in
+        return try layout.schema.withParsedObject(body, limits: limits, readableAfterEnd: readableAfterEnd) {
+            (fields) throws(RecordDecodingError) in
             var pools: [Pool] = []
             pools.reserveCapacity(poolCount)
             for index in 0..<poolCount {

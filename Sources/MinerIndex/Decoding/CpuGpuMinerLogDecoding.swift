@@ -56,11 +56,14 @@ extension CpuGpuMinerLog {
 
     /// Decodes and validates one rig log. Only the id is required; the CPU coin group (coin, algorithm, hashrate,
     /// unit) and each GPU slot's group (coin, algorithm, unit) must be complete or absent.
+    /// `readableAfterEnd`: bytes after the body that are allocated and may be read; with 64 or more (a delivery
+    /// body's spare capacity) the body is parsed where it is.
     public static func decode(
-        json body: UnsafeRawBufferPointer, limits: DecodingLimits = .init()
+        json body: UnsafeRawBufferPointer, limits: DecodingLimits = .init(), readableAfterEnd: Int = 0
     ) throws(RecordDecodingError) -> CpuGpuMinerLog {
         let layout = Fields.layout
-        return try layout.schema.withParsedObject(body, limits: limits) { (fields) throws(RecordDecodingError) in
+        return try layout.schema.withParsedObject(body, limits: limits, readableAfterEnd: readableAfterEnd) {
+            (fields) throws(RecordDecodingError) in
             let id = try fields.requiredIdentifier(layout.cpuGpuMinerId)
 
             try fields.requireWholeGroup(layout.cpuCoinName, layout.cpuAlgorithm, layout.cpuHashrate,
@@ -101,8 +104,9 @@ extension CpuGpuMinerLog {
                     let slotSum = gpus.reduce(0.0) { $0 + ($1.hashrate(slot: index + 1) ?? 0) }
                     try requireFiniteHashesPerSecond(slotSum, unit, field: "gpu_n_hashrate_\(index + 1)")
                 }
-                gpuSlots.append(GpuSlot(mining: mining, poolAddress: try fields.string(layout.miningSlotField(index, 3)),
-                                        walletAddress: try fields.string(layout.miningSlotField(index, 4))))
+                gpuSlots.append(GpuSlot(
+                    mining: mining, poolAddress: try fields.string(layout.miningSlotField(index, 3)),
+                    walletAddress: try fields.string(layout.miningSlotField(index, 4))))
             }
 
             var fanUnit: FanUnit?

@@ -87,7 +87,8 @@ struct FieldReader {
         guard value.number.isFinite, value.number >= 0 else {
             return RecordDecodingError(field: key(slot), problem: .notFiniteNonNegative)
         }
-        return RecordDecodingError(field: key(slot), problem: .tooLarge(maximum: DecodingLimits.largestMeasure, unit: ""))
+        return RecordDecodingError(
+            field: key(slot), problem: .tooLarge(maximum: DecodingLimits.largestMeasure, unit: ""))
     }
 
     /// An id: written as an integer or as a float with no fractional part, not negative, within Int64.

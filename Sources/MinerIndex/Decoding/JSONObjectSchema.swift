@@ -52,10 +52,12 @@ final class JSONObjectSchema: @unchecked Sendable {
     }
 
     /// Parses `body` and hands `read` the filled slots. The slots borrow the parser's buffer, so `read` must copy
-    /// out everything it keeps and must not suspend.
+    /// out everything it keeps and must not suspend. `readableAfterEnd`: bytes after the body that are allocated
+    /// and may be read (a delivery body has `Delivery.spareCapacity`); with enough, the body is not copied.
     func withParsedObject<Result>(
         _ body: UnsafeRawBufferPointer,
         limits: DecodingLimits,
+        readableAfterEnd: Int = 0,
         _ read: (FieldReader) throws(RecordDecodingError) -> Result
     ) throws(RecordDecodingError) -> Result {
         // Repeated here so that every public entry point, including the buffer-taking ones, enforces the limit.
@@ -65,7 +67,8 @@ final class JSONObjectSchema: @unchecked Sendable {
         guard body.count > 0 else { throw RecordDecodingError(field: "body", problem: .invalidJSON) }
         var status = CSJ_OK
         // The slots belong to this thread's parser (see csj_parse_object), which is why `read` must not suspend.
-        let slots = csj_parse_object(table, body.baseAddress?.assumingMemoryBound(to: UInt8.self), body.count, &status)
+        let slots = csj_parse_object(table, body.baseAddress?.assumingMemoryBound(to: UInt8.self), body.count,
+                                     max(0, readableAfterEnd), &status)
         switch status {
         case CSJ_OK:
             break

@@ -47,10 +47,12 @@ public struct MinerMessageDecoder: Sendable {
         return try decode(route, body: body)
     }
 
-    /// For a caller that has classified the routing key already (to count the message by kind).
+    /// For a caller that has classified the routing key already (to count the message by kind). A body with
+    /// spare capacity after it (as a delivery's has) is parsed without being copied.
     public func decode(_ route: RoutingKey, body: [UInt8]) throws(RecordDecodingError) -> MinerCommand {
-        try withBody(body, limits: limits) { (buffer) throws(RecordDecodingError) in
-            try decode(route, body: buffer)
+        let readableAfterEnd = body.capacity - body.count
+        return try withBody(body, limits: limits) { (buffer) throws(RecordDecodingError) in
+            try decode(route, body: buffer, readableAfterEnd: readableAfterEnd)
         }
     }
 
@@ -58,14 +60,17 @@ public struct MinerMessageDecoder: Sendable {
         RecordDecodingError(field: "routing_key", problem: .unknownRoutingKey(routingKey))
     }
 
-    private func decode(_ route: RoutingKey, body: UnsafeRawBufferPointer) throws(RecordDecodingError)
-        -> MinerCommand
+    private func decode(_ route: RoutingKey, body: UnsafeRawBufferPointer, readableAfterEnd: Int)
+        throws(RecordDecodingError) -> MinerCommand
     {
+        // Only the logs, nearly all of the traffic, read in place; registry commands keep the simple path.
         switch route {
-        case .asicLog: .asic(.log(try AsicMinerLog.decode(json: body, limits: limits)))
+        case .asicLog:
+            .asic(.log(try AsicMinerLog.decode(json: body, limits: limits, readableAfterEnd: readableAfterEnd)))
         case .asicUpsert: .asic(.upsert(try AsicMiner.decode(json: body, limits: limits)))
         case .asicDelete: .asic(.delete(id: try MinerDeletion.decodeId(json: body, limits: limits)))
-        case .cpuGpuLog: .cpuGpu(.log(try CpuGpuMinerLog.decode(json: body, limits: limits)))
+        case .cpuGpuLog:
+            .cpuGpu(.log(try CpuGpuMinerLog.decode(json: body, limits: limits, readableAfterEnd: readableAfterEnd)))
         case .cpuGpuUpsert: .cpuGpu(.upsert(try CpuGpuMiner.decode(json: body, limits: limits)))
         case .cpuGpuDelete: .cpuGpu(.delete(id: try MinerDeletion.decodeId(json: body, limits: limits)))
         }
