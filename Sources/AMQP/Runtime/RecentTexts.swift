@@ -4,7 +4,7 @@ import Foundation
 /// The texts that repeat from one delivery to the next (exchange, routing key, content type, type, app id), kept
 /// so that a delivery that carries the same bytes as a recent one shares its `String` instead of allocating a new
 /// one. Above 15 UTF-8 bytes a Swift string lives on the heap, and names like `application/json` or
-/// `cpu_gpu_miner_log.new` cost an allocation and a free per delivery otherwise.
+/// `cpu_gpu_miner.log` cost an allocation and a free per delivery otherwise.
 ///
 /// Owned by one connection, so by one thread. Bytes are compared exactly, so a text that is not valid UTF-8 is
 /// repaired afresh each time, the same as without the cache.

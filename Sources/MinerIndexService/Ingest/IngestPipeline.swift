@@ -108,12 +108,12 @@ struct IngestPipeline {
         // batch cost more than the two actors could gain by running side by side on a machine the broker shares.
         if !asicCommands.isEmpty {
             let outcomes = await indexes.asic.apply(asicCommands)
-            record(outcomes, kind: .asic, observedTimes: asicCommands, appliedAt: Timestamp(Date()))
+            record(outcomes, kind: .asic, commands: asicCommands, appliedAt: Timestamp(Date()))
             refuseFull(outcomes, asicSources, of: batch, kind: .asic, into: &rejected, &rejectedKinds)
         }
         if !cpuGpuCommands.isEmpty {
             let outcomes = await indexes.cpuGpu.apply(cpuGpuCommands)
-            record(outcomes, kind: .cpuGpu, observedTimes: cpuGpuCommands, appliedAt: Timestamp(Date()))
+            record(outcomes, kind: .cpuGpu, commands: cpuGpuCommands, appliedAt: Timestamp(Date()))
             refuseFull(outcomes, cpuGpuSources, of: batch, kind: .cpuGpu, into: &rejected, &rejectedKinds)
         }
         // A refused registry command changed nothing, so its ack waits for no commit.
@@ -152,9 +152,9 @@ struct IngestPipeline {
         }
     }
 
-    /// `observedTimes` gives each outcome's command, read in place for its observation time only.
+    /// `commands` are the outcomes' commands, in order; each is read in place, for its observation time only.
     private func record<Command>(
-        _ outcomes: [ApplyOutcome], kind: ServiceMetrics.Kind, observedTimes commands: [TimedCommand<Command>],
+        _ outcomes: [ApplyOutcome], kind: ServiceMetrics.Kind, commands: [TimedCommand<Command>],
         appliedAt: Timestamp
     ) {
         var counts: [ApplyOutcome: Int] = [:]
