@@ -10,8 +10,8 @@ struct MinerLoadCommand: AsyncParsableCommand {
         abstract: "Simulates a mining farm: publishes operational logs of a fleet of ASIC miners and CPU/GPU rigs "
             + "to miner-index's input exchange, and with --verify checks the service's snapshots against them.",
         discussion: """
-            Exit status: 0 on success; 1 when --verify found a mismatch; 64 for invalid flags; 69 when the broker \
-            cannot be reached or is lost.
+            Exit status: 0 on success; 1 when --verify found a mismatch, or found that a message reached no queue \
+            or that the broker confirmed none; 64 for invalid flags; 69 when the broker cannot be reached or is lost.
             """)
 
     @OptionGroup var options: LoadOptions

@@ -98,7 +98,7 @@ import Testing
             "model_map":{"Antminer KS3":{"alive":"0/1","coin_hashrate_map":{},"power":0},\
             "Antminer S19":{"alive":"2/2","coin_hashrate_map":{"Bitcoin":[300.0,"TH/s"]},"power":6500},\
             "unknown":{"alive":"4/4","coin_hashrate_map":{"Bitcoin":[50.0,"TH/s"],"Kaspa":[0.0,"H/s"],\
-            "Litecoin":[10.0,"GH/s"]},"power":5000}}}
+            "Litecoin":[10.0,"GH/s"]},"power":5000}},"canaries":{}}
             """)
         // The seed's keys keep their values.
         #expect(text.hasPrefix(#"{"coin_hashrate_map":{"Bitcoin":[350.0,"TH/s"],"Kaspa":[0.0,"H/s"],"Litecoin":[10.0,"GH/s"]},"total_power":11500,"asic_miner_alive":"6/7""#))
@@ -196,7 +196,7 @@ import Testing
             thermal: .init(maxTemperature: 77, averageTemperature: 77,
                            hottest: [.init(id: 1, name: "rig-1", temperature: 77)], fansStopped: 1)))
         let payload = try Fixtures.parse(CpuGpuMinerPayloadEncoder().aggregateJSON(aggregate))
-        #expect(Set(payload.keys) == ["total_power", "cpu_gpu_miner_alive", "coin_hashrate_map", "status_counts", "thermal"])
+        #expect(Set(payload.keys) == ["total_power", "cpu_gpu_miner_alive", "coin_hashrate_map", "status_counts", "thermal", "canaries"])
     }
 
     @Test func efficiencyIsShownInTheSmallestUnitAtLeastOne() {

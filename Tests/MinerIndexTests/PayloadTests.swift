@@ -6,6 +6,8 @@ import Testing
     let now = Fixtures.seconds(0)
     /// The fleet-health keys that follow the seed's three in an ASIC aggregated object.
     static let asicHealthKeys = ["status_counts", "coin_power_map", "coin_efficiency_map", "thermal", "pools", "expected_missing", "model_map"]
+    /// Metadata after the figures: the canaries the index applied (see `Canary`), `{}` without any.
+    static let metadataKeys = ["canaries"]
 
     func populatedAsicIndex() async throws -> AsicMinerOperationalIndex {
         let index = AsicMinerOperationalIndex()
@@ -56,7 +58,7 @@ import Testing
         #expect(log["inserted_at"] as? String == "2023-11-14T22:13:20Z")
 
         let aggregated = try #require(payload["asic_miner_aggregated_index"] as? [String: Any])
-        #expect(Set(aggregated.keys) == Set(["coin_hashrate_map", "total_power", "asic_miner_alive"] + Self.asicHealthKeys))
+        #expect(Set(aggregated.keys) == Set(["coin_hashrate_map", "total_power", "asic_miner_alive"] + Self.asicHealthKeys + Self.metadataKeys))
         #expect(aggregated["asic_miner_alive"] as? String == "2/3")
         #expect(aggregated["total_power"] as? Int == 3750)
         let coins = try #require(aggregated["coin_hashrate_map"] as? [String: [Any]])
@@ -76,10 +78,10 @@ import Testing
         let encoder = AsicMinerPayloadEncoder()
         let payload = try Fixtures.parse(encoder.aggregatedPayload(snapshot.aggregate(), sequence: 3, generatedAt: now))
         #expect(Set(payload.keys) == Set(["coin_hashrate_map", "total_power", "asic_miner_alive", "sequence", "generated_at"]
-                                      + Self.asicHealthKeys))
+                                      + Self.asicHealthKeys + Self.metadataKeys))
         #expect(payload["sequence"] as? Int == 3)
         let plain = try Fixtures.parse(encoder.aggregateJSON(snapshot.aggregate()))
-        #expect(Set(plain.keys) == Set(["coin_hashrate_map", "total_power", "asic_miner_alive"] + Self.asicHealthKeys))
+        #expect(Set(plain.keys) == Set(["coin_hashrate_map", "total_power", "asic_miner_alive"] + Self.asicHealthKeys + Self.metadataKeys))
     }
 
     @Test func cachedAndUncachedEncodingsAgreeAcrossTicks() async throws {
@@ -122,7 +124,7 @@ import Testing
         #expect(Set(log.keys) == Set(Fixtures.cpuGpuLogObject().keys).subtracting(["api_code"]))
         #expect(log["gpu_hashrate_uom_2"] as? String == "GH/s")
         let aggregated = try #require(payload["aggregated_index"] as? [String: Any])
-        #expect(Set(aggregated.keys) == ["total_power", "cpu_gpu_miner_alive", "coin_hashrate_map", "status_counts", "thermal"])
+        #expect(Set(aggregated.keys) == ["total_power", "cpu_gpu_miner_alive", "coin_hashrate_map", "status_counts", "thermal", "canaries"])
         #expect(aggregated["cpu_gpu_miner_alive"] as? String == "1/1")
         #expect(aggregated["total_power"] as? Int == 1139)  // 95 + 8 x 130.5
         let coins = try #require(aggregated["coin_hashrate_map"] as? [String: [Any]])

@@ -2,6 +2,7 @@ import AMQP
 import BrokerTestSupport
 import Foundation
 import Logging
+import MinerIndex
 import Testing
 @testable import MinerLoadKit
 
@@ -54,6 +55,64 @@ import Testing
         #expect(try await eventually(timeout: .seconds(10)) { try await service.deadLetterCount() == malformed })
     }
 
+    /// The lag probes are canaries: the service shows them under `canaries` and counts them nowhere. Its figures
+    /// after a probed run equal, byte for byte as published, those of the same registry and logs applied to a
+    /// fresh index without a probe.
+    @Test func lagProbesLeaveEveryFleetFigureAsTheFleetAloneMakesIt() async throws {
+        let service = try InProcessService(offlineAfter: .seconds(60))
+        try await service.start()
+        let configuration = service.loadConfiguration().make { configuration in
+            configuration.asicCount = 30
+            configuration.cpuGpuCount = 20
+            configuration.reportInterval = .milliseconds(500)
+            configuration.register = true
+            configuration.deactivatedFraction = 0.1
+            configuration.length = .duration(.seconds(3))
+        }
+        let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
+        let verification = try #require(summary.verification)
+        #expect(verification.passed, "\(summary.text())")
+        #expect(summary.counts.probes > 0 && verification.lag.samples > 0, "\(summary.text())")
+
+        let asic = await service.service.indexes.asic.snapshot()
+        let rigs = await service.service.indexes.cpuGpu.snapshot()
+        await service.stop()
+        #expect(asic.registry.entries.count == 30 && rigs.registry.entries.count == 20, "no probe miner registered")
+        for probed in [asic.aggregate(), rigs.aggregate()] {
+            #expect(probed.canaries.count == 1 && probed.canaries.first?.id.hasPrefix("miner-load-") == true)
+            #expect(probed.canaries.first.map { $0.sequence > 0 } == true)
+        }
+
+        let now = Timestamp(Date())
+        let freshAsic = AsicMinerOperationalIndex()
+        for (_, entry) in asic.registry.entries { await freshAsic.upsert(entry.miner) }
+        for (_, entry) in asic.operational { await freshAsic.put(entry.log, receivedAt: now) }
+        let freshRigs = CpuGpuMinerOperationalIndex()
+        for (_, entry) in rigs.registry.entries { await freshRigs.upsert(entry.miner) }
+        for (_, entry) in rigs.operational { await freshRigs.put(entry.log, receivedAt: now) }
+
+        try expectSamePayload(asic.aggregate(), await freshAsic.versionedAggregate().aggregate, .asicMiner)
+        try expectSamePayload(rigs.aggregate(), await freshRigs.versionedAggregate().aggregate, .cpuGpuMiner)
+    }
+
+    /// The aggregated payloads as published, but for the canaries, the sequence and the time.
+    private func expectSamePayload(
+        _ probed: MinerAggregate, _ unprobed: MinerAggregate, _ vocabulary: PayloadVocabulary
+    ) throws {
+        let encoder = MinerPayloadEncoder<AsicMiner, AsicMinerLog>(vocabulary: vocabulary, cachesRecords: false)
+        func payload(_ aggregate: MinerAggregate) throws -> [String: Any] {
+            let bytes = encoder.aggregatedPayload(aggregate, sequence: 1, generatedAt: Timestamp(microsecondsSinceEpoch: 0))
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+            object["canaries"] = nil
+            return object
+        }
+        var withoutCanaries = probed
+        withoutCanaries.canaries = []
+        #expect(NSDictionary(dictionary: try payload(probed)) == NSDictionary(dictionary: try payload(unprobed)))
+        #expect(withoutCanaries == unprobed, "every figure, fleet health included")
+        #expect(probed.coinHashrates.keys.allSatisfy { !$0.lowercased().contains("probe") })
+    }
+
     @Test func aMismatchFailsTheVerificationWithTheDifferences() async throws {
         // The service expires a silent miner after 1 s, but miner-load is told 60 s. Every miner churns, silent
         // for 4 s at a time, so at the end of the run the service has dropped miners that miner-load still
@@ -94,6 +153,27 @@ import Testing
             #expect(error.description.hasPrefix("cannot reach the broker at amqp://guest:***@127.0.0.1:1/"))
             #expect(!error.description.contains("topsecret"))
         }
+    }
+
+    @Test func aVerifiedRunWhoseMessagesReachNoQueueFails() async throws {
+        var configuration = LoadConfiguration(amqp: try TestBroker.settings)
+        configuration.exchange = TestBroker.uniqueName("load.nobody")
+        configuration.asicCount = 5
+        configuration.cpuGpuCount = 5
+        configuration.rate = .unlimited
+        configuration.length = .count(100)
+        var verification = LoadConfiguration.Verification()
+        verification.timeout = .milliseconds(500)
+        verification.checksRebuiltIndex = false
+        configuration.verification = verification
+        let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
+        let report = try #require(summary.verification)
+        #expect(!report.passed && !summary.succeeded)
+        #expect(report.failures.first?.hasPrefix("\(summary.counts.unroutable) of \(summary.counts.sent) messages were unroutable") == true,
+                "\(report.failures)")
+        #expect(summary.text().contains("verify: FAILED, \(summary.counts.unroutable) of"))
+        let exchange = configuration.exchange
+        _ = try? await AMQPAdmin.withChannel(configuration.amqp) { channel throws(AMQPError) in try channel.deleteExchange(exchange) }
     }
 
     @Test func withoutAServiceEveryMessageIsReportedUnroutable() async throws {

@@ -136,10 +136,14 @@ import Testing
         #expect(LagSummary(samples: []).p99 == nil)
     }
 
-    @Test func aSnapshotResolvesEveryProbeItReflectsOnce() {
+    @Test func aSnapshotResolvesEveryProbeItReflectsOnceAndTheLagRunsFromTheConfirm() {
         let tracker = LagTracker()
         let start = ContinuousClock.now
-        for serial in 1...4 { tracker.probeSent(.asic, serial: Int64(serial), at: start + .milliseconds(100 * serial)) }
+        for serial in 1...4 {
+            tracker.probeSent(.asic, serial: Int64(serial), at: start + .milliseconds(100 * serial))
+            // Confirmed 50 ms after it was sent; the lag counts from here.
+            tracker.probeConfirmed(.asic, serial: Int64(serial), at: start + .milliseconds(100 * serial + 50))
+        }
         tracker.probeFailed(.asic, serial: 3)
         tracker.snapshotArrived(.asic, reflecting: 2, at: start + .milliseconds(500))
         tracker.snapshotArrived(.asic, reflecting: 2, at: start + .milliseconds(900))
@@ -148,8 +152,22 @@ import Testing
         tracker.snapshotArrived(.asic, reflecting: 4, at: start + .milliseconds(1000))
         let lags = tracker.summary
         #expect(lags.samples == 3, "probe 3 failed and is left out")
-        #expect(lags.max == 0.6)
-        #expect(lags.p50 == 0.4)
+        #expect(lags.max == 0.55)
+        #expect(lags.p50 == 0.35)
+    }
+
+    @Test func aProbeCountsOnceBothEndsAreKnownWhicheverComesFirst() {
+        let tracker = LagTracker()
+        let start = ContinuousClock.now
+        tracker.probeSent(.cpuGpu, serial: 7, at: start)
+        // The service read it and published before miner-load handled the broker's confirm.
+        tracker.snapshotArrived(.cpuGpu, reflecting: 7, at: start + .milliseconds(20))
+        #expect(tracker.summary(of: .cpuGpu).samples == 0, "not confirmed yet")
+        tracker.probeConfirmed(.cpuGpu, serial: 7, at: start + .milliseconds(30))
+        #expect(tracker.summary(of: .cpuGpu).samples == 1)
+        #expect(tracker.summary(of: .cpuGpu).max == 0, "never negative")
+        tracker.probeConfirmed(.cpuGpu, serial: 8, at: start + .milliseconds(30))
+        #expect(tracker.summary.samples == 1, "a confirm for a probe never sent changes nothing")
     }
 
     @Test func theProbeTimelineGivesWhenEachConfirmedProbeWasSentAndFirstReflected() {
@@ -161,11 +179,14 @@ import Testing
                               wallClock: wallStart.addingTimeInterval(0.1 * Double(serial)))
         }
         tracker.probeFailed(.asic, serial: 2)
+        tracker.probeConfirmed(.asic, serial: 1, at: start + .milliseconds(150))
         tracker.snapshotArrived(.asic, reflecting: 3, at: start + .milliseconds(1_000))
         tracker.snapshotArrived(.asic, reflecting: 3, at: start + .milliseconds(2_000))
         let timeline = tracker.timeline(of: .asic)
         #expect(timeline.map(\.serial) == [1, 3, 4], "probe 2 failed and is left out")
         #expect(abs(timeline[0].sentAt - 1_000.1) < 1e-6)
+        #expect(abs((timeline[0].confirmedAt ?? 0) - 1_000.15) < 1e-6)
+        #expect(timeline[1].confirmedAt == nil, "probe 3 has no confirm yet")
         #expect(abs((timeline[0].reflectedAt ?? 0) - 1_001.0) < 1e-6, "the first snapshot reflecting it, not a later one")
         #expect(abs((timeline[1].reflectedAt ?? 0) - 1_001.0) < 1e-6)
         #expect(timeline[2].reflectedAt == nil, "no snapshot reflected probe 4")

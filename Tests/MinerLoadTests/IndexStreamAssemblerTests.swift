@@ -130,6 +130,38 @@ import Testing
         #expect(assembler.receive(Array("not json".utf8), as: .delta) == .unreadable("not a JSON object"))
     }
 
+    @Test func changedFieldsAreSplicedIntoTheHeldBytesInPlace() throws {
+        let held = Array(#"{"a":1,"b":"x","c":[1,{"d":"}"}],"e":null}"#.utf8)
+        func splice(_ fields: String) -> String? {
+            let source = RawJSON(Array(fields.utf8))
+            return IndexStreamAssembler.splice(source, fields: 0..<source.bytes.count, into: held)
+                .map { String(decoding: $0, as: UTF8.self) }
+        }
+        #expect(splice(#"{"b":"y\"z","e":2.5}"#) == #"{"a":1,"b":"y\"z","c":[1,{"d":"}"}],"e":2.5}"#)
+        #expect(splice(#"{"c":{}}"#) == #"{"a":1,"b":"x","c":{},"e":null}"#)
+        #expect(splice(#"{}"#) == String(decoding: held, as: UTF8.self))
+        // A key the record lacks goes at its end, and the keyframe check then compares meanings, not bytes.
+        #expect(splice(#"{"f":true}"#) == #"{"a":1,"b":"x","c":[1,{"d":"}"}],"e":null,"f":true}"#)
+        #expect(splice(#"{"a":1"#) == nil, "not an object")
+        #expect(splice(#"[1]"#) == nil)
+    }
+
+    @Test func rawJSONFindsWhereEachValueEndsAndRefusesWhatIsNotJSON() {
+        let json = RawJSON(Array(#" {"k": [1, "]", {"x": "\""}], "n": -12, "t": true} "#.utf8))
+        let document = json.document()
+        #expect(document == 1..<(json.bytes.count - 1))
+        let members = document.flatMap { json.members(of: $0) } ?? []
+        #expect(members.map { String(decoding: json.bytes[$0.key], as: UTF8.self) } == ["k", "n", "t"])
+        #expect(json.elements(of: members[0].value)?.count == 3)
+        #expect(json.integer(members[1].value) == -12)
+        #expect(json.unsigned(members[1].value) == nil)
+        for broken in [#"{"a":1"#, #"{"a" 1}"#, #"{"a":1,}"#, #"{"a":"x}"#, "", "{}}", #"{"a":[1,2}"#, #"{"a":[1}}"#] {
+            let raw = RawJSON(Array(broken.utf8))
+            #expect(raw.document().flatMap { raw.members(of: $0) } == nil, "\(broken)")
+        }
+        #expect(RawJSON(Array("99999999999999999999".utf8)).unsigned(0..<20) == nil, "past 64 bits")
+    }
+
     @Test func canonicalJSONIgnoresKeyOrderAndKeepsEveryValueApart() throws {
         func canonical(_ text: String) throws -> String {
             let value = try JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)

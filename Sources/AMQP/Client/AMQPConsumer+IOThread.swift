@@ -113,6 +113,7 @@ extension AMQPConsumer: SupervisedClient {
         var batch: [Delivery] = []
         var firstArrival: ContinuousClock.Instant?
         defer {
+            if !batch.isEmpty, let observe = configuration.arrivalObserver { observe(batch) }
             deliveryBuffer.append(batch)
         }
         while batch.count < Self.maximumBatch {

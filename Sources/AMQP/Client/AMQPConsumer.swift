@@ -27,6 +27,10 @@ public final class AMQPConsumer: Sendable {
         public var batchWait: Duration
         /// A batch this large is handed over without waiting.
         public var batchTarget: Int
+        /// Called on the I/O thread with each batch just read, before it is handed over: for a reader that must
+        /// time arrivals even while the cooperative pool is busy (miner-load's lag probes). It must be quick, since
+        /// the connection is not read meanwhile.
+        public var arrivalObserver: (@Sendable ([Delivery]) -> Void)?
 
         public init(
             queue: String,
@@ -37,7 +41,8 @@ public final class AMQPConsumer: Sendable {
             consumeArguments: FieldTable = [:],
             backoff: Backoff = .init(),
             batchWait: Duration = .microseconds(500),
-            batchTarget: Int = 128
+            batchTarget: Int = 128,
+            arrivalObserver: (@Sendable ([Delivery]) -> Void)? = nil
         ) {
             self.queue = queue
             self.prefetch = prefetch
@@ -48,6 +53,7 @@ public final class AMQPConsumer: Sendable {
             self.backoff = backoff
             self.batchWait = batchWait
             self.batchTarget = batchTarget
+            self.arrivalObserver = arrivalObserver
         }
     }
 

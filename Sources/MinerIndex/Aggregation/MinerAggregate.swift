@@ -9,6 +9,8 @@ public struct MinerAggregate: Sendable, Hashable {
     public var registeredCount: Int
     /// The fleet-health figures added to the seed's three (status counts, thermal, pools, …).
     public var health: FleetHealth
+    /// The latest canaries (see `Canary`): metadata of the pipeline, not of the fleet.
+    public var canaries: [CanaryMark] = []
 
     public init(coinHashrates: [String: Hashrate], totalPower: Double, liveCount: Int, registeredCount: Int,
                 health: FleetHealth = FleetHealth()) {

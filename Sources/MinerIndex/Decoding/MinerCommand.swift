@@ -3,6 +3,7 @@ public enum AsicMinerCommand: Sendable, Hashable {
     case log(AsicMinerLog)
     case upsert(AsicMiner)
     case delete(id: Int64)
+    case canary(Canary)
 }
 
 /// What one message asks a CPU/GPU index to do.
@@ -10,6 +11,7 @@ public enum CpuGpuMinerCommand: Sendable, Hashable {
     case log(CpuGpuMinerLog)
     case upsert(CpuGpuMiner)
     case delete(id: Int64)
+    case canary(Canary)
 }
 
 /// A decoded message, split by the index it belongs to so that a batch can be handed to one actor whole.
@@ -18,14 +20,18 @@ public enum MinerCommand: Sendable, Hashable {
     case cpuGpu(CpuGpuMinerCommand)
 }
 
-/// A command of one index: a log, or a change to the registry.
+/// A command of one index: a log, a change to the registry, or a canary.
 public protocol IndexCommand: Sendable {
     associatedtype Log
     associatedtype Miner
-    /// `.some` for a log, holding its `inserted_at` (itself optional); nil for a registry command.
+    /// `.some` for a log, holding its `inserted_at` (itself optional); nil for any other command.
     var logInsertedAt: Timestamp?? { get }
+    /// An upsert or a delete: acknowledged only once the store has it.
+    var changesRegistry: Bool { get }
     /// Hands the command's payload to the body for its case.
-    func dispatch<Result>(log: (Log) -> Result, upsert: (Miner) -> Result, delete: (Int64) -> Result) -> Result
+    func dispatch<Result>(
+        log: (Log) -> Result, upsert: (Miner) -> Result, delete: (Int64) -> Result, canary: (Canary) -> Result
+    ) -> Result
 }
 
 extension AsicMinerCommand: IndexCommand {
@@ -34,13 +40,22 @@ extension AsicMinerCommand: IndexCommand {
         return nil
     }
 
+    public var changesRegistry: Bool {
+        switch self {
+        case .upsert, .delete: true
+        case .log, .canary: false
+        }
+    }
+
     public func dispatch<Result>(
-        log: (AsicMinerLog) -> Result, upsert: (AsicMiner) -> Result, delete: (Int64) -> Result
+        log: (AsicMinerLog) -> Result, upsert: (AsicMiner) -> Result, delete: (Int64) -> Result,
+        canary: (Canary) -> Result
     ) -> Result {
         switch self {
         case .log(let payload): log(payload)
         case .upsert(let miner): upsert(miner)
         case .delete(let id): delete(id)
+        case .canary(let payload): canary(payload)
         }
     }
 }
@@ -51,13 +66,22 @@ extension CpuGpuMinerCommand: IndexCommand {
         return nil
     }
 
+    public var changesRegistry: Bool {
+        switch self {
+        case .upsert, .delete: true
+        case .log, .canary: false
+        }
+    }
+
     public func dispatch<Result>(
-        log: (CpuGpuMinerLog) -> Result, upsert: (CpuGpuMiner) -> Result, delete: (Int64) -> Result
+        log: (CpuGpuMinerLog) -> Result, upsert: (CpuGpuMiner) -> Result, delete: (Int64) -> Result,
+        canary: (Canary) -> Result
     ) -> Result {
         switch self {
         case .log(let payload): log(payload)
         case .upsert(let miner): upsert(miner)
         case .delete(let id): delete(id)
+        case .canary(let payload): canary(payload)
         }
     }
 }
@@ -67,7 +91,8 @@ extension Array {
     /// its closure a copy of every command, a retain and a release per string and array of its log.
     func applyInOrder<Command: IndexCommand>(
         log: (_ log: Command.Log, _ observedAt: Timestamp, _ receivedAt: Timestamp) -> ApplyOutcome,
-        upsert: (Command.Miner) -> ApplyOutcome, delete: (Int64) -> ApplyOutcome
+        upsert: (Command.Miner) -> ApplyOutcome, delete: (Int64) -> ApplyOutcome,
+        canary: (_ canary: Canary, _ receivedAt: Timestamp) -> ApplyOutcome
     ) -> [ApplyOutcome] where Element == TimedCommand<Command> {
         var outcomes: [ApplyOutcome] = []
         outcomes.reserveCapacity(count)
@@ -75,7 +100,8 @@ extension Array {
             let receivedAt = self[position].receivedAt
             let observedAt = self[position].observedLogTime ?? receivedAt
             outcomes.append(self[position].command.dispatch(
-                log: { log($0, observedAt, receivedAt) }, upsert: upsert, delete: delete))
+                log: { log($0, observedAt, receivedAt) }, upsert: upsert, delete: delete,
+                canary: { canary($0, receivedAt) }))
         }
         return outcomes
     }

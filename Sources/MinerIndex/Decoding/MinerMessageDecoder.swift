@@ -2,7 +2,8 @@
 /// `RecordDecodingError`.
 ///
 /// Routing keys: `asic_miner.log`, `asic_miner.upsert`, `asic_miner.delete`, `cpu_gpu_miner.log`,
-/// `cpu_gpu_miner.upsert`, `cpu_gpu_miner.delete`; delete bodies are `{"id": N}`. The size limit is checked
+/// `cpu_gpu_miner.upsert`, `cpu_gpu_miner.delete`; delete bodies are `{"id": N}`. `asic_miner.canary` and
+/// `cpu_gpu_miner.canary` carry a `Canary`, `{"id": "...", "sequence": N}`. The size limit is checked
 /// before anything else, so an oversized body is refused without being read.
 public struct MinerMessageDecoder: Sendable {
     public enum RoutingKey: String, Sendable, CaseIterable {
@@ -12,12 +13,14 @@ public struct MinerMessageDecoder: Sendable {
         case cpuGpuLog = "cpu_gpu_miner.log"
         case cpuGpuUpsert = "cpu_gpu_miner.upsert"
         case cpuGpuDelete = "cpu_gpu_miner.delete"
+        case asicCanary = "asic_miner.canary"
+        case cpuGpuCanary = "cpu_gpu_miner.canary"
 
         /// Whether a message of this key belongs to the ASIC index (otherwise to the CPU/GPU one).
         public var isAsic: Bool {
             switch self {
-            case .asicLog, .asicUpsert, .asicDelete: true
-            case .cpuGpuLog, .cpuGpuUpsert, .cpuGpuDelete: false
+            case .asicLog, .asicUpsert, .asicDelete, .asicCanary: true
+            case .cpuGpuLog, .cpuGpuUpsert, .cpuGpuDelete, .cpuGpuCanary: false
             }
         }
 
@@ -31,6 +34,8 @@ public struct MinerMessageDecoder: Sendable {
             case "cpu_gpu_miner.upsert": .cpuGpuUpsert
             case "asic_miner.delete": .asicDelete
             case "cpu_gpu_miner.delete": .cpuGpuDelete
+            case "asic_miner.canary": .asicCanary
+            case "cpu_gpu_miner.canary": .cpuGpuCanary
             default: nil
             }
         }
@@ -73,6 +78,8 @@ public struct MinerMessageDecoder: Sendable {
             .cpuGpu(.log(try CpuGpuMinerLog.decode(json: body, limits: limits, readableAfterEnd: readableAfterEnd)))
         case .cpuGpuUpsert: .cpuGpu(.upsert(try CpuGpuMiner.decode(json: body, limits: limits)))
         case .cpuGpuDelete: .cpuGpu(.delete(id: try MinerDeletion.decodeId(json: body, limits: limits)))
+        case .asicCanary: .asic(.canary(try CanaryDecoding.decode(json: body, limits: limits)))
+        case .cpuGpuCanary: .cpuGpu(.canary(try CanaryDecoding.decode(json: body, limits: limits)))
         }
     }
 }

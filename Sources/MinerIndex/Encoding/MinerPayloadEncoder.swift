@@ -119,7 +119,25 @@ public struct MinerPayloadEncoder<Miner: RegisteredMiner & JSONRecord, Log: Mine
         writer.string(aggregate.alive)
         if !vocabulary.coinMapFirst { writeCoinMap(aggregate, to: &writer) }
         FleetHealthJSON.write(aggregate, keys: vocabulary.fleetHealth, to: &writer)
+        writeCanaries(aggregate.canaries, to: &writer)
         if !leaveOpen { writer.endObject() }
+    }
+
+    /// `{"<id>": {"sequence": N, "received_at": "..."}, ...}`, oldest update first; always present, empty without
+    /// canaries, so that the payload keeps one shape.
+    private func writeCanaries(_ canaries: [CanaryMark], to writer: inout JSONWriter) {
+        writer.key(PayloadKeys.canaries)
+        writer.beginObject()
+        for canary in canaries {
+            writer.key(canary.id)
+            writer.beginObject()
+            writer.key(PayloadKeys.sequence)
+            writer.integer(canary.sequence)
+            writer.key(PayloadKeys.receivedAt)
+            writer.timestamp(canary.receivedAt)
+            writer.endObject()
+        }
+        writer.endObject()
     }
 
     /// `{"Bitcoin": [120.0, "TH/s"], ...}` in display units, coins in name order for stable output.

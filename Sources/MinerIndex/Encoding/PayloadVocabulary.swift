@@ -37,4 +37,5 @@ enum PayloadKeys {
     static let leaderEpoch = JSONKey("leader_epoch"), chain = JSONKey("chain")
     static let part = JSONKey("part"), parts = JSONKey("parts")
     static let miner = JSONKey("miner"), latestLog = JSONKey("latest_log"), observedAt = JSONKey("observed_at")
+    static let canaries = JSONKey("canaries"), receivedAt = JSONKey("received_at")
 }

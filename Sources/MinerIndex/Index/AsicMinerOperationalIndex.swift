@@ -28,7 +28,8 @@ public actor AsicMinerOperationalIndex {
     /// Applies the deliveries in order and reports each one's outcome, in one actor hop.
     public func apply(_ deliveries: [TimedCommand<AsicMinerCommand>]) -> [ApplyOutcome] {
         deliveries.applyInOrder(
-            log: { put($0, observedAt: $1, receivedAt: $2) }, upsert: { upsert($0) }, delete: { delete(id: $0) })
+            log: { put($0, observedAt: $1, receivedAt: $2) }, upsert: { upsert($0) }, delete: { delete(id: $0) },
+            canary: { core.canary($0, receivedAt: $1) })
     }
 
     // MARK: Operational map (GenServer API)

@@ -13,7 +13,8 @@ public actor CpuGpuMinerOperationalIndex {
     /// Applies the deliveries in order and reports each one's outcome, in one actor hop.
     public func apply(_ deliveries: [TimedCommand<CpuGpuMinerCommand>]) -> [ApplyOutcome] {
         deliveries.applyInOrder(
-            log: { core.put($0, observedAt: $1, receivedAt: $2) }, upsert: { upsert($0) }, delete: { delete(id: $0) })
+            log: { core.put($0, observedAt: $1, receivedAt: $2) }, upsert: { upsert($0) }, delete: { delete(id: $0) },
+            canary: { core.canary($0, receivedAt: $1) })
     }
 
     @discardableResult

@@ -16,6 +16,9 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
     private var health: RunningFleetHealth<Miner, Log>
     /// What left the maps and when, for deltas.
     private var removals = RemovalLog()
+    /// The latest canaries, shown in the aggregated payload and counted nowhere. Not journalled: a canary checks
+    /// the pipeline as it runs now, and the next one after a restart says the same.
+    private var canaries = CanaryBoard()
 
     init(configuration: IndexConfiguration) {
         self.configuration = configuration
@@ -70,6 +73,14 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
         if let previous { health.unregister(previous) }
         health.register(miner, live: operational[miner.id].map(ListedLog.init))
         return .applied
+    }
+
+    /// Shows the canary in the aggregated payload from the next broadcast on: the version moves, as for any change
+    /// a broadcast would show, so the broadcaster publishes even when no log came with it.
+    mutating func canary(_ canary: Canary, receivedAt: Timestamp) -> ApplyOutcome {
+        let outcome = canaries.record(canary, receivedAt: receivedAt)
+        if outcome == .applied { version += 1 }
+        return outcome
     }
 
     /// Forgets the miner and its latest log together.
@@ -207,6 +218,7 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
         aggregate.health = health.figures(
             liveCount: aggregate.liveCount, activatedCount: registry.activatedCount,
             registeredCount: registry.entries.count, name: { registry[$0]?.name })
+        aggregate.canaries = canaries.marks
         return aggregate
     }
 

@@ -81,11 +81,11 @@ struct IngestPipeline {
                 guard let route else { throw MinerMessageDecoder.unknownRoutingKey(routingKey) }
                 switch try decoder.decode(route, body: batch[position].body) {
                 case .asic(let command):
-                    if case .log = command {} else { registryCommands[batch[position].tag] = true }
+                    if command.changesRegistry { registryCommands[batch[position].tag] = true }
                     asicCommands.append(.init(command, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp))
                     asicSources.append(position)
                 case .cpuGpu(let command):
-                    if case .log = command {} else { registryCommands[batch[position].tag] = false }
+                    if command.changesRegistry { registryCommands[batch[position].tag] = false }
                     cpuGpuCommands.append(.init(command, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp))
                     cpuGpuSources.append(position)
                 }

@@ -6,6 +6,7 @@ public enum MinerKind: String, Sendable, Hashable, CaseIterable, Codable {
     public var logRoutingKey: String { self == .asic ? "asic_miner.log" : "cpu_gpu_miner.log" }
     public var upsertRoutingKey: String { self == .asic ? "asic_miner.upsert" : "cpu_gpu_miner.upsert" }
     public var deleteRoutingKey: String { self == .asic ? "asic_miner.delete" : "cpu_gpu_miner.delete" }
+    public var canaryRoutingKey: String { self == .asic ? "asic_miner.canary" : "cpu_gpu_miner.canary" }
     /// Routed to the service's queue by its `asic_miner.*` / `cpu_gpu_miner.*` bindings, then dead-lettered.
     public var unknownRoutingKey: String { self == .asic ? "asic_miner.reboot" : "cpu_gpu_miner.reboot" }
     /// The key of "live/registered" in the aggregated payload.

@@ -20,6 +20,7 @@ public struct LoadRun: Sendable {
 
     public func run() async throws(LoadError) -> LoadSummary {
         let runID = String(UInt32.random(in: .min ... .max), radix: 16)
+        let usageAtStart = ProcessUsage.now()
         var settings = configuration.amqp
         settings.connectTimeout = min(settings.connectTimeout, configuration.connectTimeout)
         let kinds = MinerKind.allCases.filter { configuration.count(of: $0) > 0 }
@@ -40,11 +41,12 @@ public struct LoadRun: Sendable {
         }
 
         let lag = LagTracker()
+        let scheduleDelays = ScheduleDelays()
         var watch: SnapshotWatch?
         if let verification = configuration.verification {
             let listener = SnapshotWatch(
-                settings: settings, verification: verification, runID: runID, kinds: kinds, lag: lag,
-                backoff: configuration.reconnectBackoff, logger: logger)
+                settings: settings, verification: verification, runID: runID, canaryID: LagProbe.canaryID(runID: runID),
+                kinds: kinds, lag: lag, backoff: configuration.reconnectBackoff, logger: logger)
             do {
                 try await listener.start(timeout: configuration.connectTimeout)
             } catch {
@@ -74,13 +76,11 @@ public struct LoadRun: Sendable {
             }
         }
 
-        let probeSlots = probing ? 1 : 0
-        let ledger = SharedLedger(MinerLedger(asicCount: configuration.asicCount + probeSlots,
-                                              cpuGpuCount: configuration.cpuGpuCount + probeSlots))
+        let ledger = SharedLedger(MinerLedger(asicCount: configuration.asicCount, cpuGpuCount: configuration.cpuGpuCount))
         let window = PublishWindow(capacity: configuration.window)
         let dispatcher = MessageDispatcher(
             publisher: publisher, configuration: configuration, runID: runID, window: window, counters: counters,
-            ledger: ledger, lag: lag)
+            ledger: ledger, lag: lag, scheduleDelays: scheduleDelays)
         var fleet = Fleet(
             asicCount: configuration.asicCount, cpuGpuCount: configuration.cpuGpuCount, seed: configuration.seed,
             churn: configuration.churn, badFraction: configuration.badFraction,
@@ -92,7 +92,7 @@ public struct LoadRun: Sendable {
         defer { progress?.cancel() }
 
         // The send phase starts after registration, so the achieved rate counts the paced traffic only.
-        let sendResult: Result<(startedAt: ContinuousClock.Instant, confirmedBefore: Int), LoadError> =
+        let sendResult: Result<(startedAt: ContinuousClock.Instant, confirmedBefore: Int, usage: ProcessUsage), LoadError> =
             await withDiscardingTaskGroup { group in
                 do throws(LoadError) {
                     if configuration.register {
@@ -100,24 +100,27 @@ public struct LoadRun: Sendable {
                     }
                     let confirmedBefore = counters.snapshot.confirmed
                     let sendStartedAt = ContinuousClock.now
-                    try await send(&fleet, kinds: probing ? kinds : [], dispatcher: dispatcher, publisher: publisher,
-                                   group: &group)
-                    return .success((sendStartedAt, confirmedBefore))
+                    let usage = ProcessUsage.now()
+                    try await send(&fleet, kinds: probing ? kinds : [], runID: runID, dispatcher: dispatcher,
+                                   publisher: publisher, group: &group)
+                    return .success((sendStartedAt, confirmedBefore, usage))
                 } catch {
                     return .failure(error)
                 }
             }
         progress?.cancel()
         let sendEndedAt = ContinuousClock.now
+        let usageAtSendEnd = ProcessUsage.now()
         let sendStartedAt: ContinuousClock.Instant
         let confirmedBefore: Int
+        let usageAtSendStart: ProcessUsage
         var outcome = sendResult
         if case .success = outcome, let reason = dispatcher.gaveUpReason {
             outcome = .failure(.brokerLost(url: settings.redactedURL, reason: reason))
         }
         switch outcome {
         case .success(let phase):
-            (sendStartedAt, confirmedBefore) = phase
+            (sendStartedAt, confirmedBefore, usageAtSendStart) = phase
             if showsProgress {
                 let counts = counters.snapshot
                 let line = ProgressReporter.line(
@@ -143,18 +146,24 @@ public struct LoadRun: Sendable {
                 await RebuiltIndexCheck(subscribers: subscribers, timeout: verification.timeout).run(on: &checked)
                 report = checked
             }
+            report?.checkDelivery(of: counters.snapshot, exchange: configuration.exchange)
         }
         for (_, subscriber) in subscribers { await subscriber.close() }
         await publisher.close()
 
         let counts = counters.snapshot
         let sendSeconds = (sendEndedAt - sendStartedAt).secondsValue
+        let sentInSendPhase = counts.sent - (configuration.register ? counts.upserts : 0)
+        let cpu = LoadSummary.CPU(
+            sendSeconds: usageAtSendEnd.cpuSeconds - usageAtSendStart.cpuSeconds,
+            totalSeconds: ProcessUsage.now().cpuSeconds - usageAtStart.cpuSeconds, sendPhaseMessages: sentInSendPhase)
         return LoadSummary(
             broker: settings.redactedURL, exchange: configuration.exchange, seed: configuration.seed,
             asicMiners: configuration.asicCount, cpuGpuMiners: configuration.cpuGpuCount,
             reportIntervalSeconds: configuration.reportInterval.secondsValue,
             requestedRate: configuration.rate.description, sendSeconds: sendSeconds, counts: counts,
-            achievedRate: Double(counts.confirmed - confirmedBefore) / max(sendSeconds, 1e-9), verification: report)
+            achievedRate: Double(counts.confirmed - confirmedBefore) / max(sendSeconds, 1e-9),
+            scheduleDelay: scheduleDelays.summary, cpu: cpu, verification: report)
     }
 
     /// An upsert per miner, as fast as the window allows, before any log.
@@ -186,9 +195,10 @@ public struct LoadRun: Sendable {
 
     /// The paced send loop. Returns when the last message was handed to the publisher.
     private func send(
-        _ fleet: inout Fleet, kinds probeKinds: [MinerKind], dispatcher: MessageDispatcher, publisher: AMQPPublisher,
-        group: inout DiscardingTaskGroup
+        _ fleet: inout Fleet, kinds probeKinds: [MinerKind], runID: String, dispatcher: MessageDispatcher,
+        publisher: AMQPPublisher, group: inout DiscardingTaskGroup
     ) async throws(LoadError) {
+        let canaryID = LagProbe.canaryID(runID: runID)
         let pacer = SendPacer(slotsPerSecond: configuration.slotsPerSecond)
         let maximumBatch = max(1, min(256, configuration.window / 4))
         let probeInterval = max(
@@ -197,8 +207,7 @@ public struct LoadRun: Sendable {
         var probeSerial: Int64 = 0
         var nextProbeAt = ContinuousClock.now
         // The kinds still owed the current probe. A batch of one slot has room for one kind only; skipping the
-        // other left it without probes for as long as the pace stayed even, so a probe log lost in a crash of the
-        // service (acknowledged, not yet checkpointed) was never followed by another, and --verify failed on it.
+        // other left it without probes for as long as the pace stayed even.
         var probesOwed: [MinerKind] = []
         let startedAt = ContinuousClock.now
         var nextSlot: Int64 = 0
@@ -223,6 +232,7 @@ public struct LoadRun: Sendable {
                 continue
             }
             let slots = Int(min(due - nextSlot, allowed))
+            let scheduledAt = startedAt + .seconds(pacer.dueTime(ofSlot: nextSlot))
             nextSlot += Int64(slots)
 
             let wallClock = Date()
@@ -237,11 +247,9 @@ public struct LoadRun: Sendable {
             }
             while used < slots, !probesOwed.isEmpty {
                 let kind = probesOwed.removeFirst()
-                let slot = LagProbe.slot(of: kind, fleetCount: fleet.count(of: kind))
-                let probe = LagProbe.log(kind: kind, id: slot.id, serial: probeSerial, at: timestamp)
                 batch.append(dispatcher.message(
-                    routingKey: kind.logRoutingKey, body: probe.body, sentAt: wallClock,
-                    role: .probe(slot, .init(insertedAt: timestamp, contribution: probe.contribution), serial: probeSerial)))
+                    routingKey: kind.canaryRoutingKey, body: LagProbe.body(canaryID: canaryID, serial: probeSerial),
+                    sentAt: wallClock, role: .probe(kind, serial: probeSerial)))
                 used += 1
             }
             while used < slots {
@@ -259,7 +267,7 @@ public struct LoadRun: Sendable {
             }
             messages += batch.count
             try await ensureConnected(publisher)
-            await dispatcher.dispatch(batch, in: &group)
+            await dispatcher.dispatch(batch, scheduledAt: pacer.isPaced ? scheduledAt : nil, in: &group)
         }
     }
 

@@ -13,7 +13,30 @@ public struct LoadSummary: Sendable, Codable {
     public var counts: LoadCounts
     /// Confirmed messages per second over the send phase.
     public var achievedRate: Double
+    /// How late the generator handed its batches over against the pace (see `ScheduleDelays`).
+    public var scheduleDelay: LagSummary
+    public var cpu: CPU
     public var verification: VerificationReport?
+
+    /// miner-load's own CPU time: over the send phase, per message sent in it, and over the whole run (which
+    /// adds registration and the end of --verify).
+    public struct CPU: Sendable, Codable {
+        public var sendSeconds: Double
+        public var totalSeconds: Double
+        public var microsecondsPerMessage: Double?
+
+        init(sendSeconds: Double, totalSeconds: Double, sendPhaseMessages: Int) {
+            self.sendSeconds = sendSeconds
+            self.totalSeconds = totalSeconds
+            microsecondsPerMessage = sendPhaseMessages > 0 ? sendSeconds * 1e6 / Double(sendPhaseMessages) : nil
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case sendSeconds = "send_seconds"
+            case totalSeconds = "total_seconds"
+            case microsecondsPerMessage = "microseconds_per_message"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case broker, exchange, seed, counts, verification
@@ -23,6 +46,8 @@ public struct LoadSummary: Sendable, Codable {
         case requestedRate = "requested_rate"
         case sendSeconds = "send_seconds"
         case achievedRate = "achieved_rate"
+        case scheduleDelay = "schedule_delay"
+        case cpu
     }
 
     /// Fails only when verification was asked for and did not pass.
@@ -42,6 +67,11 @@ public struct LoadSummary: Sendable, Codable {
         lines.append("sent \(counts.sent) in \(Self.seconds(sendSeconds)) (\(counts.logs) logs, \(counts.upserts) upserts, "
             + "\(counts.malformed) malformed, \(counts.probes) lag probes); confirmed \(counts.confirmed), "
             + "\(Int(achievedRate.rounded())) msg/s")
+        if let p99 = scheduleDelay.p99, let max = scheduleDelay.max {
+            lines.append("generator: behind its pace by p99 \(Self.milliseconds(p99)), max \(Self.milliseconds(max)) "
+                + "(schedule → hand-over, \(scheduleDelay.samples) batches); CPU \(Self.seconds(cpu.sendSeconds)) "
+                + "while sending" + (cpu.microsecondsPerMessage.map { String(format: ", %.1f µs a message", $0) } ?? ""))
+        }
         if counts.republished > 0 {
             lines.append("republished \(counts.republished) (\(counts.republishedMalformed) malformed) whose connection "
                 + "dropped before the broker confirmed them")
@@ -56,6 +86,9 @@ public struct LoadSummary: Sendable, Codable {
         guard let verification else { return lines.joined(separator: "\n") }
         if verification.passed {
             lines.append("verify: PASSED, snapshots matched \(Self.seconds(verification.convergedAfterSeconds ?? 0)) after the last confirm")
+        } else if let failure = verification.failures.first {
+            lines.append("verify: FAILED, \(failure)")
+            for other in verification.failures.dropFirst() { lines.append("  also: \(other)") }
         } else {
             lines.append("verify: FAILED, the snapshots did not match within the timeout")
         }
@@ -83,7 +116,7 @@ public struct LoadSummary: Sendable, Codable {
         }
         let lag = verification.lag
         if let p50 = lag.p50, let p95 = lag.p95, let p99 = lag.p99, let max = lag.max {
-            lines.append("lag (publish → first aggregated snapshot reflecting it, \(lag.samples) probes): "
+            lines.append("lag (broker confirm → first aggregated snapshot reflecting it, \(lag.samples) probes): "
                 + "p50 \(Self.milliseconds(p50)), p95 \(Self.milliseconds(p95)), p99 \(Self.milliseconds(p99)), max \(Self.milliseconds(max))")
         } else {
             lines.append("lag: no probe reached a snapshot")

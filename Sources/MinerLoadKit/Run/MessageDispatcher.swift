@@ -6,7 +6,8 @@ import Synchronization
 /// What a published message was, so its confirm can update the ledger and the counters.
 enum MessageRole: Sendable {
     case log(MinerSlot, MinerLedger.LoggedState)
-    case probe(MinerSlot, MinerLedger.LoggedState, serial: Int64)
+    /// A canary (see `LagProbe`): in no miner's ledger entry.
+    case probe(MinerKind, serial: Int64)
     case upsert(MinerSlot, activated: Bool)
     case malformed
 }
@@ -34,11 +35,12 @@ final class MessageDispatcher: Sendable {
     let counters: LoadCounters
     let ledger: SharedLedger
     let lag: LagTracker
+    let scheduleDelays: ScheduleDelays
     private let serial = Mutex<UInt64>(0)
     private let gaveUp = Mutex<String?>(nil)
 
     init(publisher: AMQPPublisher, configuration: LoadConfiguration, runID: String, window: PublishWindow,
-         counters: LoadCounters, ledger: SharedLedger, lag: LagTracker) {
+         counters: LoadCounters, ledger: SharedLedger, lag: LagTracker, scheduleDelays: ScheduleDelays) {
         self.publisher = publisher
         exchange = configuration.exchange
         persistent = configuration.persistent
@@ -48,6 +50,7 @@ final class MessageDispatcher: Sendable {
         self.counters = counters
         self.ledger = ledger
         self.lag = lag
+        self.scheduleDelays = scheduleDelays
     }
 
     /// Why publishes were abandoned: the broker did not come back within `reconnectTimeout`.
@@ -71,11 +74,15 @@ final class MessageDispatcher: Sendable {
     }
 
     /// Takes window permits (waiting if the window is full), then publishes in a child task of `group`, which
-    /// returns the permits once every message of the batch has its final answer.
-    func dispatch(_ batch: [PendingMessage], in group: inout DiscardingTaskGroup) async {
+    /// returns the permits once every message of the batch has its final answer. `scheduledAt`: when the batch's
+    /// oldest message was due by the pace (nil outside the paced phase).
+    func dispatch(
+        _ batch: [PendingMessage], scheduledAt: ContinuousClock.Instant? = nil, in group: inout DiscardingTaskGroup
+    ) async {
         guard !batch.isEmpty else { return }
         await window.acquire(batch.count)
         let handedOverAt = ContinuousClock.now
+        if let scheduledAt { scheduleDelays.record(handedOverAt - scheduledAt) }
         let handedOverWallClock = Date()
         counters.update { counts in
             counts.sent += batch.count
@@ -89,8 +96,8 @@ final class MessageDispatcher: Sendable {
             }
         }
         for pending in batch {
-            if case .probe(let slot, _, let serial) = pending.role {
-                lag.probeSent(slot.kind, serial: serial, at: handedOverAt, wallClock: handedOverWallClock)
+            if case .probe(let kind, let serial) = pending.role {
+                lag.probeSent(kind, serial: serial, at: handedOverAt, wallClock: handedOverWallClock)
             }
         }
         group.addTask { [self] in
@@ -123,6 +130,7 @@ final class MessageDispatcher: Sendable {
         var confirmed = 0, unroutable = 0, nacked = 0, failed = 0, republished = 0, republishedMalformed = 0
         var lastFailure: String?
         var again: [Attempt] = []
+        let answeredAt = ContinuousClock.now
         ledger.update { ledger in
             for (attempt, result) in zip(attempts, results) {
                 let pending = attempt.pending
@@ -130,14 +138,15 @@ final class MessageDispatcher: Sendable {
                 case .success(.confirmed):
                     confirmed += 1
                     switch pending.role {
-                    case .log(let slot, let state), .probe(let slot, let state, _): ledger.logConfirmed(slot, state)
+                    case .log(let slot, let state): ledger.logConfirmed(slot, state)
+                    case .probe(let kind, let serial): lag.probeConfirmed(kind, serial: serial, at: answeredAt)
                     case .upsert(let slot, let activated): ledger.upserted(slot, activated: activated, confirmed: true)
                     case .malformed: break
                     }
                 case .success(.returned):
                     // No queue took it, so the service never sees it: nothing changes.
                     unroutable += 1
-                    if case .probe(let slot, _, let serial) = pending.role { lag.probeFailed(slot.kind, serial: serial) }
+                    if case .probe(let kind, let serial) = pending.role { lag.probeFailed(kind, serial: serial) }
                 case .failure(.connectionLost), .failure(.notConnected):
                     var retry = attempt
                     if case .failure(.connectionLost) = result, !attempt.mayHaveArrived {
@@ -147,7 +156,7 @@ final class MessageDispatcher: Sendable {
                     }
                     again.append(retry)
                     // Its lag would measure the outage, not the pipeline.
-                    if case .probe(let slot, _, let serial) = pending.role { lag.probeFailed(slot.kind, serial: serial) }
+                    if case .probe(let kind, let serial) = pending.role { lag.probeFailed(kind, serial: serial) }
                 case .failure(let error):
                     if error == .nacked { nacked += 1 } else { failed += 1 }
                     lastFailure = error.description
@@ -181,9 +190,7 @@ final class MessageDispatcher: Sendable {
     private func bookInDoubt(_ pending: PendingMessage, in ledger: inout MinerLedger) {
         switch pending.role {
         case .log(let slot, let state): ledger.logInDoubt(slot, state)
-        case .probe(let slot, let state, let serial):
-            ledger.logInDoubt(slot, state)
-            lag.probeFailed(slot.kind, serial: serial)
+        case .probe(let kind, let serial): lag.probeFailed(kind, serial: serial)
         case .upsert(let slot, let activated): ledger.upserted(slot, activated: activated, confirmed: false)
         case .malformed: break
         }

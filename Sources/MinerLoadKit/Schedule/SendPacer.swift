@@ -11,6 +11,8 @@ public struct SendPacer: Sendable {
         self.maximumBacklog = maximumBacklog
     }
 
+    public var isPaced: Bool { slotsPerSecond != nil }
+
     /// Slots due by `elapsed` seconds, counted from the start.
     public func slotsDue(atElapsed elapsed: Double) -> Int64 {
         guard let slotsPerSecond else { return .max }

@@ -4,8 +4,11 @@ import Foundation
 /// to the index it holds, notices gaps, and says when to ask for a keyframe (see the README's "Keyframes and
 /// deltas").
 ///
-/// Records are held as canonical JSON (keys sorted), one per miner id, so that the rebuilt index and a keyframe
-/// compare byte for byte once both are laid out in id order (`canonicalIndex`).
+/// Records are held as the bytes the service wrote, one per miner id, and read with `RawJSON` (ranges, not
+/// objects). A delta's changed fields are spliced into the held log in place: the service writes every field of a
+/// log, absent ones as null, always in the same order, so a log rebuilt from a keyframe and its deltas equals the
+/// next keyframe's byte for byte when the protocol works. Records whose bytes differ are compared once more as
+/// canonical JSON (keys sorted), so that only a difference in meaning fails the check.
 public struct IndexStreamAssembler: Sendable {
     /// The JSON keys of one kind's payloads.
     public struct Keys: Sendable {
@@ -26,7 +29,7 @@ public struct IndexStreamAssembler: Sendable {
         var changedLogs: String { "\(operationalMap)_changed" }
     }
 
-    /// The full index as the subscriber holds it.
+    /// The full index as the subscriber holds it: each record and the aggregated object as written.
     public struct Index: Sendable, Equatable {
         public var miners: [Int64: [UInt8]] = [:]
         public var logs: [Int64: [UInt8]] = [:]
@@ -68,6 +71,8 @@ public struct IndexStreamAssembler: Sendable {
         /// Messages that came in more than one part.
         public var splitMessages = 0
         public var largestMessagePart = 0
+        /// Bytes of every part received, keyframes and deltas.
+        public var bytes = 0
     }
 
     private struct Stamp {
@@ -78,16 +83,21 @@ public struct IndexStreamAssembler: Sendable {
         var parts: Int
     }
 
-    /// The parts of a message received so far, kept as bytes (parsed JSON is not Sendable) and parsed again
-    /// once all are in.
+    /// The parts of a message received so far.
     private struct Pending {
         var stamp: Stamp
-        var parts: [Int: [UInt8]]
+        var parts: [Int: RawJSON]
     }
 
     private struct Position {
         var chain: String
         var sequence: UInt64
+    }
+
+    /// One part, read: the document and its top-level members by key.
+    private struct Part {
+        var json: RawJSON
+        var members: [String: Range<Int>]
     }
 
     let keys: Keys
@@ -104,7 +114,7 @@ public struct IndexStreamAssembler: Sendable {
 
     /// A subscriber that already holds `index`, as of message `sequence` of `chain`.
     init(keys: Keys, holding index: Index, sequence: UInt64, chain: String) {
-        self.keys = keys
+        self.init(keys: keys)
         self.index = index
         position = Position(chain: chain, sequence: sequence)
     }
@@ -114,20 +124,22 @@ public struct IndexStreamAssembler: Sendable {
 
     public mutating func receive(_ body: [UInt8], as message: Message) -> Outcome {
         counters.largestMessagePart = max(counters.largestMessagePart, body.count)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+        counters.bytes += body.count
+        let json = RawJSON(body)
+        guard let document = json.document(), let part = Self.read(json, document) else {
             return .unreadable("not a JSON object")
         }
-        guard let stamp = Self.stamp(of: object) else { return .unreadable("no sequence, chain, part or parts") }
-        let ordered: [[String: Any]]
+        guard let stamp = Self.stamp(of: part) else { return .unreadable("no sequence, chain, part or parts") }
+        let ordered: [Part]
         if stamp.parts == 1 {
             pending = nil
-            ordered = [object]
+            ordered = [part]
         } else {
             var current = pending ?? Pending(stamp: stamp, parts: [:])
             if current.stamp.sequence != stamp.sequence || current.stamp.chain != stamp.chain {
                 current = Pending(stamp: stamp, parts: [:])
             }
-            current.parts[stamp.part] = body
+            current.parts[stamp.part] = json
             guard current.parts.count >= stamp.parts else {
                 pending = current
                 return .partial
@@ -135,7 +147,7 @@ public struct IndexStreamAssembler: Sendable {
             pending = nil
             counters.splitMessages += 1
             ordered = (1...stamp.parts).compactMap { number in
-                current.parts[number].flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+                current.parts[number].flatMap { json in json.document().flatMap { Self.read(json, $0) } }
             }
             guard ordered.count == stamp.parts else { return .unreadable("parts not numbered 1...\(stamp.parts)") }
         }
@@ -145,51 +157,55 @@ public struct IndexStreamAssembler: Sendable {
         }
     }
 
-    private mutating func applyKeyframe(_ parts: [[String: Any]], stamp: Stamp) -> Outcome {
+    private static func read(_ json: RawJSON, _ document: Range<Int>) -> Part? {
+        var members: [String: Range<Int>] = [:]
+        let complete = json.forEachMember(of: document) { member in
+            members[String(decoding: json.bytes[member.key], as: UTF8.self)] = member.value
+        }
+        return complete ? Part(json: json, members: members) : nil
+    }
+
+    private mutating func applyKeyframe(_ parts: [Part], stamp: Stamp) -> Outcome {
         var keyframe = Index()
         for part in parts { merge(part, into: &keyframe) }
         counters.keyframes += 1
         if let position, let index, position.chain == stamp.chain, stamp.previousSequence == position.sequence {
-            checks.append(
-                KeyframeCheck(
-                    sequence: stamp.sequence, matched: index == keyframe,
-                    difference: Self.firstDifference(index, keyframe, keys: keys)))
+            let difference = Self.firstDifference(index, keyframe, keys: keys)
+            checks.append(KeyframeCheck(sequence: stamp.sequence, matched: difference == nil, difference: difference))
         }
         index = keyframe
         position = Position(chain: stamp.chain, sequence: stamp.sequence)
         return .keyframeApplied
     }
 
-    private mutating func applyDelta(_ parts: [[String: Any]], stamp: Stamp) -> Outcome {
+    private mutating func applyDelta(_ parts: [Part], stamp: Stamp) -> Outcome {
         guard var current = index, let position else { return .needsKeyframe }
         guard position.chain == stamp.chain, stamp.previousSequence == position.sequence else {
             // A delta older than what we hold (it was in the queue before the keyframe we applied) is skipped.
             if position.chain == stamp.chain, stamp.sequence <= position.sequence { return .stale }
-            counters.gaps += 1
-            index = nil
-            self.position = nil
-            return .needsKeyframe
+            return lostTrack()
         }
+        // Held until the whole delta has been read: one part that cannot be applied drops the index, not half of it.
+        index = nil
         for part in parts {
-            for id in Self.ids(part[keys.removedMiners]) { current.miners[id] = nil }
-            for id in Self.ids(part[keys.removedLogs]) { current.logs[id] = nil }
+            for id in Self.ids(part.members[keys.removedMiners], in: part.json) { current.miners[id] = nil }
+            for id in Self.ids(part.members[keys.removedLogs], in: part.json) { current.logs[id] = nil }
             merge(part, into: &current)
         }
         // Changed fields apply to logs the subscriber holds; one it does not hold means it missed something.
         for part in parts {
-            guard let changed = part[keys.changedLogs] as? [String: Any] else { continue }
-            for (key, fields) in changed {
-                guard let id = Int64(key), let fields = fields as? [String: Any], let held = current.logs[id],
-                    var record = (try? JSONSerialization.jsonObject(with: Data(held))) as? [String: Any]
+            guard let changed = part.members[keys.changedLogs] else { continue }
+            var missed = false
+            let complete = part.json.forEachMember(of: changed) { member in
+                guard !missed, let id = part.json.integer(member.key), let held = current.logs[id],
+                      let merged = Self.splice(part.json, fields: member.value, into: held)
                 else {
-                    counters.gaps += 1
-                    index = nil
-                    self.position = nil
-                    return .needsKeyframe
+                    missed = true
+                    return
                 }
-                record.merge(fields) { _, new in new }
-                current.logs[id] = Self.canonical(record)
+                current.logs[id] = merged
             }
+            if missed || !complete { return lostTrack() }
         }
         counters.deltas += 1
         index = current
@@ -197,14 +213,58 @@ public struct IndexStreamAssembler: Sendable {
         return .deltaApplied
     }
 
-    private func merge(_ part: [String: Any], into index: inout Index) {
-        for (id, record) in Self.records(part[keys.minerMap]) { index.miners[id] = record }
-        for (id, record) in Self.records(part[keys.operationalMap]) { index.logs[id] = record }
-        if let aggregated = part[keys.aggregated] { index.aggregated = Self.canonical(aggregated) }
+    private mutating func lostTrack() -> Outcome {
+        counters.gaps += 1
+        index = nil
+        position = nil
+        return .needsKeyframe
     }
 
-    /// The index as one JSON document: the three objects of a keyframe, ids in ascending order, every object's
-    /// keys sorted.
+    private func merge(_ part: Part, into index: inout Index) {
+        Self.records(part.members[keys.minerMap], in: part.json) { index.miners[$0] = $1 }
+        Self.records(part.members[keys.operationalMap], in: part.json) { index.logs[$0] = $1 }
+        if let aggregated = part.members[keys.aggregated] { index.aggregated = Array(part.json.bytes[aggregated]) }
+    }
+
+    /// `held` with the value of each member of the object at `fields` put in place of the held value of the same
+    /// key, or, for a key the record does not have, added at its end. Nil if either is not an object.
+    static func splice(_ source: RawJSON, fields: Range<Int>, into held: [UInt8]) -> [UInt8]? {
+        guard let changes = source.members(of: fields) else { return nil }
+        if changes.isEmpty { return held }
+        let record = RawJSON(held)
+        guard let document = record.document() else { return nil }
+        var applied = [Bool](repeating: false, count: changes.count)
+        var result: [UInt8] = []
+        result.reserveCapacity(held.count + 64)
+        var copiedUpTo = document.lowerBound
+        result.append(contentsOf: held[..<copiedUpTo])
+        let complete = record.forEachMember(of: document) { member in
+            guard let change = changes.firstIndex(where: { source.bytes[$0.key].elementsEqual(held[member.key]) })
+            else { return }
+            applied[change] = true
+            result.append(contentsOf: held[copiedUpTo..<member.value.lowerBound])
+            result.append(contentsOf: source.bytes[changes[change].value])
+            copiedUpTo = member.value.upperBound
+        }
+        guard complete else { return nil }
+        // Up to the closing brace, then any key the record lacked.
+        let closing = document.upperBound - 1
+        result.append(contentsOf: held[copiedUpTo..<closing])
+        var hasMembers = record.skipWhitespace(document.lowerBound + 1) < closing
+        for (offset, change) in changes.enumerated() where !applied[offset] {
+            if hasMembers { result.append(UInt8(ascii: ",")) }
+            hasMembers = true
+            result.append(UInt8(ascii: "\""))
+            result.append(contentsOf: source.bytes[change.key])
+            result.append(contentsOf: Array("\":".utf8))
+            result.append(contentsOf: source.bytes[change.value])
+        }
+        result.append(contentsOf: held[closing...])
+        return result
+    }
+
+    /// The index as one JSON document: the three objects of a keyframe, ids in ascending order, each record as
+    /// written.
     public func canonicalIndex() -> [UInt8]? {
         index.map { Self.canonicalDocument($0, keys: keys) }
     }
@@ -231,46 +291,58 @@ public struct IndexStreamAssembler: Sendable {
         return bytes
     }
 
+    /// Nil when equal: every record's bytes equal, or, where they differ, equal once both are canonical.
     private static func firstDifference(_ held: Index, _ keyframe: Index, keys: Keys) -> String? {
-        guard held != keyframe else { return nil }
-        if held.aggregated != keyframe.aggregated {
+        if !sameMeaning(held.aggregated, keyframe.aggregated) {
             return "\(keys.aggregated) differs: rebuilt \(String(decoding: held.aggregated, as: UTF8.self))"
                 + " keyframe \(String(decoding: keyframe.aggregated, as: UTF8.self))"
         }
         for (name, rebuilt, fresh) in [(keys.minerMap, held.miners, keyframe.miners),
-                                       (keys.operationalMap, held.logs, keyframe.logs)] {
+                                       (keys.operationalMap, held.logs, keyframe.logs)] where rebuilt != fresh {
             let ids = Set(rebuilt.keys).union(fresh.keys).sorted()
-            if let id = ids.first(where: { rebuilt[$0] != fresh[$0] }) {
+            let differing = ids.first { id in
+                guard let mine = rebuilt[id], let theirs = fresh[id] else { return true }
+                return !sameMeaning(mine, theirs)
+            }
+            if let id = differing {
                 return "\(name)[\(id)] differs: rebuilt \(rebuilt[id].map { String(decoding: $0, as: UTF8.self) } ?? "absent")"
                     + " keyframe \(fresh[id].map { String(decoding: $0, as: UTF8.self) } ?? "absent")"
             }
         }
-        return "differs"
+        return nil
     }
 
-    private static func stamp(of object: [String: Any]) -> Stamp? {
-        guard let sequence = unsigned(object["sequence"]), let chain = object["chain"] as? String,
-            let part = unsigned(object["part"]), let parts = unsigned(object["parts"]),
-            part >= 1, part <= parts, parts <= 1_000_000
+    private static func sameMeaning(_ one: [UInt8], _ other: [UInt8]) -> Bool {
+        if one == other { return true }
+        guard let first = try? JSONSerialization.jsonObject(with: Data(one), options: [.fragmentsAllowed]),
+              let second = try? JSONSerialization.jsonObject(with: Data(other), options: [.fragmentsAllowed])
+        else { return false }
+        return canonical(first) == canonical(second)
+    }
+
+    private static func stamp(of part: Part) -> Stamp? {
+        let json = part.json
+        guard let sequence = part.members["sequence"].flatMap(json.unsigned),
+              let chain = part.members["chain"].flatMap(json.plainString),
+              let number = part.members["part"].flatMap(json.unsigned),
+              let parts = part.members["parts"].flatMap(json.unsigned),
+              number >= 1, number <= parts, parts <= 1_000_000
         else { return nil }
         return Stamp(
-            sequence: sequence, previousSequence: unsigned(object["previous_sequence"]), chain: chain,
-            part: Int(part), parts: Int(parts))
+            sequence: sequence, previousSequence: part.members["previous_sequence"].flatMap(json.unsigned),
+            chain: chain, part: Int(number), parts: Int(parts))
     }
 
-    private static func unsigned(_ value: Any?) -> UInt64? {
-        // Untrusted input: only a whole, non-negative number that fits is a sequence.
-        guard let number = value as? NSNumber, UInt64(exactly: number.doubleValue) != nil else { return nil }
-        return number.uint64Value
+    private static func ids(_ range: Range<Int>?, in json: RawJSON) -> [Int64] {
+        guard let range, let elements = json.elements(of: range) else { return [] }
+        return elements.compactMap(json.integer)
     }
 
-    private static func ids(_ value: Any?) -> [Int64] {
-        (value as? [Any])?.compactMap { ($0 as? NSNumber)?.int64Value } ?? []
-    }
-
-    private static func records(_ value: Any?) -> [(Int64, [UInt8])] {
-        guard let map = value as? [String: Any] else { return [] }
-        return map.compactMap { key, record in Int64(key).map { ($0, canonical(record)) } }
+    private static func records(_ range: Range<Int>?, in json: RawJSON, _ body: (Int64, [UInt8]) -> Void) {
+        guard let range else { return }
+        json.forEachMember(of: range) { member in
+            if let id = json.integer(member.key) { body(id, Array(json.bytes[member.value])) }
+        }
     }
 
     static func canonical(_ value: Any) -> [UInt8] {
@@ -282,9 +354,8 @@ public struct IndexStreamAssembler: Sendable {
 }
 
 /// Parsed JSON written back with every object's keys in byte order: two equal documents give equal bytes,
-/// whatever their key order. Written by hand because Foundation's `.sortedKeys` compares keys as localized
-/// strings, which made the reference subscriber spend more CPU than the load it verifies (a chaos run's miner-load
-/// stalled its own publishing for seconds while it canonicalized a keyframe).
+/// whatever their key order. Used only for records whose bytes differ; written by hand because Foundation's
+/// `.sortedKeys` compares keys as localized strings.
 enum CanonicalJSON {
     static func write(_ value: Any, to bytes: inout [UInt8]) {
         switch value {

@@ -8,6 +8,11 @@ import Synchronization
 /// exchange (one queue, so keyframes and deltas arrive in the order they were published), an `IndexStreamAssembler`
 /// that rebuilds the index, and a publisher that asks for a keyframe on start and whenever the assembler holds
 /// no index it can apply a delta to (it joined late, or saw a gap).
+///
+/// The assembler runs on the consumer's own I/O thread, at the lowest scheduling priority, as the messages come
+/// off the socket: never on the cooperative pool that miner-load's publishing runs on, and on a machine short of
+/// CPU after the publisher, the service and the broker. While it works the broker keeps the next messages (the
+/// prefetch bounds what waits in memory), so falling behind costs time at the end of the run, not the load's pace.
 public final class IndexStreamSubscriber: Sendable {
     public struct Exchanges: Sendable, Hashable {
         public var keyframe: String
@@ -26,6 +31,19 @@ public final class IndexStreamSubscriber: Sendable {
         var requestsSent = 0
         var lastRequestAt: ContinuousClock.Instant?
         var unreadable = 0
+        /// Test hook: the next delta is dropped as if lost, to make a gap.
+        var dropNextDelta = false
+        /// Set once the subscriber has started: the I/O thread asks it for keyframes.
+        var askForKeyframe: (@Sendable () -> Void)?
+    }
+
+    /// A class, so that the I/O thread's observer can hold it before `self` exists.
+    private final class SharedState: Sendable {
+        let mutex: Mutex<State>
+
+        init(_ state: State) { mutex = Mutex(state) }
+
+        func withLock<Result>(_ body: (inout State) -> Result) -> Result { mutex.withLock { body(&$0) } }
     }
 
     public let exchanges: Exchanges
@@ -33,10 +51,8 @@ public final class IndexStreamSubscriber: Sendable {
     let requestRetry: Duration
     private let consumer: AMQPConsumer
     private let requester: AMQPPublisher
-    private let state: Mutex<State>
+    private let state: SharedState
     private let listener = Mutex<Task<Void, Never>?>(nil)
-    /// Test hook: the next delta is dropped as if lost, to make a gap.
-    private let dropNextDelta = Mutex(false)
     let logger: Logger
 
     public init(
@@ -46,7 +62,8 @@ public final class IndexStreamSubscriber: Sendable {
         self.exchanges = exchanges
         self.requestRetry = requestRetry
         self.logger = logger
-        state = Mutex(State(assembler: IndexStreamAssembler(keys: .of(kind))))
+        let state = SharedState(State(assembler: IndexStreamAssembler(keys: .of(kind))))
+        self.state = state
         var settings = settings
         settings.connectionName = "miner-index subscriber \(kind.rawValue)"
         let queue = "miner-index-subscriber.\(kind.rawValue).\(UInt64.random(in: .min ... .max))"
@@ -59,7 +76,12 @@ public final class IndexStreamSubscriber: Sendable {
                     exchanges: streamExchanges.map { ExchangeDeclaration(name: $0, kind: .fanout, durable: true) },
                     queues: [QueueDeclaration(name: queue, durable: false, exclusive: true, autoDelete: true)],
                     bindings: streamExchanges.map { QueueBinding(queue: queue, exchange: $0) }),
-                consumerTag: "miner-index-subscriber", backoff: backoff),
+                consumerTag: "miner-index-subscriber", backoff: backoff,
+                arrivalObserver: { batch in
+                    Self.apply(batch, deltaExchange: exchanges.delta, to: state, logger: logger) {
+                        state.withLock { $0.askForKeyframe }?()
+                    }
+                }),
             logger: logger)
         requester = AMQPPublisher(
             settings: settings,
@@ -76,11 +98,13 @@ public final class IndexStreamSubscriber: Sendable {
         requester.start()
         try await consumer.waitUntilConsuming(timeout: timeout)
         try await requester.waitUntilConnected(timeout: timeout)
+        state.withLock { $0.askForKeyframe = { [self] in Task { await requestKeyframe(force: false) } } }
         listener.withLock { $0 = Task { [self] in await listen() } }
         await requestKeyframe(force: true)
     }
 
     public func close() async {
+        state.withLock { $0.askForKeyframe = nil }
         await consumer.close()
         await requester.close()
         if let task = listener.withLock({ $0 }) { await task.value }
@@ -92,7 +116,7 @@ public final class IndexStreamSubscriber: Sendable {
     public var unreadable: Int { state.withLock { $0.unreadable } }
 
     /// Test hook: the next delta is dropped as if the broker had lost it.
-    public func dropNextDeltaMessage() { dropNextDelta.withLock { $0 = true } }
+    public func dropNextDeltaMessage() { state.withLock { $0.dropNextDelta = true } }
 
     /// Asks for a fresh keyframe and waits until one arrives that follows the last message applied, so it can be
     /// compared with the rebuilt index; returns that comparison, or nil if none came within `timeout`.
@@ -130,26 +154,41 @@ public final class IndexStreamSubscriber: Sendable {
         }
     }
 
+    /// On the consumer's I/O thread, before the batch is handed over.
+    private static func apply(
+        _ batch: [Delivery], deltaExchange: String, to state: SharedState, logger: Logger,
+        askForKeyframe: () -> Void
+    ) {
+        LowPriority.lowerCurrentThread()
+        var needsKeyframe = false
+        for delivery in batch {
+            let message: IndexStreamAssembler.Message = delivery.exchange == deltaExchange ? .delta : .keyframe
+            // Under the lock: a copy taken out to work on would share the index with the state and copy all of it
+            // on the first change. Readers wait at most for one message.
+            let outcome = state.withLock { state -> IndexStreamAssembler.Outcome? in
+                if message == .delta, state.dropNextDelta {
+                    state.dropNextDelta = false
+                    return nil
+                }
+                return state.assembler.receive(delivery.body, as: message)
+            }
+            switch outcome {
+            case nil: break
+            case .needsKeyframe: needsKeyframe = true
+            case .unreadable(let reason):
+                state.withLock { $0.unreadable += 1 }
+                logger.warning("unreadable index stream message", metadata: ["reason": "\(reason)"])
+            case .partial, .keyframeApplied, .deltaApplied, .stale: break
+            }
+        }
+        if needsKeyframe { askForKeyframe() }
+    }
+
+    /// The batches were applied as they arrived; this only acknowledges them.
     private func listen() async {
         var iterator = consumer.deliveries.makeAsyncIterator()
         while let batch = await iterator.nextBatch() {
-            var needsKeyframe = false
-            for delivery in batch {
-                let message: IndexStreamAssembler.Message = delivery.exchange == exchanges.delta ? .delta : .keyframe
-                if message == .delta, dropNextDelta.withLock({ flag in defer { flag = false }; return flag }) {
-                    continue
-                }
-                let outcome = state.withLock { $0.assembler.receive(delivery.body, as: message) }
-                switch outcome {
-                case .needsKeyframe: needsKeyframe = true
-                case .unreadable(let reason):
-                    state.withLock { $0.unreadable += 1 }
-                    logger.warning("unreadable index stream message", metadata: ["reason": "\(reason)"])
-                case .partial, .keyframeApplied, .deltaApplied, .stale: break
-                }
-            }
             if let last = batch.last { consumer.ack(last.tag, multiple: true) }
-            if needsKeyframe { await requestKeyframe(force: false) }
         }
     }
 }

@@ -3,8 +3,8 @@ import MinerIndex
 
 /// One aggregated snapshot as received: `{"coin_hashrate_map": {"Bitcoin": [120.0, "TH/s"]}, "total_power": …,
 /// "asic_miner_alive" | "cpu_gpu_miner_alive": "n/m", "status_counts": {…}, "thermal": {"max_temp": …, …},
-/// "coin_power_map": {…} (ASICs), …, "sequence": N, "generated_at": "…"}`; the keys `--verify` does not check are
-/// not read.
+/// "coin_power_map": {…} (ASICs), …, "canaries": {"<id>": {"sequence": N, …}}, "sequence": N, "generated_at": "…"}`;
+/// the keys `--verify` does not check are not read.
 public struct AggregatedSnapshot: Sendable, Hashable {
     public struct StatusCounts: Sendable, Hashable {
         public var online: Int
@@ -26,6 +26,8 @@ public struct AggregatedSnapshot: Sendable, Hashable {
     public var coinPower: [String: Double]
     /// `thermal.max_temp`; nil when it is null.
     public var maxTemperature: Double?
+    /// `canaries`: the highest sequence the service applied, per canary id.
+    public var canaries: [String: Int64]
     public var arrivedAt: ContinuousClock.Instant
 
     public enum ParseError: Error, CustomStringConvertible {
@@ -75,6 +77,16 @@ public struct AggregatedSnapshot: Sendable, Hashable {
                 coinPower[coin] = value
             }
         }
+        var canaries: [String: Int64] = [:]
+        if let map = object["canaries"] as? [String: Any] {
+            for (id, entry) in map {
+                guard let sequence = ((entry as? [String: Any])?["sequence"] as? NSNumber)?.int64Value else {
+                    throw ParseError.invalid("canaries[\(id)] has no sequence")
+                }
+                canaries[id] = sequence
+            }
+        }
+        self.canaries = canaries
         self.kind = kind
         self.sequence = sequence
         self.generatedAt = generatedAt

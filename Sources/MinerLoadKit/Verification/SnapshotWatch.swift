@@ -2,7 +2,9 @@ import AMQP
 import Logging
 import Synchronization
 
-/// Private queues on the service's four output exchanges, bound before the run starts. After a lost connection the
+/// Private queues on the service's four output exchanges, bound before the run starts. The aggregated snapshots
+/// are read on their consumer's I/O thread, as they come off the socket, so that a lag probe's arrival is timed
+/// there and not when a task of the busy cooperative pool gets round to it. After a lost connection the
 /// consumers reconnect, declare their queues and bindings again and carry on; snapshots published meanwhile are
 /// simply missed, and the convergence check only looks at the latest one.
 ///
@@ -26,18 +28,30 @@ public final class SnapshotWatch: Sendable {
     let verification: LoadConfiguration.Verification
     let kinds: [MinerKind]
     let lag: LagTracker
+    /// This run's lag probes (see `LagProbe`).
+    let canaryID: String
     private let aggregatedConsumer: AMQPConsumer
     private let indexConsumer: AMQPConsumer
-    private let state = Mutex(State())
+    /// A class, so that the I/O thread's observer can hold it before `self` exists.
+    private final class SharedState: Sendable {
+        let mutex = Mutex(State())
+
+        func withLock<Result>(_ body: (inout State) -> Result) -> Result { mutex.withLock { body(&$0) } }
+    }
+
+    private let state: SharedState
     private let listeners = Mutex<[Task<Void, Never>]>([])
 
     public init(
-        settings: ConnectionSettings, verification: LoadConfiguration.Verification, runID: String,
+        settings: ConnectionSettings, verification: LoadConfiguration.Verification, runID: String, canaryID: String,
         kinds: [MinerKind], lag: LagTracker, backoff: Backoff = .init(), logger: Logger
     ) {
         self.verification = verification
         self.kinds = kinds
         self.lag = lag
+        self.canaryID = canaryID
+        let state = SharedState()
+        self.state = state
         let aggregatedExchanges = MinerKind.allCases.map(verification.aggregatedExchange)
         let indexExchanges = MinerKind.allCases.map(verification.indexExchange)
         let aggregatedQueue = "miner-load.\(runID).aggregated"
@@ -49,7 +63,10 @@ public final class SnapshotWatch: Sendable {
             configuration: .init(
                 queue: aggregatedQueue, prefetch: 100,
                 topology: Self.privateQueue(aggregatedQueue, boundTo: aggregatedExchanges, arguments: [:]),
-                consumerTag: "miner-load-aggregated", backoff: backoff),
+                consumerTag: "miner-load-aggregated", backoff: backoff,
+                arrivalObserver: { batch in
+                    Self.read(batch, verification: verification, canaryID: canaryID, lag: lag, into: state)
+                }),
             logger: logger)
         indexConsumer = AMQPConsumer(
             settings: settings,
@@ -97,31 +114,39 @@ public final class SnapshotWatch: Sendable {
         state.withLock { ($0.unreadable, $0.lastUnreadable) }
     }
 
+    /// On the aggregated consumer's I/O thread: a few small snapshots a second, each read once.
+    private static func read(
+        _ batch: [Delivery], verification: LoadConfiguration.Verification, canaryID: String, lag: LagTracker,
+        into state: SharedState
+    ) {
+        let arrivedAt = ContinuousClock.now
+        for delivery in batch {
+            guard let kind = MinerKind.allCases.first(where: { verification.aggregatedExchange($0) == delivery.exchange })
+            else { continue }
+            do {
+                let snapshot = try AggregatedSnapshot(kind: kind, body: delivery.body, arrivedAt: arrivedAt)
+                if let probe = snapshot.canaries[canaryID] {
+                    lag.snapshotArrived(kind, reflecting: probe, at: arrivedAt)
+                }
+                state.withLock { state in
+                    state.counts[delivery.exchange, default: ExchangeCounts()].received += 1
+                    state.counts[delivery.exchange, default: ExchangeCounts()].lastBytes = delivery.body.count
+                    // One queue fed by one publisher per exchange: arrival order is publication order.
+                    state.latest[kind] = snapshot
+                }
+            } catch {
+                state.withLock { state in
+                    state.unreadable += 1
+                    state.lastUnreadable = "\(error)"
+                }
+            }
+        }
+    }
+
+    /// The snapshots were read as they arrived; this only acknowledges them.
     private func listenToAggregated() async {
         var iterator = aggregatedConsumer.deliveries.makeAsyncIterator()
         while let batch = await iterator.nextBatch() {
-            let arrivedAt = ContinuousClock.now
-            for delivery in batch {
-                guard let kind = MinerKind.allCases.first(where: { verification.aggregatedExchange($0) == delivery.exchange })
-                else { continue }
-                do {
-                    let snapshot = try AggregatedSnapshot(kind: kind, body: delivery.body, arrivedAt: arrivedAt)
-                    if let probe = snapshot.coins[LagProbe.displayCoinName] {
-                        lag.snapshotArrived(kind, reflecting: LagProbe.serial(fromHashesPerSecond: probe), at: arrivedAt)
-                    }
-                    state.withLock { state in
-                        state.counts[delivery.exchange, default: ExchangeCounts()].received += 1
-                        state.counts[delivery.exchange, default: ExchangeCounts()].lastBytes = delivery.body.count
-                        // One queue fed by one publisher per exchange: arrival order is publication order.
-                        state.latest[kind] = snapshot
-                    }
-                } catch {
-                    state.withLock { state in
-                        state.unreadable += 1
-                        state.lastUnreadable = "\(error)"
-                    }
-                }
-            }
             if let last = batch.last { aggregatedConsumer.ack(last.tag, multiple: true) }
         }
     }

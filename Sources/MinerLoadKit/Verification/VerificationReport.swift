@@ -72,6 +72,8 @@ public struct VerificationReport: Sendable, Codable {
     }
 
     public var passed: Bool
+    /// Why the run failed apart from the snapshots' totals: messages no queue took, nothing confirmed.
+    public var failures: [String] = []
     /// From the last confirm of the run to the arrival of the first snapshots that matched; zero if the latest
     /// snapshots already matched by then.
     public var convergedAfterSeconds: Double?
@@ -81,10 +83,23 @@ public struct VerificationReport: Sendable, Codable {
     public var lastUnreadableSnapshot: String?
 
     enum CodingKeys: String, CodingKey {
-        case passed, kinds, lag
+        case passed, kinds, lag, failures
         case convergedAfterSeconds = "converged_after_seconds"
         case unreadableSnapshots = "unreadable_snapshots"
         case lastUnreadableSnapshot = "last_unreadable_snapshot"
+    }
+}
+
+extension VerificationReport {
+    /// A verification that the snapshots' totals cannot catch: the ledger counts only what the broker confirmed
+    /// into a queue, so snapshots can match a ledger of nothing.
+    mutating func checkDelivery(of counts: LoadCounts, exchange: String) {
+        if counts.unroutable > 0 {
+            failures.append("\(counts.unroutable) of \(counts.sent) messages were unroutable: no queue is bound to "
+                + "'\(exchange)' for their routing keys (is miner-index running, consuming from that exchange?)")
+        }
+        if counts.confirmed == 0 { failures.append("the broker confirmed none of the \(counts.sent) messages") }
+        if !failures.isEmpty { passed = false }
     }
 }
 
