@@ -46,7 +46,8 @@ public struct LoadRun: Sendable {
         if let verification = configuration.verification {
             let listener = SnapshotWatch(
                 settings: settings, verification: verification, runID: runID, canaryID: LagProbe.canaryID(runID: runID),
-                kinds: kinds, lag: lag, backoff: configuration.reconnectBackoff, logger: logger)
+                kinds: kinds, lag: lag, countsIndexSnapshots: !verification.checksRebuiltIndex,
+                backoff: configuration.reconnectBackoff, logger: logger)
             do {
                 try await listener.start(timeout: configuration.connectTimeout)
             } catch {

@@ -22,6 +22,9 @@ struct RebuiltIndexCheck: Sendable {
                 keyframeRequests: subscriber.requestsSent)
             guard let position = report.kinds.firstIndex(where: { $0.kind == kind }) else { continue }
             report.kinds[position].rebuiltIndex = result
+            // The subscriber read every keyframe: the counts of the full-index exchange come from it.
+            report.kinds[position].indexSnapshotsReceived = assembler.counters.keyframes
+            report.kinds[position].indexSnapshotBytes = assembler.counters.largestMessagePart
             if !result.matched { report.passed = false }
         }
     }

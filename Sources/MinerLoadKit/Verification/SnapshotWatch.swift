@@ -31,7 +31,9 @@ public final class SnapshotWatch: Sendable {
     /// This run's lag probes (see `LagProbe`).
     let canaryID: String
     private let aggregatedConsumer: AMQPConsumer
-    private let indexConsumer: AMQPConsumer
+    /// Nil when the reference subscribers read the full indexes anyway: a second copy of every keyframe (about
+    /// a hundred megabytes at 100k miners) costs the broker, which the load test measures, for a count.
+    private let indexConsumer: AMQPConsumer?
     /// A class, so that the I/O thread's observer can hold it before `self` exists.
     private final class SharedState: Sendable {
         let mutex = Mutex(State())
@@ -44,7 +46,8 @@ public final class SnapshotWatch: Sendable {
 
     public init(
         settings: ConnectionSettings, verification: LoadConfiguration.Verification, runID: String, canaryID: String,
-        kinds: [MinerKind], lag: LagTracker, backoff: Backoff = .init(), logger: Logger
+        kinds: [MinerKind], lag: LagTracker, countsIndexSnapshots: Bool = true, backoff: Backoff = .init(),
+        logger: Logger
     ) {
         self.verification = verification
         self.kinds = kinds
@@ -68,7 +71,7 @@ public final class SnapshotWatch: Sendable {
                     Self.read(batch, verification: verification, canaryID: canaryID, lag: lag, into: state)
                 }),
             logger: logger)
-        indexConsumer = AMQPConsumer(
+        indexConsumer = !countsIndexSnapshots ? nil : AMQPConsumer(
             settings: settings,
             configuration: .init(
                 queue: indexQueue, prefetch: 1,
@@ -88,9 +91,9 @@ public final class SnapshotWatch: Sendable {
 
     public func start(timeout: Duration) async throws(AMQPError) {
         aggregatedConsumer.start()
-        indexConsumer.start()
+        indexConsumer?.start()
         try await aggregatedConsumer.waitUntilConsuming(timeout: timeout)
-        try await indexConsumer.waitUntilConsuming(timeout: timeout)
+        try await indexConsumer?.waitUntilConsuming(timeout: timeout)
         let aggregated = Task { [self] in await listenToAggregated() }
         let index = Task { [self] in await listenToIndex() }
         listeners.withLock { $0 = [aggregated, index] }
@@ -98,7 +101,7 @@ public final class SnapshotWatch: Sendable {
 
     public func close() async {
         await aggregatedConsumer.close()
-        await indexConsumer.close()
+        await indexConsumer?.close()
         for listener in listeners.withLock({ $0 }) { await listener.value }
     }
 
@@ -152,6 +155,7 @@ public final class SnapshotWatch: Sendable {
     }
 
     private func listenToIndex() async {
+        guard let indexConsumer else { return }
         var iterator = indexConsumer.deliveries.makeAsyncIterator()
         while let batch = await iterator.nextBatch() {
             state.withLock { state in
