@@ -22,7 +22,7 @@ struct IngestPipeline {
     let persistence: StatePersistence?
     let metrics: ServiceMetrics
     var warnings: RateLimitedLog
-    let held = HeldDeliveries()
+    let acks = SharedAckPlanner()
     /// How long a batch waits for its registry commit before acknowledging the rest without it.
     static let registryCommitWait: Duration = .milliseconds(500)
 
@@ -185,61 +185,61 @@ struct IngestPipeline {
     /// One multiple-ack for the whole batch when every message is either applied or safely dead-lettered and no
     /// registry command waits for the store; a message whose dead-letter copy was not confirmed is rejected
     /// instead, so the queue's own dead-letter exchange takes it (without the reason header, which the log line
-    /// carries); a registry command whose commit is pending is acknowledged when the commit completes.
+    /// carries); a registry command whose commit is pending is acknowledged when the commit completes. The rules
+    /// are `AckPlanner`'s; this carries out its actions.
     private func acknowledge(
         _ batch: [AMQP.Delivery], rejected: [(delivery: AMQP.Delivery, reason: String)], safelyDeadLettered: [Bool],
         registryCommands: [DeliveryTag: Bool], uncommitted: [Bool: CommitTicket]
     ) {
-        guard let last = batch.last else { return }
         let unsafe = Set(zip(rejected, safelyDeadLettered).filter { !$0.1 }.map { $0.0.delivery.tag })
-        var waiting: [DeliveryTag: CommitTicket] = [:]
+        var tickets: [DeliveryTag: CommitTicket] = [:]
         for (tag, asic) in registryCommands {
-            if let ticket = uncommitted[asic] { waiting[tag] = ticket }
+            if let ticket = uncommitted[asic] { tickets[tag] = ticket }
         }
-        if unsafe.isEmpty, waiting.isEmpty, !held.holdsAny(inGeneration: last.tag.generation) {
-            consumer.ack(last.tag, multiple: true)
-            metrics.acks.increment(by: batch.count)
-            return
+        var settlements: [(tag: DeliveryTag, settlement: AckPlanner.Settlement)] = []
+        settlements.reserveCapacity(batch.count)
+        for position in batch.indices {
+            let tag = batch[position].tag
+            settlements.append((tag, unsafe.contains(tag) ? .deadLetterUnconfirmed
+                                     : tickets[tag] != nil ? .awaitingCommit : .done))
         }
-        for delivery in batch {
-            if unsafe.contains(delivery.tag) {
-                consumer.reject(delivery.tag, requeue: false)
-            } else if let ticket = waiting[delivery.tag] {
-                hold(delivery.tag, until: ticket)
-            } else {
-                consumer.ack(delivery.tag)
-                metrics.acks.increment()
+        for action in acks.plan(settlements) {
+            guard case .hold(let tag) = action else {
+                Self.carryOut(action, consumer: consumer, metrics: metrics)
+                continue
+            }
+            tickets[tag]?.onCommit { [consumer, acks, metrics] in
+                if let ack = acks.committed(tag) { Self.carryOut(ack, consumer: consumer, metrics: metrics) }
             }
         }
     }
 
-    private func hold(_ tag: DeliveryTag, until ticket: CommitTicket) {
-        held.insert(tag)
-        ticket.onCommit { [consumer, held, metrics] in
-            // The ack is dropped if the channel was replaced meanwhile; the broker then redelivers the command,
-            // which is applied and committed again, harmlessly.
+    private static func carryOut(_ action: AckPlanner.Action, consumer: AMQPConsumer, metrics: ServiceMetrics) {
+        switch action {
+        case .ackThrough(let tag, let count):
+            consumer.ack(tag, multiple: true)
+            metrics.acks.increment(by: count)
+        case .ack(let tag):
             consumer.ack(tag)
             metrics.acks.increment()
-            held.remove(tag)
+        case .reject(let tag):
+            consumer.reject(tag, requeue: false)
+        case .hold:
+            break
         }
     }
 }
 
-/// Registry commands received but not yet durable, so not acknowledged: while one is held on the current channel, no
-/// multiple-ack may be sent, because it would cover it.
-final class HeldDeliveries: Sendable {
-    private let tags = Mutex<Set<DeliveryTag>>([])
+/// The ack planner of one pipeline, shared with the commit callbacks that acknowledge held registry commands.
+final class SharedAckPlanner: Sendable {
+    private let planner = Mutex(AckPlanner())
 
-    func insert(_ tag: DeliveryTag) { _ = tags.withLock { $0.insert(tag) } }
+    func plan(_ batch: [(tag: DeliveryTag, settlement: AckPlanner.Settlement)]) -> [AckPlanner.Action] {
+        planner.withLock { $0.plan(batch) }
+    }
 
-    func remove(_ tag: DeliveryTag) { _ = tags.withLock { $0.remove(tag) } }
-
-    func holdsAny(inGeneration generation: UInt64) -> Bool {
-        tags.withLock { tags in
-            // Tags of an older channel mean nothing any more: the broker requeued those messages.
-            tags = tags.filter { $0.generation >= generation }
-            return !tags.isEmpty
-        }
+    func committed(_ tag: DeliveryTag) -> AckPlanner.Action? {
+        planner.withLock { $0.committed(tag) }
     }
 }
 
