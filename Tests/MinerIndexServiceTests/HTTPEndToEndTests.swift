@@ -6,6 +6,29 @@ import MinerIndexService
 import Testing
 
 @Suite(.serialized) struct HTTPEndToEndTests {
+    /// A dead-letter queue left as a classic queue by an earlier run, and the service now asked for quorum queues:
+    /// the broker refuses the declaration with a 406 on every attempt. /readyz says which queue, which argument and
+    /// what to do, as the error logged once does.
+    @Test func aQueueOfAnotherTypeOnTheBrokerIsNamedWithItsFixInReadyz() async throws {
+        let harness = try ServiceHarness(withHTTP: true) { $0.queueType = .quorum }
+        let leftover = harness.configuration.deadLetterQueue
+        _ = try await AMQPAdmin.withChannel(harness.configuration.amqp) { channel throws(AMQPError) in
+            try channel.declare(Topology(queues: [QueueDeclaration(name: leftover, durable: true)]))
+        }
+        harness.launchWithoutWaiting()
+        var reason = ""
+        let refused = await eventually(timeout: .seconds(20)) {
+            guard let answer = try? await harness.get("/readyz"), answer.status == 503 else { return false }
+            reason = String(decoding: answer.body, as: UTF8.self)
+            return reason.contains("x-queue-type")
+        }
+        await harness.tearDown()
+        #expect(refused, "\(reason)")
+        #expect(reason.contains("declaring queue '\(leftover)' failed"), "\(reason)")
+        #expect(reason.contains("406"), "\(reason)")
+        #expect(reason.contains("delete it (moving its messages elsewhere first) or declare it as it stands"), "\(reason)")
+    }
+
     @Test func healthReadinessAndMetricsFollowTheBroker() async throws {
         let harness = try ServiceHarness(withHTTP: true)
         try await harness.start()

@@ -120,6 +120,12 @@ final class ServiceHarness: Sendable {
         try await service.fullIndexPublisher.waitUntilConnected(timeout: .seconds(10))
     }
 
+    /// Runs the service without waiting for it to connect (for a broker that refuses it).
+    func launchWithoutWaiting() {
+        let group = self.group
+        running.withLock { $0 = Task { try await group.run() } }
+    }
+
     /// Graceful shutdown, as SIGTERM would do it, and waits for the service to finish.
     func shutdown() async throws {
         await group.triggerGracefulShutdown()

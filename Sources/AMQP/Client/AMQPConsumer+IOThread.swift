@@ -172,8 +172,10 @@ extension AMQPConsumer: SupervisedClient {
             throw SessionInterruption.consumerCancelled
         case .connectionBlocked(let reason):
             emit(.blocked(reason: reason))
+            logger.warning("the broker blocked the consumer's connection", metadata: ["reason": "\(reason)"])
         case .connectionUnblocked:
             emit(.unblocked)
+            logger.info("the broker unblocked the consumer's connection")
         case .other(let methodId):
             logger.debug("ignoring method 0x\(String(methodId, radix: 16)) on the consumer channel")
         case .basicAck, .basicNack, .basicReturn, nil:

@@ -90,7 +90,15 @@ struct ConnectionSupervisor {
         client.didFail(failure)
         var metadata: Logger.Metadata = ["error": "\(failure.error)"]
         if let retryIn = failure.retryIn { metadata["amqp.retry_in"] = "\(retryIn)" }
-        // The first failure is news; the retries that follow it are not.
+        // The first failure is news; the retries that follow it are not. A refused declaration needs an operator,
+        // so its first report is an error that names what differs.
+        let refused = failure.error.refusedDeclaration
+        if let refused, failure.consecutive == 0 {
+            metadata["amqp.declaration"] = "\(refused.entity)"
+            if let argument = refused.argument { metadata["amqp.argument"] = "\(argument)" }
+            client.logger.error("\(client.role) cannot declare its topology; retrying", metadata: metadata)
+            return
+        }
         client.logger.log(
             level: failure.consecutive == 0 ? .warning : .info, "\(client.role) disconnected", metadata: metadata)
     }

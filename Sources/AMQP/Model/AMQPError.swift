@@ -35,7 +35,11 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
         case .library(let operation, let status, let message):
             return "\(operation) failed: \(message) (rabbitmq-c status \(status))"
         case .server(let operation, let scope, let replyCode, let replyText):
-            return "\(operation) failed: broker closed the \(scope.rawValue) with \(replyCode) \(replyText)"
+            let failure = "\(operation) failed: broker closed the \(scope.rawValue) with \(replyCode) \(replyText)"
+            guard let refused = refusedDeclaration else { return failure }
+            let difference = refused.argument.map { "a different '\($0)'" } ?? "different properties"
+            return failure + ". The broker already holds \(refused.entity) with \(difference), and keeps it as it is: "
+                + "delete it (moving its messages elsewhere first) or declare it as it stands"
         case .invalidSettings(let reason):
             return "invalid AMQP settings: \(reason)"
         case .notConnected:
@@ -67,6 +71,21 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
         case .connectionLost, .unconfirmed, .server(_, .channel, _, _): return true
         default: return false
         }
+    }
+
+    /// A declaration the broker refused because the queue or exchange exists with other properties or arguments
+    /// (406 PRECONDITION_FAILED, "inequivalent arg 'x-queue-type' for queue …"): what was declared ("queue 'name'")
+    /// and the argument that differs, when the broker names one. Retrying cannot fix it; changing the broker can.
+    public var refusedDeclaration: (entity: String, argument: String?)? {
+        guard case .server(let operation, _, 406, let replyText) = self, operation.hasPrefix("declaring ") else {
+            return nil
+        }
+        let entity = String(operation.dropFirst("declaring ".count))
+        let marker = "inequivalent arg '"
+        guard let start = replyText.range(of: marker)?.upperBound,
+              let end = replyText[start...].firstIndex(of: "'")
+        else { return (entity, nil) }
+        return (entity, String(replyText[start..<end]))
     }
 
     /// Errors that a new connection attempt cannot fix, such as a wrong password or a refused vhost.

@@ -119,11 +119,11 @@ public final class MinerIndexService: Service, Sendable {
             let historyRecorder = AggregatedHistoryRecorder(
                 indexes: indexes, histories: histories, interval: configuration.broadcastInterval)
             background.addTask { await historyRecorder.run() }
-            background.addTask { [publisher, metrics, logger] in
-                await Self.follow(publisher.events, client: "publisher", metrics: metrics, logger: logger)
+            background.addTask { [publisher, metrics] in
+                await Self.follow(publisher.events, client: .publisher, metrics: metrics)
             }
-            background.addTask { [fullIndexPublisher, metrics, logger] in
-                await Self.follow(fullIndexPublisher.events, client: "full-index publisher", metrics: metrics, logger: logger)
+            background.addTask { [fullIndexPublisher, metrics] in
+                await Self.follow(fullIndexPublisher.events, client: .publisher, metrics: metrics)
             }
             if let persistence { background.addTask { await persistence.runWriter() } }
 
@@ -258,7 +258,7 @@ public final class MinerIndexService: Service, Sendable {
                     // Only a leader answers keyframe requests: a standby runs no term, so it never listens.
                     periodic.addTask { await requestListener.run(); return nil }
                     periodic.addTask {
-                        await Self.follow(consumer.events, client: "consumer", metrics: metrics, logger: logger)
+                        await Self.follow(consumer.events, client: .consumer, metrics: metrics)
                         return nil
                     }
                     periodic.addTask {
@@ -320,28 +320,22 @@ public final class MinerIndexService: Service, Sendable {
         return ended
     }
 
+    /// Counts what the clients' events mean for the metrics. The AMQP layer logs each event itself, once.
     private static func follow(
-        _ events: AsyncStream<ConnectionEvent>, client: String, metrics: ServiceMetrics, logger: Logger
+        _ events: AsyncStream<ConnectionEvent>, client: ServiceMetrics.Client, metrics: ServiceMetrics
     ) async {
         var connectedBefore = false
         for await event in events {
             switch event {
-            case .connected(let generation):
-                if connectedBefore { metrics.reconnected(consumer: client == "consumer") }
+            case .connected:
+                if connectedBefore { metrics.reconnected(client) }
                 connectedBefore = true
-                logger.info("\(client) ready", metadata: ["amqp.generation": "\(generation)"])
-            case .disconnected(let reason):
-                logger.warning("\(client) lost the broker; reconnecting", metadata: ["reason": "\(reason)"])
-            case .blocked(let reason):
-                logger.warning("\(client) blocked by the broker", metadata: ["reason": "\(reason)"])
-            case .unblocked:
-                logger.info("\(client) unblocked")
-            case .cancelled:
-                logger.warning("\(client) subscription cancelled by the broker; subscribing again")
             case .rejectedUndecodable:
                 // The ingest pipeline never saw it; count it here so that received = applied + dead-lettered.
                 metrics.received(.unknown, count: 1)
                 metrics.deadLettered(.unknown, reason: "undecodable")
+            case .disconnected, .blocked, .unblocked, .cancelled:
+                break
             }
         }
     }

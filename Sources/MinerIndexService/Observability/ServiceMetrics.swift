@@ -101,8 +101,18 @@ public final class ServiceMetrics: Sendable {
         }
     }
 
-    public func reconnected(consumer: Bool) {
-        (consumer ? reconnectsConsumer : reconnectsPublisher).increment()
+    /// The service's AMQP clients, as the reconnect metric labels them.
+    public enum Client: Sendable {
+        case consumer
+        /// Either publisher: the aggregated payloads' and dead letters', or the full indexes'.
+        case publisher
+    }
+
+    public func reconnected(_ client: Client) {
+        switch client {
+        case .consumer: reconnectsConsumer.increment()
+        case .publisher: reconnectsPublisher.increment()
+        }
     }
 
     public func population(_ kind: Kind, aggregate: MinerAggregate) {
