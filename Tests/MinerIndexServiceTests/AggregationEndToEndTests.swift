@@ -45,7 +45,8 @@ import Testing
         let asicAggregate = try #require(
             await harness.waitForSnapshot(on: exchanges.asicAggregatedIndex) { $0["asic_miner_alive"] as? String == "3/3" })
         #expect(Set(asicAggregate.keys) == Set(["coin_hashrate_map", "total_power", "asic_miner_alive", "sequence", "leader_epoch", "generated_at"]
-                                             + asicHealthKeys))
+                                             + asicHealthKeys + ["canaries"]))
+        #expect((asicAggregate["canaries"] as? [String: Any])?.isEmpty == true, "no canary was sent")
         let asicCoins = try #require(asicAggregate["coin_hashrate_map"] as? [String: [Any]])
         #expect(Set(asicCoins.keys) == ["Bitcoin", "Kaspa"])
         #expect(asicCoins["Bitcoin"]?.first as? Double == 600)
@@ -91,12 +92,12 @@ import Testing
         #expect(operationalMap["2"]?["asic_miner_id"] as? Int == 2)
         #expect(operationalMap["1"]?["api_code"] == nil)
         let nested = try #require(asicIndex["asic_miner_aggregated_index"] as? [String: Any])
-        #expect(Set(nested.keys) == Set(["coin_hashrate_map", "total_power", "asic_miner_alive"] + asicHealthKeys))
+        #expect(Set(nested.keys) == Set(["coin_hashrate_map", "total_power", "asic_miner_alive"] + asicHealthKeys + ["canaries"]))
 
         let cpuAggregate = try #require(
             await harness.waitForSnapshot(on: exchanges.cpuGpuAggregatedIndex) { $0["cpu_gpu_miner_alive"] as? String == "1/2" })
         #expect(Set(cpuAggregate.keys) == ["coin_hashrate_map", "total_power", "cpu_gpu_miner_alive", "sequence", "leader_epoch", "generated_at",
-                                          "status_counts", "thermal"])
+                                          "status_counts", "thermal", "canaries"])
         let cpuCoins = try #require(cpuAggregate["coin_hashrate_map"] as? [String: [Any]])
         #expect(Set(cpuCoins.keys) == ["Monero", "Ergo"])
         // CPU 14 KH/s plus GPU slot 1 (3 + 3 KH/s) on the same coin add up.

@@ -14,55 +14,56 @@ import Testing
         // Expiry plays no part: every miner stays live through the outage, so every figure must be exact.
         let service = try InProcessService(offlineAfter: .seconds(120))
         try await service.start()
-        defer { Task { await service.stop() } }
+        try await withTearDown { await service.stop() } body: {
+            let connectionName = "miner-load outage test \(UUID().uuidString)"
+            let configuration = service.loadConfiguration().make { configuration in
+                configuration.amqp.connectionName = connectionName
+                configuration.asicCount = 30
+                configuration.cpuGpuCount = 20
+                configuration.reportInterval = .milliseconds(50)
+                configuration.register = true
+                configuration.deactivatedFraction = 0.1
+                configuration.badFraction = 0.05
+                // Transient messages would not survive the restart of the queue.
+                configuration.persistent = true
+                configuration.length = .count(3000)
+                configuration.reconnectBackoff = TestBroker.fastBackoff
+                configuration.verification?.timeout = .seconds(30)
+            }
+            // Half a second into the run, the broker stops routing and confirming miner-load's publishes, so that
+            // some are certainly unconfirmed when the restart drops the connection; the rest are sent after it.
+            try suspendChannelsOnceOpen(connectionNamed: connectionName, after: .milliseconds(500))
+            let run = LoadRun(configuration: configuration, showsProgress: false, logger: logger)
+            let running = Task { try await run.run() }
+            try #require(await eventually(timeout: .seconds(30)) { run.counters.snapshot.inFlight >= 100 },
+                         "not suspended: \(run.counters.snapshot); \(suspensionState(connectionNamed: connectionName))")
+            #expect(run.counters.snapshot.logs > 0)
+            try await TestBroker.restartBrokerApp(downtime: .seconds(4))
+            let summary = try await running.value
+            let verification = try #require(summary.verification)
+            let counts = summary.counts
 
-        let connectionName = "miner-load outage test \(UUID().uuidString)"
-        let configuration = service.loadConfiguration().make { configuration in
-            configuration.amqp.connectionName = connectionName
-            configuration.asicCount = 30
-            configuration.cpuGpuCount = 20
-            configuration.reportInterval = .milliseconds(50)
-            configuration.register = true
-            configuration.deactivatedFraction = 0.1
-            configuration.badFraction = 0.05
-            // Transient messages would not survive the restart of the queue.
-            configuration.persistent = true
-            configuration.length = .count(3000)
-            configuration.reconnectBackoff = TestBroker.fastBackoff
-            configuration.verification?.timeout = .seconds(30)
+            #expect(verification.passed, "\(summary.text())")
+            // Exact: nothing was left in doubt by the outage (the lag probes sent after it reached the snapshots too,
+            // so the --verify queues were declared and bound again).
+            #expect(verification.kinds.allSatisfy { $0.minersInDoubt == 0 }, "\(summary.text())")
+            #expect(counts.republished > 0, "\(summary.text())")
+            #expect(counts.confirmed == counts.sent)
+            #expect(counts.failed == 0 && counts.nacked == 0 && counts.unroutable == 0)
+            #expect(counts.upserts == 50)
+            #expect(summary.text().contains("republished \(counts.republished) ("))
+            #expect(summary.json().contains("\"republished\":\(counts.republished)"))
+
+            // Every confirmed malformed message was dead-lettered: once per message id, perhaps twice when it was
+            // republished or redelivered across the outage.
+            let malformed = counts.malformed
+            let deadLetters = try DeadLetterReader(service: service)
+            await withTearDown { await deadLetters.close() } body: {
+                #expect(await eventually(timeout: .seconds(15)) { deadLetters.distinctMessageIDs == malformed },
+                        "dead-lettered \(deadLetters.distinctMessageIDs) distinct messages of \(malformed) malformed")
+                #expect(deadLetters.total >= malformed)
+            }
         }
-        // Half a second into the run, the broker stops routing and confirming miner-load's publishes, so that
-        // some are certainly unconfirmed when the restart drops the connection; the rest are sent after it.
-        try suspendChannelsOnceOpen(connectionNamed: connectionName, after: .milliseconds(500))
-        let run = LoadRun(configuration: configuration, showsProgress: false, logger: logger)
-        let running = Task { try await run.run() }
-        try #require(await eventually(timeout: .seconds(30)) { run.counters.snapshot.inFlight >= 100 },
-                     "not suspended: \(run.counters.snapshot); \(suspensionState(connectionNamed: connectionName))")
-        #expect(run.counters.snapshot.logs > 0)
-        try await TestBroker.restartBrokerApp(downtime: .seconds(4))
-        let summary = try await running.value
-        let verification = try #require(summary.verification)
-        let counts = summary.counts
-
-        #expect(verification.passed, "\(summary.text())")
-        // Exact: nothing was left in doubt by the outage (the lag probes sent after it reached the snapshots too,
-        // so the --verify queues were declared and bound again).
-        #expect(verification.kinds.allSatisfy { $0.minersInDoubt == 0 }, "\(summary.text())")
-        #expect(counts.republished > 0, "\(summary.text())")
-        #expect(counts.confirmed == counts.sent)
-        #expect(counts.failed == 0 && counts.nacked == 0 && counts.unroutable == 0)
-        #expect(counts.upserts == 50)
-        #expect(summary.text().contains("republished \(counts.republished) ("))
-        #expect(summary.json().contains("\"republished\":\(counts.republished)"))
-
-        // Every confirmed malformed message was dead-lettered: once per message id, perhaps twice when it was
-        // republished or redelivered across the outage.
-        let malformed = counts.malformed
-        let deadLetters = try DeadLetterReader(service: service)
-        defer { Task { await deadLetters.close() } }
-        #expect(await eventually(timeout: .seconds(15)) { deadLetters.distinctMessageIDs == malformed },
-                "dead-lettered \(deadLetters.distinctMessageIDs) distinct messages of \(malformed) malformed")
-        #expect(deadLetters.total >= malformed)
     }
 
     @Test func aRunGivesUpWhenTheBrokerStaysAwayLongerThanTheReconnectTimeout() async throws {

@@ -13,46 +13,46 @@ import Testing
     @Test func aVerifiedRunWithRegistrationChurnAndBadMessagesPasses() async throws {
         let service = try InProcessService(offlineAfter: .seconds(3))
         try await service.start()
-        defer { Task { await service.stop() } }
+        try await withTearDown { await service.stop() } body: {
+            let configuration = service.loadConfiguration().make { configuration in
+                configuration.asicCount = 30
+                configuration.cpuGpuCount = 20
+                configuration.reportInterval = .milliseconds(500)
+                configuration.register = true
+                configuration.deactivatedFraction = 0.1
+                configuration.churn = .init(fraction: 0.3, silence: .seconds(4))
+                configuration.badFraction = 0.05
+                configuration.length = .duration(.seconds(5))
+            }
+            let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
+            let verification = try #require(summary.verification)
 
-        let configuration = service.loadConfiguration().make { configuration in
-            configuration.asicCount = 30
-            configuration.cpuGpuCount = 20
-            configuration.reportInterval = .milliseconds(500)
-            configuration.register = true
-            configuration.deactivatedFraction = 0.1
-            configuration.churn = .init(fraction: 0.3, silence: .seconds(4))
-            configuration.badFraction = 0.05
-            configuration.length = .duration(.seconds(5))
+            #expect(verification.passed, "\(summary.text())")
+            // The fleet-health figures were checked too, while miners were live (once every miner has expired, any
+            // figure matches): some miners were deactivated, and every ASIC has a coin's power.
+            #expect(verification.kinds.allSatisfy { $0.observed.map { $0.live != "0" } ?? false }, "\(summary.text())")
+            let asic = try #require(verification.kinds.first { $0.kind == .asic })
+            #expect(asic.observed?.offlineAndDisabled.hasSuffix("/0") == false, "\(summary.text())")
+            #expect(asic.observed?.coinPower.isEmpty == false)
+            #expect(asic.observed?.maxTemperature != "null")
+            #expect(verification.kinds.map(\.kind) == [.asic, .cpuGpu])
+            #expect(verification.kinds.allSatisfy { $0.snapshotsReceived > 0 && $0.indexSnapshotsReceived > 0 })
+            #expect(verification.lag.samples > 0)
+            // Both kinds are probed all along, even when the pace gives a batch room for one message only.
+            #expect(verification.kinds.allSatisfy { $0.lag.samples >= 5 }, "\(verification.kinds.map(\.lag.samples))")
+            // The reference subscriber rebuilt both full indexes from keyframes and deltas, equal to a fresh keyframe.
+            for kind in verification.kinds {
+                let rebuilt = try #require(kind.rebuiltIndex)
+                #expect(rebuilt.matched && rebuilt.deltas > 0 && rebuilt.keyframeSequence != nil, "\(summary.text())")
+            }
+            #expect(summary.text().contains("deltas, 0 gaps"))
+            #expect(summary.counts.upserts == 50)
+            #expect(summary.counts.malformed > 0)
+            #expect(summary.counts.confirmed == summary.counts.sent)
+            // Every malformed message was dead-lettered by the service, none applied.
+            let malformed = summary.counts.malformed
+            #expect(try await eventually(timeout: .seconds(10)) { try await service.deadLetterCount() == malformed })
         }
-        let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
-        let verification = try #require(summary.verification)
-
-        #expect(verification.passed, "\(summary.text())")
-        // The fleet-health figures were checked too, while miners were live (once every miner has expired, any
-        // figure matches): some miners were deactivated, and every ASIC has a coin's power.
-        #expect(verification.kinds.allSatisfy { $0.observed.map { $0.live != "0" } ?? false }, "\(summary.text())")
-        let asic = try #require(verification.kinds.first { $0.kind == .asic })
-        #expect(asic.observed?.offlineAndDisabled.hasSuffix("/0") == false, "\(summary.text())")
-        #expect(asic.observed?.coinPower.isEmpty == false)
-        #expect(asic.observed?.maxTemperature != "null")
-        #expect(verification.kinds.map(\.kind) == [.asic, .cpuGpu])
-        #expect(verification.kinds.allSatisfy { $0.snapshotsReceived > 0 && $0.indexSnapshotsReceived > 0 })
-        #expect(verification.lag.samples > 0)
-        // Both kinds are probed all along, even when the pace gives a batch room for one message only.
-        #expect(verification.kinds.allSatisfy { $0.lag.samples >= 5 }, "\(verification.kinds.map(\.lag.samples))")
-        // The reference subscriber rebuilt both full indexes from keyframes and deltas, equal to a fresh keyframe.
-        for kind in verification.kinds {
-            let rebuilt = try #require(kind.rebuiltIndex)
-            #expect(rebuilt.matched && rebuilt.deltas > 0 && rebuilt.keyframeSequence != nil, "\(summary.text())")
-        }
-        #expect(summary.text().contains("deltas, 0 gaps"))
-        #expect(summary.counts.upserts == 50)
-        #expect(summary.counts.malformed > 0)
-        #expect(summary.counts.confirmed == summary.counts.sent)
-        // Every malformed message was dead-lettered by the service, none applied.
-        let malformed = summary.counts.malformed
-        #expect(try await eventually(timeout: .seconds(10)) { try await service.deadLetterCount() == malformed })
     }
 
     /// The lag probes are canaries: the service shows them under `canaries` and counts them nowhere. Its figures
@@ -60,23 +60,22 @@ import Testing
     /// fresh index without a probe.
     @Test func lagProbesLeaveEveryFleetFigureAsTheFleetAloneMakesIt() async throws {
         let service = try InProcessService(offlineAfter: .seconds(60))
-        try await service.start()
-        let configuration = service.loadConfiguration().make { configuration in
-            configuration.asicCount = 30
-            configuration.cpuGpuCount = 20
-            configuration.reportInterval = .milliseconds(500)
-            configuration.register = true
-            configuration.deactivatedFraction = 0.1
-            configuration.length = .duration(.seconds(3))
+        let (asic, rigs) = try await withTearDown { await service.stop() } body: {
+            try await service.start()
+            let configuration = service.loadConfiguration().make { configuration in
+                configuration.asicCount = 30
+                configuration.cpuGpuCount = 20
+                configuration.reportInterval = .milliseconds(500)
+                configuration.register = true
+                configuration.deactivatedFraction = 0.1
+                configuration.length = .duration(.seconds(3))
+            }
+            let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
+            let verification = try #require(summary.verification)
+            #expect(verification.passed, "\(summary.text())")
+            #expect(summary.counts.probes > 0 && verification.lag.samples > 0, "\(summary.text())")
+            return (await service.service.indexes.asic.snapshot(), await service.service.indexes.cpuGpu.snapshot())
         }
-        let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
-        let verification = try #require(summary.verification)
-        #expect(verification.passed, "\(summary.text())")
-        #expect(summary.counts.probes > 0 && verification.lag.samples > 0, "\(summary.text())")
-
-        let asic = await service.service.indexes.asic.snapshot()
-        let rigs = await service.service.indexes.cpuGpu.snapshot()
-        await service.stop()
         #expect(asic.registry.entries.count == 30 && rigs.registry.entries.count == 20, "no probe miner registered")
         for probed in [asic.aggregate(), rigs.aggregate()] {
             #expect(probed.canaries.count == 1 && probed.canaries.first?.id.hasPrefix("miner-load-") == true)
@@ -119,23 +118,23 @@ import Testing
         // expects to be live.
         let service = try InProcessService(offlineAfter: .seconds(1))
         try await service.start()
-        defer { Task { await service.stop() } }
-
-        let configuration = service.loadConfiguration(verifyOfflineAfter: .seconds(60)).make { configuration in
-            configuration.asicCount = 20
-            configuration.cpuGpuCount = 20
-            configuration.reportInterval = .milliseconds(250)
-            configuration.churn = .init(fraction: 1, silence: .seconds(4))
-            configuration.length = .duration(.seconds(6))
-            configuration.verification?.timeout = .seconds(3)
+        try await withTearDown { await service.stop() } body: {
+            let configuration = service.loadConfiguration(verifyOfflineAfter: .seconds(60)).make { configuration in
+                configuration.asicCount = 20
+                configuration.cpuGpuCount = 20
+                configuration.reportInterval = .milliseconds(250)
+                configuration.churn = .init(fraction: 1, silence: .seconds(4))
+                configuration.length = .duration(.seconds(6))
+                configuration.verification?.timeout = .seconds(3)
+            }
+            let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
+            let verification = try #require(summary.verification)
+            #expect(!verification.passed)
+            #expect(!summary.succeeded)
+            #expect(verification.kinds.contains { kind in kind.differences.contains { $0.hasPrefix("live miners: expected") } })
+            #expect(verification.kinds.contains { kind in kind.differences.contains { $0.hasPrefix("status_counts.offline: expected") } })
+            #expect(summary.text().contains("verify: FAILED"))
         }
-        let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
-        let verification = try #require(summary.verification)
-        #expect(!verification.passed)
-        #expect(!summary.succeeded)
-        #expect(verification.kinds.contains { kind in kind.differences.contains { $0.hasPrefix("live miners: expected") } })
-        #expect(verification.kinds.contains { kind in kind.differences.contains { $0.hasPrefix("status_counts.offline: expected") } })
-        #expect(summary.text().contains("verify: FAILED"))
     }
 
     @Test func anUnreachableBrokerFailsWithAClearMessage() async throws {

@@ -46,91 +46,97 @@ import Testing
     @Test func aStandbyTakesOverWithinSecondsOfASigkill() async throws {
         let topology = try StateTopology()
         try await topology.listen()
-        defer { Task { await topology.tearDown() } }
-        let leader = try start(topology, "leader")
-        #expect(await leader.becomesReady(), "\(leader.log)")
-        let standby = try start(topology, "standby")
-        #expect(await eventually { await readiness(standby) == "standby\n" }, "\(standby.log)")
-        #expect(await readiness(leader) == "consuming\n")
+        try await withTearDown { await topology.tearDown() } body: {
+            let leader = try start(topology, "leader")
+            #expect(await leader.becomesReady(), "\(leader.log)")
+            let standby = try start(topology, "standby")
+            #expect(await eventually { await readiness(standby) == "standby\n" }, "\(standby.log)")
+            #expect(await readiness(leader) == "consuming\n")
 
-        let run = Task { try await LoadRun(configuration: fleet(topology, seconds: 14), showsProgress: false, logger: TestBroker.logger).run() }
-        #expect(await eventually(timeout: .seconds(20)) {
-            ((try? await leader.get("/v1/asic_miners/aggregated_index").body) ?? "").contains("\"asic_miner_alive\":\"1")
-        })
-        try await Task.sleep(for: .seconds(3))
-        let epochBefore = topology.snapshots.withLock { $0.last?.epoch }
-        leader.signal(SIGKILL)
-        #expect(await leader.waitForExit() == -SIGKILL)
-        #expect(await eventually(timeout: .seconds(10)) { await readiness(standby) == "consuming\n" }, "\(standby.log)")
+            let run = Task { try await LoadRun(configuration: fleet(topology, seconds: 14), showsProgress: false, logger: TestBroker.logger).run() }
+            #expect(await eventually(timeout: .seconds(20)) {
+                ((try? await leader.get("/v1/asic_miners/aggregated_index").body) ?? "").contains("\"asic_miner_alive\":\"1")
+            })
+            // A few broadcast intervals of load (and so of checkpoints) before the kill.
+            #expect(await topology.asicSnapshotsArrive(12))
+            let epochBefore = topology.snapshots.withLock { $0.last?.epoch }
+            leader.signal(SIGKILL)
+            #expect(await leader.waitForExit() == -SIGKILL)
+            #expect(await eventually(timeout: .seconds(10)) { await readiness(standby) == "consuming\n" }, "\(standby.log)")
 
-        let summary = try await run.value
-        let verification = try #require(summary.verification)
-        #expect(verification.passed, "\(summary.text())")
-        // The issue's promise, measured on the snapshots themselves: no silence longer than 5 s across the kill.
-        #expect(longestGap(topology) <= .seconds(5), "longest gap \(longestGap(topology))")
-        let epochAfter = topology.snapshots.withLock { $0.last?.epoch }
-        #expect((epochAfter ?? 0) > (epochBefore ?? Int64.max))
-        standby.signal(SIGTERM)
-        #expect(await standby.waitForExit() == 0)
+            let summary = try await run.value
+            let verification = try #require(summary.verification)
+            #expect(verification.passed, "\(summary.text())")
+            // The issue's promise, measured on the snapshots themselves: no silence longer than 5 s across the kill.
+            #expect(longestGap(topology) <= .seconds(5), "longest gap \(longestGap(topology))")
+            let epochAfter = topology.snapshots.withLock { $0.last?.epoch }
+            #expect((epochAfter ?? 0) > (epochBefore ?? Int64.max))
+            standby.signal(SIGTERM)
+            #expect(await standby.waitForExit() == 0)
+        }
     }
 
     @Test func aStoppedLeaderIsReplacedAndStandsByWhenItWakes() async throws {
         let topology = try StateTopology()
         try await topology.listen()
-        defer { Task { await topology.tearDown() } }
-        let lease = ["--leader-lease", "4s"]
-        let leader = try start(topology, "stopped-leader", extra: lease)
-        #expect(await leader.becomesReady(), "\(leader.log)")
-        let standby = try start(topology, "stopped-standby", extra: lease)
-        #expect(await eventually { await readiness(standby) == "standby\n" }, "\(standby.log)")
+        try await withTearDown { await topology.tearDown() } body: {
+            let lease = ["--leader-lease", "4s"]
+            let leader = try start(topology, "stopped-leader", extra: lease)
+            #expect(await leader.becomesReady(), "\(leader.log)")
+            let standby = try start(topology, "stopped-standby", extra: lease)
+            #expect(await eventually { await readiness(standby) == "standby\n" }, "\(standby.log)")
 
-        let run = Task { try await LoadRun(configuration: fleet(topology, seconds: 22), showsProgress: false, logger: TestBroker.logger).run() }
-        try await Task.sleep(for: .seconds(3))
-        leader.signal(SIGSTOP)
-        #expect(await eventually(timeout: .seconds(20)) { await readiness(standby) == "consuming\n" }, "\(standby.log)")
-        try await Task.sleep(for: .seconds(4))
-        leader.signal(SIGCONT)
-        #expect(await eventually(timeout: .seconds(20)) { await readiness(leader) == "standby\n" }, "\(leader.log)")
-        #expect(leader.log.contains("lost the leadership"))
+            let run = Task { try await LoadRun(configuration: fleet(topology, seconds: 22), showsProgress: false, logger: TestBroker.logger).run() }
+            #expect(await topology.asicSnapshotsArrive(12) { !$0.alive.hasPrefix("0/") })
+            let stoppedEpoch = topology.snapshots.withLock { $0.last?.epoch } ?? 0
+            leader.signal(SIGSTOP)
+            #expect(await eventually(timeout: .seconds(20)) { await readiness(standby) == "consuming\n" }, "\(standby.log)")
+            // The new leader publishes for a lease and more before the old one wakes.
+            #expect(await topology.asicSnapshotsArrive(16) { ($0.epoch ?? 0) > stoppedEpoch })
+            leader.signal(SIGCONT)
+            #expect(await eventually(timeout: .seconds(20)) { await readiness(leader) == "standby\n" }, "\(leader.log)")
+            #expect(leader.log.contains("lost the leadership"))
 
-        let summary = try await run.value
-        #expect(try #require(summary.verification).passed, "\(summary.text())")
-        // One publisher per epoch, ever.
-        let publishers = topology.snapshots.withLock { seen in
-            Dictionary(grouping: seen.compactMap { snapshot in snapshot.epoch.map { ($0, snapshot.publisher) } }, by: \.0)
-                .mapValues { Set($0.map(\.1)) }
+            let summary = try await run.value
+            #expect(try #require(summary.verification).passed, "\(summary.text())")
+            // One publisher per epoch, ever.
+            let publishers = topology.snapshots.withLock { seen in
+                Dictionary(grouping: seen.compactMap { snapshot in snapshot.epoch.map { ($0, snapshot.publisher) } }, by: \.0)
+                    .mapValues { Set($0.map(\.1)) }
+            }
+            #expect(publishers.count >= 2)
+            #expect(publishers.values.allSatisfy { $0.count == 1 }, "\(publishers)")
+            // Every aggregated snapshot carries its epoch in the body too, equal to the header.
+            #expect(topology.snapshots.withLock { seen in seen.allSatisfy { $0.epoch != nil && $0.bodyEpoch == $0.epoch } })
+            for service in [leader, standby] { service.signal(SIGTERM) }
+            #expect(await leader.waitForExit() == 0)
+            #expect(await standby.waitForExit() == 0)
         }
-        #expect(publishers.count >= 2)
-        #expect(publishers.values.allSatisfy { $0.count == 1 }, "\(publishers)")
-        // Every aggregated snapshot carries its epoch in the body too, equal to the header.
-        #expect(topology.snapshots.withLock { seen in seen.allSatisfy { $0.epoch != nil && $0.bodyEpoch == $0.epoch } })
-        for service in [leader, standby] { service.signal(SIGTERM) }
-        #expect(await leader.waitForExit() == 0)
-        #expect(await standby.waitForExit() == 0)
     }
 
     @Test func theLeaderRidesOutAPostgresRestart() async throws {
         let topology = try StateTopology()
         try await topology.listen()
-        defer { Task { await topology.tearDown() } }
-        let leader = try start(topology, "restart-leader")
-        #expect(await leader.becomesReady(), "\(leader.log)")
+        try await withTearDown { await topology.tearDown() } body: {
+            let leader = try start(topology, "restart-leader")
+            #expect(await leader.becomesReady(), "\(leader.log)")
 
-        let run = Task { try await LoadRun(configuration: fleet(topology, seconds: 14), showsProgress: false, logger: TestBroker.logger).run() }
-        try await Task.sleep(for: .seconds(4))
-        let restart = try await PostgresServer.restart()
-        #expect(restart.status == 0, "\(restart.output)")
+            let run = Task { try await LoadRun(configuration: fleet(topology, seconds: 14), showsProgress: false, logger: TestBroker.logger).run() }
+            #expect(await topology.asicSnapshotsArrive(16) { !$0.alive.hasPrefix("0/") })
+            let restart = try await PostgresServer.restart()
+            #expect(restart.status == 0, "\(restart.output)")
 
-        let summary = try await run.value
-        #expect(try #require(summary.verification).passed, "\(summary.text())")
-        #expect(longestGap(topology) <= .seconds(5), "longest gap \(longestGap(topology))")
-        #expect(!leader.log.contains("lost the leadership"), "\(leader.log)")
-        #expect(await eventually { (try? await leader.get("/readyz").status) == 200 })
-        leader.signal(SIGTERM)
-        #expect(await leader.waitForExit() == 0)
-        // Its writes went on after the restart: the final checkpoint was written. (A write stuck in a query the
-        // restart cut off once stopped every later checkpoint and then the exit.)
-        #expect(!leader.log.contains("the final checkpoint was not written in time"), "\(leader.log)")
+            let summary = try await run.value
+            #expect(try #require(summary.verification).passed, "\(summary.text())")
+            #expect(longestGap(topology) <= .seconds(5), "longest gap \(longestGap(topology))")
+            #expect(!leader.log.contains("lost the leadership"), "\(leader.log)")
+            #expect(await eventually { (try? await leader.get("/readyz").status) == 200 })
+            leader.signal(SIGTERM)
+            #expect(await leader.waitForExit() == 0)
+            // Its writes went on after the restart: the final checkpoint was written. (A write stuck in a query the
+            // restart cut off once stopped every later checkpoint and then the exit.)
+            #expect(!leader.log.contains("the final checkpoint was not written in time"), "\(leader.log)")
+        }
     }
 }
 

@@ -77,6 +77,20 @@ final class StateTopology: Sendable {
         }
     }
 
+    /// Waits until `count` more ASIC aggregated snapshots matching `condition` have arrived: under load a snapshot
+    /// goes out every broadcast interval, so this lets the load run for that many intervals, measured by the
+    /// service's own output rather than a sleep.
+    func asicSnapshotsArrive(
+        _ count: Int, timeout: Duration = .seconds(30), where condition: @escaping @Sendable (Seen) -> Bool = { _ in true }
+    ) async -> Bool {
+        let exchange = asicAggregated
+        let matching: @Sendable () -> Int = { [self] in
+            snapshots.withLock { $0.count { $0.exchange == exchange && condition($0) } }
+        }
+        let before = matching()
+        return await eventually(timeout: timeout) { matching() >= before + count }
+    }
+
     func sequences(on exchange: String) -> [Int64] {
         snapshots.withLock { $0.filter { $0.exchange == exchange }.map(\.sequence) }
     }

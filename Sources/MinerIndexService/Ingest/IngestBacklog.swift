@@ -13,10 +13,13 @@ final class IngestBacklog: Sendable {
     private let batchThreshold: Int
     private let depthThreshold: UInt32
     private let lastBehind = Mutex<ContinuousClock.Instant?>(nil)
+    /// The time now; injected by tests.
+    private let now: @Sendable () -> ContinuousClock.Instant
 
-    init(prefetch: UInt16) {
+    init(prefetch: UInt16, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         batchThreshold = max(1, Int(prefetch) / 2)
         depthThreshold = max(1, UInt32(prefetch))
+        self.now = now
     }
 
     func record(batchSize: Int) {
@@ -32,13 +35,13 @@ final class IngestBacklog: Sendable {
     }
 
     private func markBehind() {
-        let now = ContinuousClock.now
-        lastBehind.withLock { $0 = now }
+        let time = now()
+        lastBehind.withLock { $0 = time }
     }
 
     /// Whether a batch or a depth reading showed ingest behind within the last `window`.
     func wasBehind(within window: Duration) -> Bool {
         guard let last = lastBehind.withLock({ $0 }) else { return false }
-        return ContinuousClock.now - last <= window
+        return now() - last <= window
     }
 }
