@@ -156,7 +156,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "MinerIndexServiceUnitTests", dependencies: ["MinerIndexService", "MinerIndex", "AMQP"]),
+        .testTarget(
+            name: "MinerIndexServiceUnitTests", dependencies: ["MinerIndexService", "MinerIndex", "AMQP", "BrokerTestSupport"]),
         .testTarget(
             name: "MinerIndexServiceTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import AMQP
+import BrokerTestSupport
 import Testing
 @testable import MinerIndexService
 
@@ -40,7 +41,7 @@ import Testing
     /// acknowledged, rejected or held exactly once and a held one acknowledged exactly once after its commit; a
     /// registry command is never acknowledged before its commit; a multiple-ack covers only settled deliveries.
     @Test(arguments: 0..<40) func keepsItsRulesOnRandomBatches(seed: UInt64) {
-        var random = SplitMix64(seed: seed)
+        var random = SplitMix(state: seed)
         var planner = AckPlanner()
         var model = ChannelModel()
         var nextTag: UInt64 = 1
@@ -133,19 +134,4 @@ private struct ChannelModel {
     }
 
     var unsettled: [DeliveryTag] { state.filter { $0.value == .outstanding }.map(\.key) }
-}
-
-/// A small seeded generator, so that a failing seed can be run again.
-private struct SplitMix64 {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
 }

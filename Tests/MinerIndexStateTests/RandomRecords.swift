@@ -1,3 +1,4 @@
+import BrokerTestSupport
 import Foundation
 import MinerIndex
 
@@ -101,18 +102,5 @@ struct RandomRecords {
                     cpuName: optionalText(["Ryzen"]), ramSize: chance(0.5) ? .number(32) : .text("32 GB"),
                     gpuNames: (0..<8).map { _ in optionalText(["RTX 3070"]) }, activated: chance(0.8),
                     insertedAt: chance(0.5) ? nil : timestamp(), updatedAt: nil)
-    }
-}
-
-/// A small seeded generator (SplitMix64), so random tests replay exactly.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

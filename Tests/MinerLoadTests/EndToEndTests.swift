@@ -154,39 +154,37 @@ import Testing
         }
     }
 
-    @Test func aVerifiedRunWhoseMessagesReachNoQueueFails() async throws {
+    /// A run to an exchange no queue is bound to.
+    private func runToNobody(messages: Int, verification: LoadConfiguration.Verification?) async throws -> LoadSummary {
         var configuration = LoadConfiguration(amqp: try TestBroker.settings)
         configuration.exchange = TestBroker.uniqueName("load.nobody")
         configuration.asicCount = 5
         configuration.cpuGpuCount = 5
         configuration.rate = .unlimited
-        configuration.length = .count(100)
+        configuration.length = .count(messages)
+        configuration.verification = verification
+        let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
+        let exchange = configuration.exchange
+        _ = try? await AMQPAdmin.withChannel(configuration.amqp) { channel throws(AMQPError) in try channel.deleteExchange(exchange) }
+        return summary
+    }
+
+    @Test func aVerifiedRunWhoseMessagesReachNoQueueFails() async throws {
         var verification = LoadConfiguration.Verification()
         verification.timeout = .milliseconds(500)
         verification.checksRebuiltIndex = false
-        configuration.verification = verification
-        let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
+        let summary = try await runToNobody(messages: 100, verification: verification)
         let report = try #require(summary.verification)
         #expect(!report.passed && !summary.succeeded)
         #expect(report.failures.first?.hasPrefix("\(summary.counts.unroutable) of \(summary.counts.sent) messages were unroutable") == true,
                 "\(report.failures)")
         #expect(summary.text().contains("verify: FAILED, \(summary.counts.unroutable) of"))
-        let exchange = configuration.exchange
-        _ = try? await AMQPAdmin.withChannel(configuration.amqp) { channel throws(AMQPError) in try channel.deleteExchange(exchange) }
     }
 
     @Test func withoutAServiceEveryMessageIsReportedUnroutable() async throws {
-        var configuration = LoadConfiguration(amqp: try TestBroker.settings)
-        configuration.exchange = TestBroker.uniqueName("load.nobody")
-        configuration.asicCount = 5
-        configuration.cpuGpuCount = 5
-        configuration.rate = .unlimited
-        configuration.length = .count(200)
-        let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
+        let summary = try await runToNobody(messages: 200, verification: nil)
         #expect(summary.counts.sent == 200)
         #expect(summary.counts.unroutable == 200)
         #expect(summary.text().contains("is miner-index running"))
-        let exchange = configuration.exchange
-        _ = try? await AMQPAdmin.withChannel(configuration.amqp) { channel throws(AMQPError) in try channel.deleteExchange(exchange) }
     }
 }

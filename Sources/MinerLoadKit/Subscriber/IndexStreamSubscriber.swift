@@ -30,6 +30,9 @@ public final class IndexStreamSubscriber: Sendable {
         var assembler: IndexStreamAssembler
         var requestsSent = 0
         var lastRequestAt: ContinuousClock.Instant?
+        /// From a request until a keyframe is applied. Asking again meanwhile would make the service build another
+        /// keyframe (about a hundred megabytes at 100k miners) while the first is still on its way.
+        var keyframeAwaited = false
         var unreadable = 0
         /// Test hook: the next delta is dropped as if lost, to make a gap.
         var dropNextDelta = false
@@ -56,7 +59,7 @@ public final class IndexStreamSubscriber: Sendable {
     let logger: Logger
 
     public init(
-        settings: ConnectionSettings, kind: MinerKind, exchanges: Exchanges, requestRetry: Duration = .seconds(2),
+        settings: ConnectionSettings, kind: MinerKind, exchanges: Exchanges, requestRetry: Duration = .seconds(10),
         backoff: Backoff = .init(), logger: Logger
     ) {
         self.exchanges = exchanges
@@ -133,11 +136,13 @@ public final class IndexStreamSubscriber: Sendable {
         return nil
     }
 
-    /// Publishes `{"exchange": <keyframe exchange>}`; without `force`, at most once per `requestRetry`.
+    /// Publishes `{"exchange": <keyframe exchange>}`; without `force`, only when no keyframe asked for is still
+    /// awaited, or it has been for `requestRetry`.
     func requestKeyframe(force: Bool) async {
         let now = ContinuousClock.now
         let due = state.withLock { state -> Bool in
-            if !force, let last = state.lastRequestAt, now - last < requestRetry { return false }
+            if !force, state.keyframeAwaited, let last = state.lastRequestAt, now - last < requestRetry { return false }
+            state.keyframeAwaited = true
             state.lastRequestAt = now
             state.requestsSent += 1
             return true
@@ -170,7 +175,9 @@ public final class IndexStreamSubscriber: Sendable {
                     state.dropNextDelta = false
                     return nil
                 }
-                return state.assembler.receive(delivery.body, as: message)
+                let outcome = state.assembler.receive(delivery.body, as: message)
+                if outcome == .keyframeApplied { state.keyframeAwaited = false }
+                return outcome
             }
             switch outcome {
             case nil: break
