@@ -80,11 +80,20 @@ let package = Package(
             ]
         ),
 
+        // Which backend `--state` names, opened by its own policy; the service sees the protocols only.
+        .target(
+            name: "MinerIndexStateStores",
+            dependencies: [
+                "MinerIndexState", "MinerIndexStateSQLite", "MinerIndexStatePostgres", "MinerIndex",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Service wiring: queue → index actors → throttled fanout snapshots.
         .target(
             name: "MinerIndexService",
             dependencies: [
-                "AMQP", "MinerIndex", "MinerIndexState", "MinerIndexStateSQLite", "MinerIndexStatePostgres",
+                "AMQP", "MinerIndex", "MinerIndexState", "MinerIndexStateStores",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -152,7 +161,8 @@ let package = Package(
         .testTarget(
             name: "MinerIndexStateTests",
             dependencies: [
-                "MinerIndexState", "MinerIndexStateSQLite", "MinerIndexStatePostgres", "MinerIndex", "BrokerTestSupport",
+                "MinerIndexState", "MinerIndexStateSQLite", "MinerIndexStatePostgres", "MinerIndexStateStores", "MinerIndex",
+                "BrokerTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

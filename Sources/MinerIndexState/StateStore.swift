@@ -213,4 +213,7 @@ public protocol SharedStateStore: StateStore {
     /// Raises the stored leader epoch by one and returns it. From then on this store's writes check it, so a write
     /// by an instance that was leader under an older epoch fails with `.deposed` instead of overwriting anything.
     func beginLeadership() async throws(StateStoreError) -> Int64
+
+    /// Stops fencing writes: this instance no longer leads.
+    func endLeadership()
 }

@@ -15,7 +15,7 @@ import Synchronization
 /// When the session ends while the holder is running (PostgreSQL restarted), the holder tries to take the lock
 /// again at once. If PostgreSQL is unreachable meanwhile nobody else can take it either, so the holder keeps its
 /// role until its lease runs out; if someone else holds it, the holder has lost it.
-public final class PostgresLeaderLock: Sendable {
+public final class PostgresLeaderLock: LeaderLock {
 
     private struct State {
         var connection: PostgresConnection?

@@ -1,5 +1,5 @@
 import Foundation
-import MinerIndexStatePostgres
+import MinerIndexState
 
 /// Whether this instance may publish right now, and the epoch it publishes under.
 ///
@@ -8,9 +8,9 @@ import MinerIndexStatePostgres
 /// with every snapshot, so that a subscriber can drop the rare late message of a deposed leader.
 struct PublishingAuthority: Sendable {
     let epoch: Int64?
-    let lock: PostgresLeaderLock?
+    let lock: any LeaderLock
 
-    var mayPublish: Bool { lock?.isHeld ?? true }
+    var mayPublish: Bool { lock.isHeld }
 
     /// Which process published a snapshot (`host/pid`, in the `publisher` header), for operators and for checking
     /// that one epoch never has two publishers.

@@ -1,7 +1,7 @@
 import AMQP
 import Logging
 import MinerIndex
-import MinerIndexStatePostgres
+import MinerIndexStateStores
 
 /// Everything the service can be told, with the defaults of the contract. Built from flags and environment
 /// variables by `ServiceOptions`, or directly by tests.
@@ -31,23 +31,8 @@ public struct ServiceConfiguration: Sendable {
         public var stream: [String] { [asicDeltaExchange, cpuGpuDeltaExchange, keyframeRequests] }
     }
 
-    /// Where the index's state survives a restart.
-    public enum StateLocation: Sendable, Equatable {
-        /// In memory only: a restart starts empty.
-        case none
-        /// An SQLite file (WAL mode), locked by one instance.
-        case sqlite(path: String)
-        /// A PostgreSQL database several instances share: one leads, the others stand by.
-        case postgres(url: String)
-
-        public var summary: String {
-            switch self {
-            case .none: "none"
-            case .sqlite(let path): path
-            case .postgres(let url): (try? PostgresLocation(url: url).redacted) ?? "postgres://(invalid)"
-            }
-        }
-    }
+    /// Where the index's state survives a restart: none, an SQLite file or a shared PostgreSQL database.
+    public typealias StateLocation = MinerIndexStateStores.StateLocation
 
     public var amqp: ConnectionSettings
     public var prefetch: UInt16 = 500

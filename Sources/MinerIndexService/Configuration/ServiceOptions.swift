@@ -3,7 +3,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MinerIndex
-import MinerIndexStatePostgres
+import MinerIndexStateStores
 
 /// The command-line flags of `miner-index`. Each flag falls back to an environment variable named after it
 /// (`--amqp-url` → `MINER_INDEX_AMQP_URL`), then to the default; a flag wins over its variable.
@@ -238,21 +238,18 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             configuration.httpPort = port
         }
         let stateText = value(state, "state")?.text ?? "miner-index.sqlite"
-        if PostgresLocation.isPostgresURL(stateText) {
-            do {
-                _ = try PostgresLocation(url: stateText)
-            } catch {
-                throw InvalidValue(description: "--state: \(error.message)")
-            }
-            configuration.state = .postgres(url: stateText)
+        do {
+            configuration.state = try StateLocation(parsing: stateText)
+        } catch {
+            throw InvalidValue(description: "--state: \(error.message)")
+        }
+        if configuration.state.isShared {
             // Standbys share the queue: single-active-consumer on a quorum queue is the broker's guard that two
             // instances never take deliveries at once, whatever they believe about the lock.
             if value(queueType, "queue-type") == nil { configuration.queueType = .quorum }
             if singleActiveConsumer == nil, value(nil, "single-active-consumer") == nil {
                 configuration.singleActiveConsumer = true
             }
-        } else {
-            configuration.state = stateText.lowercased() == "none" ? .none : .sqlite(path: stateText)
         }
         if let interval = try duration(standbyRefreshInterval, "standby-refresh-interval") {
             configuration.standbyRefreshInterval = interval

@@ -1,7 +1,7 @@
 import AMQP
 import Logging
 import MinerIndex
-import MinerIndexStatePostgres
+import MinerIndexState
 import ServiceLifecycle
 import Synchronization
 
@@ -127,12 +127,12 @@ public final class MinerIndexService: Service, Sendable {
             }
             if let persistence { background.addTask { await persistence.runWriter() } }
 
-            if let persistence, let sharing = persistence.sharing {
-                await runSharing(persistence: persistence, lock: sharing.lock, sequences: sequences)
+            if let persistence, persistence.shared != nil {
+                await runSharing(persistence: persistence, sequences: sequences)
             } else {
                 await persistence?.prepareSingleLeader()
                 currentRole.withLock { $0 = .leader }
-                _ = await runTerm(persistence: persistence, sequences: sequences, lock: nil)
+                _ = await runTerm(persistence: persistence, sequences: sequences)
             }
             background.cancelAll()
         }
@@ -147,12 +147,12 @@ public final class MinerIndexService: Service, Sendable {
     // MARK: Standby and takeover
 
     /// Stands by until the leader lock is free, leads until it is lost, and again, until shutdown.
-    private func runSharing(persistence: StatePersistence, lock: PostgresLeaderLock, sequences: SequenceNumbers) async {
+    private func runSharing(persistence: StatePersistence, sequences: SequenceNumbers) async {
         var firstTerm = true
         while true {
             currentRole.withLock { $0 = .standby }
             logger.info("standing by", metadata: ["state": "\(persistence.store.location)"])
-            guard await standBy(persistence: persistence, lock: lock) else { return }
+            guard await standBy(persistence: persistence) else { return }
             do {
                 _ = try await persistence.takeLeadership()
             } catch {
@@ -167,7 +167,7 @@ public final class MinerIndexService: Service, Sendable {
             }
             firstTerm = false
             currentRole.withLock { $0 = .leader }
-            let ended = await runTerm(persistence: persistence, sequences: sequences, lock: lock)
+            let ended = await runTerm(persistence: persistence, sequences: sequences)
             if case .shutdown = ended {
                 await persistence.stepDown()
                 return
@@ -179,7 +179,7 @@ public final class MinerIndexService: Service, Sendable {
 
     /// Refreshes from the store and tries the lock every `standbyRefreshInterval`. True once the lock is held;
     /// false at shutdown.
-    private func standBy(persistence: StatePersistence, lock: PostgresLeaderLock) async -> Bool {
+    private func standBy(persistence: StatePersistence) async -> Bool {
         let interval = configuration.standbyRefreshInterval
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask {
@@ -196,7 +196,7 @@ public final class MinerIndexService: Service, Sendable {
                         if !warned { logger.warning("standby refresh failed; retrying", metadata: ["error": "\(error)"]) }
                         warned = true
                     }
-                    if await lock.tryAcquire() { return true }
+                    if await persistence.lock.tryAcquire() { return true }
                     try? await Task.sleep(for: interval)
                 }
                 return false
@@ -217,9 +217,8 @@ public final class MinerIndexService: Service, Sendable {
     /// Consumes and publishes until shutdown or until leadership is lost. At shutdown the subscription stops, what
     /// was received is finished and acknowledged, one final snapshot per exchange goes out and the final checkpoint
     /// is written; when leadership is lost, consuming and publishing stop at once.
-    private func runTerm(persistence: StatePersistence?, sequences: SequenceNumbers, lock: PostgresLeaderLock?) async
-        -> TermEnd
-    {
+    private func runTerm(persistence: StatePersistence?, sequences: SequenceNumbers) async -> TermEnd {
+        let lock = persistence?.lock ?? AlwaysLeader()
         let consumer = self.consumer
         consumer.start()
         let backlog = IngestBacklog(prefetch: configuration.prefetch)
@@ -275,9 +274,7 @@ public final class MinerIndexService: Service, Sendable {
                             return Task.isCancelled ? nil : .lost("a write found another leader")
                         }
                     }
-                    if let lock {
-                        periodic.addTask { await lock.keepAlive().map { .lost($0) } }
-                    }
+                    periodic.addTask { await lock.keepAlive().map { .lost($0) } }
                     periodic.addTask {
                         do {
                             try await gracefulShutdown()

@@ -2,8 +2,7 @@ import Foundation
 import Logging
 import MinerIndex
 import MinerIndexState
-import MinerIndexStatePostgres
-import MinerIndexStateSQLite
+import MinerIndexStateStores
 import Synchronization
 
 /// Everything the service does with its state store: restore at start, registry commits before their acks, a
@@ -12,16 +11,11 @@ import Synchronization
 final class StatePersistence: Sendable {
     static let epochCounter = "leader_epoch"
 
-    /// What a shared store adds: the store's follower side and the leader lock.
-    struct Sharing: Sendable {
-        let store: any SharedStateStore
-        let lock: PostgresLeaderLock
-        let endLeadership: @Sendable () -> Void
-    }
-
     let writer: StateWriter
     let store: any StateStore
-    let sharing: Sharing?
+    /// The follower side of a store several instances share; nil where this instance always leads.
+    let shared: (any SharedStateStore)?
+    let lock: any LeaderLock
     let indexes: MinerIndexes
     let histories: AggregatedHistories
     let sequences: SequenceNumbers
@@ -38,13 +32,14 @@ final class StatePersistence: Sendable {
     private let startupRegistry: Mutex<[StoredRegistryRow]?>
 
     private init(
-        writer: StateWriter, store: any StateStore, sharing: Sharing?, indexes: MinerIndexes,
+        writer: StateWriter, opened: OpenedState, indexes: MinerIndexes,
         histories: AggregatedHistories, sequences: SequenceNumbers, configuration: ServiceConfiguration, epoch: Int64?, mark: Int64,
         startupRegistry: [StoredRegistryRow], metrics: ServiceMetrics, logger: Logger
     ) {
         self.writer = writer
-        self.store = store
-        self.sharing = sharing
+        store = opened.store
+        shared = opened.shared
+        lock = opened.lock
         self.indexes = indexes
         self.histories = histories
         self.sequences = sequences
@@ -62,49 +57,30 @@ final class StatePersistence: Sendable {
 
     // MARK: Start
 
-    /// Opens the store and restores the indexes from it, before anything is consumed. Throws (and the service
-    /// refuses to start) when the store belongs to another running instance or to a newer version; a damaged
-    /// file is moved aside and the service starts empty; an existing store that cannot be read yet is retried
-    /// until it can, because starting empty would publish a registry that is not the farm's.
+    /// Opens the store (`StateStoreFactory`) and restores the indexes from it, before anything is consumed; nil
+    /// without a store. A file whose rows cannot be decoded is moved aside and the service starts empty.
     static func start(
         configuration: ServiceConfiguration, indexes: MinerIndexes, histories: AggregatedHistories,
         metrics: ServiceMetrics, logger: Logger
     ) async throws -> StatePersistence? {
         let started = ContinuousClock.now
-        let store: any StateStore
-        var sharing: Sharing?
-        var stored: StoredState
-        switch configuration.state {
-        case .none:
-            return nil
-        case .sqlite(let path):
-            let sqlite = SQLiteStateStore(path: path, logger: logger)
-            store = sqlite
-            stored = try await loadSQLite(sqlite, configuration: configuration, metrics: metrics, logger: logger)
-        case .postgres(let url):
-            let location = try PostgresLocation(url: url)
-            let postgres = try PostgresStateStore(location: location, logger: logger)
-            store = postgres
-            sharing = Sharing(
-                store: postgres, lock: PostgresLeaderLock(location: location, leaseTimeout: configuration.leaderLease, logger: logger),
-                endLeadership: { postgres.endLeadership() })
-            stored = try await loadRetrying(postgres, configuration: configuration, logger: logger)
-        }
-
+        guard let opened = try await StateStoreFactory.open(
+            configuration.state, offlineAfter: configuration.offlineAfter, leaderLease: configuration.leaderLease,
+            logger: logger, onFileSetAside: { metrics.stateCorruptFiles.increment() })
+        else { return nil }
+        let store = opened.store, stored = opened.stored, isShared = opened.shared != nil
         let now = Timestamp(Date())
         let restored: StateRestore.Restored
         do {
             restored = try StateRestore.restore(stored, now: now, offlineAfter: configuration.offlineAfter)
         } catch {
-            guard let sqlite = store as? SQLiteStateStore else {
+            guard let aside = try opened.setAsideUnreadable() else {
                 throw StateStartupFailure(description: "the shared store holds records that cannot be read: \(error)")
             }
-            // Rows SQLite reads fine but we cannot decode: the file is not what we wrote.
-            let aside = try sqlite.moveAside()
             metrics.stateCorruptFiles.increment()
             logger.error(
                 "the state file holds records that cannot be read: moved it aside and starting with an empty state",
-                metadata: ["state": "\(sqlite.path)", "moved_to": "\(aside)", "error": "\(error.description)"])
+                metadata: ["state": "\(store.location)", "moved_to": "\(aside)", "error": "\(error.description)"])
             return try await start(
                 configuration: configuration, indexes: indexes, histories: histories, metrics: metrics, logger: logger)
         }
@@ -115,19 +91,19 @@ final class StatePersistence: Sendable {
         let writer = StateWriter(
             store: store,
             retention: RetentionPolicy(offlineAfter: configuration.offlineAfter, historyMaxAge: configuration.historyMaxAge),
-            tracking: sharing == nil ? restored.tracking : SegmentTracking(), logger: logger,
+            tracking: isShared ? SegmentTracking() : restored.tracking, logger: logger,
             onHealthChange: { health in
                 metrics.stateStoreUp.record(health == .healthy ? 1 : 0)
                 if health == .healthy { logger.info("state store writes work again", metadata: ["state": "\(store.location)"]) }
             },
             onWrite: { duration, succeeded in metrics.stateWrite(seconds: duration, succeeded: succeeded) })
-        if sharing == nil { writer.dropLater(restored.supersededSegments) }
+        if !isShared { writer.dropLater(restored.supersededSegments) }
         metrics.stateStoreUp.record(1)
         // A single instance leads from its start, one epoch above the last; a shared store's epoch is raised at
         // each takeover instead.
-        let epoch = sharing == nil ? (restored.counters[epochCounter] ?? 0) + 1 : nil
+        let epoch = isShared ? nil : (restored.counters[epochCounter] ?? 0) + 1
         let persistence = StatePersistence(
-            writer: writer, store: store, sharing: sharing, indexes: indexes, histories: histories,
+            writer: writer, opened: opened, indexes: indexes, histories: histories,
             sequences: SequenceNumbers(resumingFrom: restored.counters, persistent: true, logger: logger),
             configuration: configuration, epoch: epoch, mark: restored.mark, startupRegistry: stored.registry,
             metrics: metrics, logger: logger)
@@ -163,61 +139,6 @@ final class StatePersistence: Sendable {
         histories.cpuGpu.restore(decoded[.cpuGpu] ?? [], now: now)
     }
 
-    private static func loadSQLite(
-        _ store: SQLiteStateStore, configuration: ServiceConfiguration, metrics: ServiceMetrics, logger: Logger
-    ) async throws -> StoredState {
-        var backoff = Duration.milliseconds(250)
-        while true {
-            do {
-                if store.fileExists { try store.open() }
-                return try await store.load(logsSince: Timestamp(Date()).adding(.zero - configuration.offlineAfter))
-            } catch {
-                switch error.kind {
-                case .lockedByAnotherInstance, .newerSchema, .deposed:
-                    throw StateStartupFailure(description: error.message)
-                case .corrupt:
-                    let aside = try store.moveAside()
-                    metrics.stateCorruptFiles.increment()
-                    logger.error(
-                        "the state file is damaged: moved it aside and starting with an empty state",
-                        metadata: ["state": "\(store.path)", "moved_to": "\(aside)", "error": "\(error.message)"])
-                case .unavailable:
-                    guard store.fileExists else {
-                        // Nothing was ever stored here: empty is the truth, and the writer creates the file once it can.
-                        logger.error(
-                            "cannot create the state file yet; running in memory and retrying",
-                            metadata: ["state": "\(store.path)", "error": "\(error.message)"])
-                        return StoredState()
-                    }
-                    logger.error(
-                        "cannot read the state file; retrying before consuming",
-                        metadata: ["state": "\(store.path)", "error": "\(error.message)", "retry_in": "\(backoff)"])
-                    try await Task.sleep(for: backoff)
-                    backoff = min(backoff * 2, .seconds(5))
-                }
-            }
-        }
-    }
-
-    /// A shared store that cannot be reached is waited for: without it this instance knows nothing of the farm.
-    private static func loadRetrying(
-        _ store: PostgresStateStore, configuration: ServiceConfiguration, logger: Logger
-    ) async throws -> StoredState {
-        var backoff = Duration.milliseconds(250)
-        while true {
-            do {
-                return try await store.load(logsSince: Timestamp(Date()).adding(.zero - configuration.offlineAfter))
-            } catch {
-                if error.kind == .newerSchema { throw StateStartupFailure(description: error.message) }
-                logger.error(
-                    "cannot read the shared state store; retrying before doing anything else",
-                    metadata: ["state": "\(store.location)", "error": "\(error.message)", "retry_in": "\(backoff)"])
-                try await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
-            }
-        }
-    }
-
     // MARK: Leading
 
     /// A single instance's start as leader: writes the new epoch and the sequence reservations, waiting a moment
@@ -241,8 +162,8 @@ final class StatePersistence: Sendable {
     /// leader still has in flight, and waits for one that holds the fence), then reads everything written up to
     /// that point, then reserves sequence numbers. Only then may it consume and publish.
     func takeLeadership() async throws(StateStoreError) -> Int64 {
-        guard let sharing else { throw StateStoreError(.unavailable, "not a shared store") }
-        let epoch = try await sharing.store.beginLeadership()
+        guard let shared else { throw StateStoreError(.unavailable, "not a shared store") }
+        let epoch = try await shared.beginLeadership()
         try await refresh()
         currentEpoch.withLock { $0 = epoch }
         await reserve()
@@ -254,9 +175,9 @@ final class StatePersistence: Sendable {
     /// commands were never acknowledged, so the broker redelivers them to the next leader).
     func stepDown() async {
         currentEpoch.withLock { $0 = nil }
-        guard let sharing else { return }
-        await sharing.lock.release()
-        sharing.endLeadership()
+        guard let shared else { return }
+        await lock.release()
+        shared.endLeadership()
         writer.reset()
     }
 
@@ -264,9 +185,9 @@ final class StatePersistence: Sendable {
 
     /// Applies what the leader wrote since the last refresh.
     func refresh() async throws(StateStoreError) {
-        guard let sharing else { return }
+        guard let shared else { return }
         let since = mark.withLock { $0 }
-        let changes = try await sharing.store.changes(since: since)
+        let changes = try await shared.changes(since: since)
         let refresh: StateRestore.Refresh
         do {
             refresh = try StateRestore.refresh(changes)
@@ -361,8 +282,4 @@ final class StatePersistence: Sendable {
                          metadata: ["state": "\(store.location)", "error": "\(error)"])
         }
     }
-}
-
-struct StateStartupFailure: Error, CustomStringConvertible {
-    let description: String
 }
