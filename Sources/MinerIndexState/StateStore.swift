@@ -1,13 +1,5 @@
 import MinerIndex
 
-/// The two miner kinds, as the store tells their rows apart.
-public enum MinerKind: Int, Sendable, CaseIterable, CustomStringConvertible {
-    case asic = 1
-    case cpuGpu = 2
-
-    public var description: String { self == .asic ? "asic" : "cpu_gpu" }
-}
-
 /// Why a store could not do what it was asked. `kind` decides what the service does about it.
 public struct StateStoreError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable, Equatable {

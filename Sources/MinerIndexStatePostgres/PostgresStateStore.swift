@@ -120,7 +120,7 @@ public final class PostgresStateStore: SharedStateStore {
             for try await (kind, resolution, bucketStart, body) in try await connection.query(
                 "SELECT kind, resolution, bucket_start, body FROM aggregated_history", logger: self.logger
             ).decode((Int16, String, Int64, ByteBuffer).self) {
-                guard let kind = MinerKind(rawValue: Int(kind)) else { continue }
+                guard let kind = MinerKind(storageCode: Int(kind)) else { continue }
                 state.aggregatedHistory.append(StoredHistoryRow(
                     kind: kind, resolution: resolution, bucketStart: Timestamp(microsecondsSinceEpoch: bucketStart),
                     body: Array(body.readableBytesView)))
@@ -176,7 +176,7 @@ public final class PostgresStateStore: SharedStateStore {
         for try await (kind, id, change, record) in try await connection.query(query, logger: logger)
             .decode((Int16, Int64, Int64, ByteBuffer?).self)
         {
-            guard let kind = MinerKind(rawValue: Int(kind)) else { continue }
+            guard let kind = MinerKind(storageCode: Int(kind)) else { continue }
             rows.append(StoredRegistryRow(kind: kind, id: id, change: change, record: record.map { Array($0.readableBytesView) }))
         }
         return rows
@@ -192,7 +192,7 @@ public final class PostgresStateStore: SharedStateStore {
         for try await (change, kind, newest, body) in try await connection.query(query, logger: logger)
             .decode((Int64, Int16, Int64, ByteBuffer).self)
         {
-            guard let kind = MinerKind(rawValue: Int(kind)) else { continue }
+            guard let kind = MinerKind(storageCode: Int(kind)) else { continue }
             segments.append(StoredSegment(kind: kind, change: change,
                                           newestObservedAt: Timestamp(microsecondsSinceEpoch: newest),
                                           body: Array(body.readableBytesView)))
@@ -244,7 +244,7 @@ public final class PostgresStateStore: SharedStateStore {
     {
         let writtenAt = write.writtenAt.microsecondsSinceEpoch
         if !write.registry.isEmpty {
-            let kinds = write.registry.map { Int16($0.kind.rawValue) }
+            let kinds = write.registry.map { Int16($0.kind.storageCode) }
             let ids = write.registry.map(\.id)
             let records = write.registry.map { ByteBuffer(bytes: $0.record ?? []) }
             let deleted = write.registry.map { $0.record == nil }
@@ -274,7 +274,7 @@ public final class PostgresStateStore: SharedStateStore {
             let rows = write.aggregatedHistory
             try await connection.query("""
                 INSERT INTO aggregated_history (kind, resolution, bucket_start, body)
-                SELECT * FROM unnest(\(rows.map { Int16($0.kind.rawValue) })::smallint[], \(rows.map(\.resolution))::text[],
+                SELECT * FROM unnest(\(rows.map { Int16($0.kind.storageCode) })::smallint[], \(rows.map(\.resolution))::text[],
                                      \(rows.map(\.bucketStart.microsecondsSinceEpoch))::bigint[],
                                      \(rows.map { ByteBuffer(bytes: $0.body) })::bytea[])
                 ON CONFLICT (kind, resolution, bucket_start) DO UPDATE SET body = excluded.body
@@ -312,7 +312,7 @@ public final class PostgresStateStore: SharedStateStore {
         _ segment: StoreWrite.NewSegment, table: String, _ connection: PostgresConnection, _ logger: Logger
     ) async throws -> Int64 {
         var query = PostgresQuery(unsafeSQL: "INSERT INTO \(table) (change, kind, newest_observed_at, body) VALUES (nextval('change_number'), $1, $2, $3) RETURNING change")
-        query.binds.append(Int16(segment.kind.rawValue))
+        query.binds.append(Int16(segment.kind.storageCode))
         query.binds.append(segment.newestObservedAt.microsecondsSinceEpoch)
         query.binds.append(ByteBuffer(bytes: segment.body))
         var change: Int64 = 0

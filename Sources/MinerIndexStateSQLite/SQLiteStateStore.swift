@@ -84,7 +84,7 @@ public final class SQLiteStateStore: StateStore {
                 var state = StoredState()
                 let registry = try Row.fetchCursor(db, sql: "SELECT kind, id, change, record FROM registry")
                 while let row = try registry.next() {
-                    guard let kind = MinerKind(rawValue: row["kind"]) else { continue }
+                    guard let kind = MinerKind(storageCode: row["kind"]) else { continue }
                     let record: Data? = row["record"]
                     state.registry.append(
                         StoredRegistryRow(kind: kind, id: row["id"], change: row["change"], record: record.map { [UInt8]($0) }))
@@ -93,7 +93,7 @@ public final class SQLiteStateStore: StateStore {
                     db, table: "log_segment", since: logsSince)
                 let history = try Row.fetchCursor(db, sql: "SELECT kind, resolution, bucket_start, body FROM aggregated_history")
                 while let row = try history.next() {
-                    guard let kind = MinerKind(rawValue: row["kind"]) else { continue }
+                    guard let kind = MinerKind(storageCode: row["kind"]) else { continue }
                     let body: Data = row["body"]
                     state.aggregatedHistory.append(StoredHistoryRow(
                         kind: kind, resolution: row["resolution"],
@@ -130,7 +130,7 @@ public final class SQLiteStateStore: StateStore {
             db, sql: "SELECT change, kind, newest_observed_at, body FROM \(table) WHERE newest_observed_at >= ? ORDER BY change",
             arguments: [since.microsecondsSinceEpoch])
         while let row = try rows.next() {
-            guard let kind = MinerKind(rawValue: row["kind"]) else { continue }
+            guard let kind = MinerKind(storageCode: row["kind"]) else { continue }
             let body: Data = row["body"]
             segments.append(StoredSegment(
                 kind: kind, change: row["change"],
@@ -183,7 +183,7 @@ public final class SQLiteStateStore: StateStore {
                     change = excluded.change, written_at = excluded.written_at, record = excluded.record
                 """)
             for row in write.registry {
-                try upsert.execute(arguments: [row.kind.rawValue, row.id, change, writtenAt, row.record.map { Data($0) }])
+                try upsert.execute(arguments: [row.kind.storageCode, row.id, change, writtenAt, row.record.map { Data($0) }])
             }
         }
         var receipt = WriteReceipt()
@@ -193,7 +193,7 @@ public final class SQLiteStateStore: StateStore {
             for segment in segments {
                 change += 1
                 try insert.execute(arguments: [
-                    change, segment.kind.rawValue, segment.newestObservedAt.microsecondsSinceEpoch, Data(segment.body),
+                    change, segment.kind.storageCode, segment.newestObservedAt.microsecondsSinceEpoch, Data(segment.body),
                 ])
                 if table == "log_segment" { receipt.logSegmentChanges.append(change) }
             }
@@ -211,7 +211,7 @@ public final class SQLiteStateStore: StateStore {
                 ON CONFLICT (kind, resolution, bucket_start) DO UPDATE SET body = excluded.body
                 """)
             for row in write.aggregatedHistory {
-                try upsert.execute(arguments: [row.kind.rawValue, row.resolution, row.bucketStart.microsecondsSinceEpoch,
+                try upsert.execute(arguments: [row.kind.storageCode, row.resolution, row.bucketStart.microsecondsSinceEpoch,
                                                Data(row.body)])
             }
         }

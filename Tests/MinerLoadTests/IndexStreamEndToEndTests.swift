@@ -1,6 +1,7 @@
 import AMQP
 import BrokerTestSupport
 import Foundation
+import MinerIndex
 import Logging
 import MinerIndexService
 import Testing

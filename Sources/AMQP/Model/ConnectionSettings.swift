@@ -70,7 +70,8 @@ public struct ConnectionSettings: Sendable, Hashable, CustomStringConvertible {
     /// vhost are percent-decoded, a missing or bare `/` path is the default vhost `/`, and `%2F` spells a slash.
     /// Query options: `heartbeat` (seconds), `connection_timeout` (milliseconds), `cacertfile`, `certfile`,
     /// `keyfile`, `verify` (`verify_peer` or `verify_none`), `verify_hostname` (`true`/`false`), `name`.
-    public init(url: String) throws(AMQPError) {
+    /// `defaultHeartbeat` applies when the URL names no heartbeat.
+    public init(url: String, defaultHeartbeat: Duration = .seconds(30)) throws(AMQPError) {
         let scheme: String
         var rest: Substring
         if url.hasPrefix("amqp://") {
@@ -143,7 +144,8 @@ public struct ConnectionSettings: Sendable, Hashable, CustomStringConvertible {
             user: user,
             password: password,
             virtualHost: virtualHost,
-            tls: scheme == "amqps" ? TLS() : nil
+            tls: scheme == "amqps" ? TLS() : nil,
+            heartbeat: defaultHeartbeat
         )
 
         for pair in query.split(separator: "&") where !pair.isEmpty {

@@ -16,11 +16,11 @@ public struct MinerMessageDecoder: Sendable {
         case asicCanary = "asic_miner.canary"
         case cpuGpuCanary = "cpu_gpu_miner.canary"
 
-        /// Whether a message of this key belongs to the ASIC index (otherwise to the CPU/GPU one).
-        public var isAsic: Bool {
+        /// The kind whose index a message of this key belongs to.
+        public var kind: MinerKind {
             switch self {
-            case .asicLog, .asicUpsert, .asicDelete, .asicCanary: true
-            case .cpuGpuLog, .cpuGpuUpsert, .cpuGpuDelete, .cpuGpuCanary: false
+            case .asicLog, .asicUpsert, .asicDelete, .asicCanary: .asic
+            case .cpuGpuLog, .cpuGpuUpsert, .cpuGpuDelete, .cpuGpuCanary: .cpuGpu
             }
         }
 

@@ -12,7 +12,7 @@ import MinerIndex
 actor ExchangeBroadcaster<Source: SnapshotSource> {
     let source: Source
     let exchange: String
-    let kind: ServiceMetrics.Kind
+    let kind: MinerKind
     let publisher: AMQPPublisher
     let sequences: SequenceNumbers
     let authority: PublishingAuthority
@@ -24,7 +24,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
     private var publishedAt: ContinuousClock.Instant?
 
     init(
-        source: Source, exchange: String, kind: ServiceMetrics.Kind, publisher: AMQPPublisher,
+        source: Source, exchange: String, kind: MinerKind, publisher: AMQPPublisher,
         sequences: SequenceNumbers, authority: PublishingAuthority, metrics: ServiceMetrics, pacing: BroadcastPacing,
         logger: Logger
     ) {

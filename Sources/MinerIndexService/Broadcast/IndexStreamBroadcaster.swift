@@ -34,7 +34,7 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
     let source: Source
     let keyframeExchange: String
     let deltaExchange: String
-    let kind: ServiceMetrics.Kind
+    let kind: MinerKind
     let publisher: AMQPPublisher
     let sequences: SequenceNumbers
     let authority: PublishingAuthority
@@ -53,7 +53,7 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
     private var answeredRequests: UInt64 = 0
 
     init(
-        source: Source, keyframeExchange: String, deltaExchange: String, kind: ServiceMetrics.Kind,
+        source: Source, keyframeExchange: String, deltaExchange: String, kind: MinerKind,
         publisher: AMQPPublisher, sequences: SequenceNumbers, authority: PublishingAuthority,
         requests: KeyframeRequests, metrics: ServiceMetrics, pacing: BroadcastPacing, stream: StreamPacing,
         chainID: String, logger: Logger

@@ -1,18 +1,19 @@
 import AMQP
 import Foundation
 import Logging
+import MinerIndex
 import Synchronization
 
 /// Keyframe requests counted per kind. The listener counts them; each broadcaster compares the count with the
 /// one its last keyframe answered, so any number of requests between two ticks costs one keyframe.
 final class KeyframeRequests: Sendable {
-    private let counts = Mutex<[ServiceMetrics.Kind: UInt64]>([:])
+    private let counts = Mutex<[MinerKind: UInt64]>([:])
 
-    func request(_ kind: ServiceMetrics.Kind) {
+    func request(_ kind: MinerKind) {
         counts.withLock { $0[kind, default: 0] += 1 }
     }
 
-    func count(_ kind: ServiceMetrics.Kind) -> UInt64 {
+    func count(_ kind: MinerKind) -> UInt64 {
         counts.withLock { $0[kind, default: 0] }
     }
 }
@@ -26,7 +27,7 @@ final class KeyframeRequests: Sendable {
 struct KeyframeRequestListener: Sendable {
     let consumer: AMQPConsumer
     let requests: KeyframeRequests
-    private let kindsByExchange: [String: ServiceMetrics.Kind]
+    private let kindsByExchange: [String: MinerKind]
 
     init(configuration: ServiceConfiguration, requests: KeyframeRequests, logger: Logger) {
         let exchanges = configuration.outputExchanges
@@ -60,7 +61,7 @@ struct KeyframeRequestListener: Sendable {
         }
     }
 
-    func kinds(askedFor body: [UInt8]) -> [ServiceMetrics.Kind] {
+    func kinds(askedFor body: [UInt8]) -> [MinerKind] {
         // Requests are a few bytes; a large body is not parsed, just taken as asking for both.
         if body.count <= 4096,
             let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],

@@ -8,112 +8,131 @@ import MinerIndexStateStores
 /// The command-line flags of `miner-index`. Each flag falls back to an environment variable named after it
 /// (`--amqp-url` → `MINER_INDEX_AMQP_URL`), then to the default; a flag wins over its variable.
 public struct ServiceOptions: ParsableArguments, Sendable {
-    @Option(help: "Broker URL, amqp:// or amqps://. (default: amqp://guest:guest@127.0.0.1:5672/, env: MINER_INDEX_AMQP_URL)")
+    @Option(help: ServiceOptions.help("Broker URL, amqp:// or amqps://.", "amqp-url", default: defaultAMQPURL))
     public var amqpUrl: String?
 
-    @Option(help: "Unacknowledged deliveries the broker may send ahead. (default: 500, env: MINER_INDEX_PREFETCH)")
+    @Option(help: ServiceOptions.help("Unacknowledged deliveries the broker may send ahead.", "prefetch", default: "\(defaults.prefetch)"))
     public var prefetch: UInt16?
 
-    @Option(help: "Input queue. (default: miner_index.operational_logs, env: MINER_INDEX_QUEUE)")
+    @Option(help: ServiceOptions.help("Input queue.", "queue", default: defaults.queue))
     public var queue: String?
 
-    @Option(help: "classic or quorum. (default: classic, env: MINER_INDEX_QUEUE_TYPE)")
+    @Option(help: ServiceOptions.help("classic or quorum.", "queue-type", default: defaults.queueType.rawValue))
     public var queueType: String?
 
-    @Option(help: "Quorum queues: after this many failed deliveries of one message, the broker dead-letters it; 0 leaves the queue without a limit. (default: 5, env: MINER_INDEX_DELIVERY_LIMIT)")
+    @Option(help: ServiceOptions.help("Quorum queues: after this many failed deliveries of one message, the broker dead-letters it; 0 leaves the queue without a limit.", "delivery-limit", default: "\(defaults.deliveryLimit ?? 0)"))
     public var deliveryLimit: Int?
 
-    @Option(help: "Input topic exchange. (default: miner_operational_logs, env: MINER_INDEX_EXCHANGE)")
+    @Option(help: ServiceOptions.help("Input topic exchange.", "exchange", default: defaults.inputExchange))
     public var exchange: String?
 
-    @Option(help: "Fanout exchange for rejected messages. (default: miner_index.dead_letter, env: MINER_INDEX_DEAD_LETTER_EXCHANGE)")
+    @Option(help: ServiceOptions.help("Fanout exchange for rejected messages.", "dead-letter-exchange", default: defaults.deadLetterExchange))
     public var deadLetterExchange: String?
 
-    @Option(help: "Queue bound to the dead-letter exchange. (default: miner_index.dead_letter, env: MINER_INDEX_DEAD_LETTER_QUEUE)")
+    @Option(help: ServiceOptions.help("Queue bound to the dead-letter exchange.", "dead-letter-queue", default: defaults.deadLetterQueue))
     public var deadLetterQueue: String?
 
-    @Option(help: "Fanout exchange for the full ASIC index. (default: asic_miner_index, env: MINER_INDEX_ASIC_INDEX_EXCHANGE)")
+    @Option(help: ServiceOptions.help("Fanout exchange for the full ASIC index.", "asic-index-exchange", default: defaults.outputExchanges.asicIndex))
     public var asicIndexExchange: String?
 
-    @Option(help: "Fanout exchange for the ASIC aggregates. (default: asic_miner_aggregated_index, env: MINER_INDEX_ASIC_AGGREGATED_EXCHANGE)")
+    @Option(help: ServiceOptions.help("Fanout exchange for the ASIC aggregates.", "asic-aggregated-exchange", default: defaults.outputExchanges.asicAggregatedIndex))
     public var asicAggregatedExchange: String?
 
-    @Option(help: "Fanout exchange for the full CPU/GPU index. (default: cpu_gpu_miner_index, env: MINER_INDEX_CPU_GPU_INDEX_EXCHANGE)")
+    @Option(help: ServiceOptions.help("Fanout exchange for the full CPU/GPU index.", "cpu-gpu-index-exchange", default: defaults.outputExchanges.cpuGpuIndex))
     public var cpuGpuIndexExchange: String?
 
-    @Option(help: "Fanout exchange for the CPU/GPU aggregates. (default: cpu_gpu_miner_aggregated_index, env: MINER_INDEX_CPU_GPU_AGGREGATED_EXCHANGE)")
+    @Option(help: ServiceOptions.help("Fanout exchange for the CPU/GPU aggregates.", "cpu-gpu-aggregated-exchange", default: defaults.outputExchanges.cpuGpuAggregatedIndex))
     public var cpuGpuAggregatedExchange: String?
 
-    @Option(help: "Fanout exchange for the ASIC deltas. (default: the ASIC index exchange's name + .delta, env: MINER_INDEX_ASIC_DELTA_EXCHANGE)")
+    @Option(help: ServiceOptions.help("Fanout exchange for the ASIC deltas.", "asic-delta-exchange", default: "the ASIC index exchange's name + .delta"))
     public var asicDeltaExchange: String?
 
-    @Option(help: "Fanout exchange for the CPU/GPU deltas. (default: the CPU/GPU index exchange's name + .delta, env: MINER_INDEX_CPU_GPU_DELTA_EXCHANGE)")
+    @Option(help: ServiceOptions.help("Fanout exchange for the CPU/GPU deltas.", "cpu-gpu-delta-exchange", default: "the CPU/GPU index exchange's name + .delta"))
     public var cpuGpuDeltaExchange: String?
 
-    @Option(help: "Fanout exchange subscribers ask for keyframes on. (default: miner_index.keyframe_requests, env: MINER_INDEX_KEYFRAME_REQUEST_EXCHANGE)")
+    @Option(help: ServiceOptions.help("Fanout exchange subscribers ask for keyframes on.", "keyframe-request-exchange", default: defaults.outputExchanges.keyframeRequests))
     public var keyframeRequestExchange: String?
 
-    @Option(help: "Publish a full index (keyframe) this often; deltas go out every broadcast interval. (default: 30s, env: MINER_INDEX_KEYFRAME_INTERVAL)")
+    @Option(help: ServiceOptions.help("Publish a full index (keyframe) this often; deltas go out every broadcast interval.", "keyframe-interval", default: format(defaults.keyframeInterval)))
     public var keyframeInterval: String?
 
-    @Option(help: "Largest keyframe or delta message, in bytes; larger ones are split into parts. (default: 16777216, env: MINER_INDEX_MAX_MESSAGE_BYTES)")
+    @Option(help: ServiceOptions.help("Largest keyframe or delta message, in bytes; larger ones are split into parts.", "max-message-bytes", default: "\(defaults.maxMessageBytes)"))
     public var maxMessageBytes: Int?
 
-    @Option(help: "Use single-active-consumer on the input queue, for standby instances. (default: false, env: MINER_INDEX_SINGLE_ACTIVE_CONSUMER)")
+    @Option(help: ServiceOptions.help("Use single-active-consumer on the input queue, for standby instances.", "single-active-consumer", default: "\(defaults.singleActiveConsumer)"))
     public var singleActiveConsumer: Bool?
 
-    @Option(help: "At most one snapshot per exchange per interval, e.g. 500ms, 1s. (default: 1s, env: MINER_INDEX_BROADCAST_INTERVAL)")
+    @Option(help: ServiceOptions.help("At most one snapshot per exchange per interval, e.g. 500ms, 1s.", "broadcast-interval", default: format(defaults.broadcastInterval)))
     public var broadcastInterval: String?
 
-    @Option(help: "Republish unchanged snapshots this often. (default: 10s, env: MINER_INDEX_IDLE_BROADCAST_INTERVAL)")
+    @Option(help: ServiceOptions.help("Republish unchanged snapshots this often.", "idle-broadcast-interval", default: format(defaults.idleBroadcastInterval)))
     public var idleBroadcastInterval: String?
 
-    @Option(help: "While ingest is behind the queue, build the full indexes at most this often. (default: 5s, env: MINER_INDEX_FULL_INDEX_BACKLOG_INTERVAL)")
+    @Option(help: ServiceOptions.help("While ingest is behind the queue, build the full indexes at most this often.", "full-index-backlog-interval", default: format(defaults.fullIndexBacklogInterval)))
     public var fullIndexBacklogInterval: String?
 
-    @Option(help: "A miner silent this long is offline and leaves the index. (default: 60s, env: MINER_INDEX_OFFLINE_AFTER)")
+    @Option(help: ServiceOptions.help("A miner silent this long is offline and leaves the index.", "offline-after", default: format(defaults.offlineAfter)))
     public var offlineAfter: String?
 
-    @Option(help: "A live miner silent this long counts as stale, not online, in status_counts. (default: 20s, env: MINER_INDEX_STALE_AFTER)")
+    @Option(help: ServiceOptions.help("A live miner silent this long counts as stale, not online, in status_counts.", "stale-after", default: format(defaults.staleAfter)))
     public var staleAfter: String?
 
-    @Option(help: "Recent logs kept per ASIC. (default: 60, env: MINER_INDEX_HISTORY_LIMIT)")
+    @Option(help: ServiceOptions.help("Recent logs kept per ASIC.", "history-limit", default: "\(defaults.historyLimit)"))
     public var historyLimit: Int?
 
-    @Option(help: "Largest message body accepted, in bytes. (default: 65536, env: MINER_INDEX_MAX_BODY_BYTES)")
+    @Option(help: ServiceOptions.help("Largest message body accepted, in bytes.", "max-body-bytes", default: "\(defaults.maxBodyBytes)"))
     public var maxBodyBytes: Int?
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical. (default: info, env: MINER_INDEX_LOG_LEVEL)")
+    @Option(help: ServiceOptions.help("trace, debug, info, notice, warning, error or critical.", "log-level", default: defaults.logLevel.rawValue))
     public var logLevel: String?
 
-    @Option(help: "HTTP listen address. (default: 127.0.0.1, env: MINER_INDEX_HTTP_HOST)")
+    @Option(help: ServiceOptions.help("HTTP listen address.", "http-host", default: defaults.httpHost))
     public var httpHost: String?
 
-    @Option(help: "HTTP port for health, metrics and the read API; 0 picks a free port. (default: 8080, env: MINER_INDEX_HTTP_PORT)")
+    @Option(help: ServiceOptions.help("HTTP port for health, metrics and the read API; 0 picks a free port.", "http-port", default: defaults.httpPort.map(String.init) ?? "off"))
     public var httpPort: Int?
 
-    @Option(help: "Where the index survives restarts: an SQLite file, a postgres:// URL shared by a leader and its standbys, or 'none' to keep everything in memory. (default: miner-index.sqlite, env: MINER_INDEX_STATE)")
+    @Option(help: ServiceOptions.help("Where the index survives restarts: an SQLite file, a postgres:// URL shared by a leader and its standbys, or 'none' to keep everything in memory.", "state", default: defaultState))
     public var state: String?
 
-    @Option(help: "With a postgres:// state: how often a standby reads what the leader wrote. (default: 1s, env: MINER_INDEX_STANDBY_REFRESH_INTERVAL)")
+    @Option(help: ServiceOptions.help("With a postgres:// state: how often a standby reads what the leader wrote.", "standby-refresh-interval", default: format(defaults.standbyRefreshInterval)))
     public var standbyRefreshInterval: String?
 
-    @Option(help: "With a postgres:// state: how long the leader's lock outlives its last sign of life. (default: 10s, env: MINER_INDEX_LEADER_LEASE)")
+    @Option(help: ServiceOptions.help("With a postgres:// state: how long the leader's lock outlives its last sign of life.", "leader-lease", default: format(defaults.leaderLease)))
     public var leaderLease: String?
 
-    @Option(help: "Registered miners per kind at most; a log or upsert for a new id beyond it is dead-lettered. (default: 1000000, env: MINER_INDEX_MAX_MINERS)")
+    @Option(help: ServiceOptions.help("Registered miners per kind at most; a log or upsert for a new id beyond it is dead-lettered.", "max-miners", default: "\(defaults.maxMiners)"))
     public var maxMiners: Int?
 
-    @Option(help: "Write changed logs to the state store at least this often. (default: 1s, env: MINER_INDEX_CHECKPOINT_INTERVAL)")
+    @Option(help: ServiceOptions.help("Write changed logs to the state store at least this often.", "checkpoint-interval", default: format(defaults.checkpointInterval)))
     public var checkpointInterval: String?
 
-    @Option(help: "Bearer token the /v1 read API requires; prefer --http-token-file, since flags show in ps. (default: none, env: MINER_INDEX_HTTP_TOKEN)")
+    @Option(help: ServiceOptions.help("Bearer token the /v1 read API requires; prefer --http-token-file, since flags show in ps.", "http-token", default: "none"))
     public var httpToken: String?
 
-    @Option(help: "File holding the read API's bearer token, e.g. a container secret; trailing whitespace is ignored. (default: none, env: MINER_INDEX_HTTP_TOKEN_FILE)")
+    @Option(help: ServiceOptions.help("File holding the read API's bearer token, e.g. a container secret; trailing whitespace is ignored.", "http-token-file", default: "none"))
     public var httpTokenFile: String?
 
     public init() {}
+
+    /// The defaults `--help` shows: those of `ServiceConfiguration`, where each is written once with its doc, and
+    /// the two that differ for the executable.
+    static let defaults = ServiceConfiguration(amqp: ConnectionSettings())
+    static let defaultAMQPURL = "amqp://guest:guest@127.0.0.1:5672/"
+    static let defaultState = "miner-index.sqlite"
+    /// A broker notices a vanished host after two missed heartbeats: 5 s makes that about 10 s (a standby takes
+    /// over no later), where rabbitmq-c's 30 s made it a minute. A `heartbeat` in the URL wins.
+    static let defaultHeartbeat = Duration.seconds(5)
+
+    static func environmentVariable(_ flag: String) -> String {
+        "MINER_INDEX_" + flag.uppercased().replacingOccurrences(of: "-", with: "_")
+    }
+
+    static func help(_ text: String, _ flag: String, default value: String) -> ArgumentHelp {
+        ArgumentHelp("\(text) (default: \(value), env: \(environmentVariable(flag)))")
+    }
+
+    private static func format(_ duration: Duration) -> String { DurationText.format(duration) }
 
     public struct InvalidValue: Error, CustomStringConvertible {
         public let description: String
@@ -125,8 +144,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     {
         func value(_ flag: String?, _ name: String) -> (text: String, source: String)? {
             if let flag { return (flag, "--\(name)") }
-            let variable = "MINER_INDEX_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
-            if let text = environment[variable], !text.isEmpty { return (text, variable) }
+            if let text = environment[Self.environmentVariable(name)], !text.isEmpty {
+                return (text, Self.environmentVariable(name))
+            }
             return nil
         }
         func duration(_ flag: String?, _ name: String) throws -> Duration? {
@@ -136,132 +156,92 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             }
             return parsed
         }
-        func integer<Number: FixedWidthInteger>(_ flag: Number?, _ name: String, _: Number.Type) throws -> Number? {
-            if let flag { return flag }
-            guard let (text, source) = value(nil, name) else { return nil }
-            guard let parsed = Number(text) else {
-                throw InvalidValue(description: "\(source): '\(text)' is not a whole number in range")
+        func integer<Number: FixedWidthInteger>(_ flag: Number?, _ name: String, atLeast minimum: Number) throws -> Number? {
+            var number = flag
+            if number == nil, let (text, source) = value(nil, name) {
+                guard let parsed = Number(text) else {
+                    throw InvalidValue(description: "\(source): '\(text)' is not a whole number in range")
+                }
+                number = parsed
+            }
+            if let number, number < minimum { throw InvalidValue(description: "\(name) must be at least \(minimum)") }
+            return number
+        }
+        func choice<Choice>(_ flag: String?, _ name: String, _ parse: (String) -> Choice?, _ expected: String) throws
+            -> Choice?
+        {
+            guard let (text, source) = value(flag, name) else { return nil }
+            guard let parsed = parse(text.lowercased()) else {
+                throw InvalidValue(description: "\(source): '\(text)' is not \(expected)")
             }
             return parsed
         }
 
-        let url = value(amqpUrl, "amqp-url")?.text ?? "amqp://guest:guest@127.0.0.1:5672/"
-        var amqp = try ConnectionSettings(url: url)
+        let url = value(amqpUrl, "amqp-url")?.text ?? Self.defaultAMQPURL
+        var amqp = try ConnectionSettings(url: url, defaultHeartbeat: Self.defaultHeartbeat)
         amqp.connectionName = "miner-index"
-        // A broker notices a vanished host after two missed heartbeats: 5 s makes that about 10 s (a standby
-        // takes over no later), where rabbitmq-c's 30 s made it a minute. A `heartbeat` in the URL wins.
-        if !url.lowercased().contains("heartbeat=") { amqp.heartbeat = .seconds(5) }
         var configuration = ServiceConfiguration(amqp: amqp)
+        func text(_ keyPath: WritableKeyPath<ServiceConfiguration, String>, _ flag: String?, _ name: String) {
+            if let text = value(flag, name)?.text { configuration[keyPath: keyPath] = text }
+        }
+        func duration(_ keyPath: WritableKeyPath<ServiceConfiguration, Duration>, _ flag: String?, _ name: String) throws {
+            if let duration = try duration(flag, name) { configuration[keyPath: keyPath] = duration }
+        }
+        func count(_ keyPath: WritableKeyPath<ServiceConfiguration, Int>, _ flag: Int?, _ name: String, atLeast: Int) throws {
+            if let number = try integer(flag, name, atLeast: atLeast) { configuration[keyPath: keyPath] = number }
+        }
 
-        if let prefetch = try integer(prefetch, "prefetch", UInt16.self) {
-            guard prefetch > 0 else { throw InvalidValue(description: "prefetch must be at least 1") }
-            configuration.prefetch = prefetch
-        }
-        if let queue = value(queue, "queue")?.text { configuration.queue = queue }
-        if let (text, source) = value(queueType, "queue-type") {
-            guard let type = ServiceConfiguration.QueueType(rawValue: text.lowercased()) else {
-                throw InvalidValue(description: "\(source): '\(text)' is not classic or quorum")
-            }
-            configuration.queueType = type
-        }
-        if let limit = try integer(deliveryLimit, "delivery-limit", Int.self) {
-            guard limit >= 0 else { throw InvalidValue(description: "delivery-limit must be 0 (none) or more") }
+        if let prefetch = try integer(prefetch, "prefetch", atLeast: 1) { configuration.prefetch = prefetch }
+        text(\.queue, queue, "queue")
+        let queueType = try choice(queueType, "queue-type", { ServiceConfiguration.QueueType(rawValue: $0) }, "classic or quorum")
+        if let queueType { configuration.queueType = queueType }
+        if let limit = try integer(deliveryLimit, "delivery-limit", atLeast: 0) {
             configuration.deliveryLimit = limit == 0 ? nil : limit
         }
-        if let exchange = value(exchange, "exchange")?.text { configuration.inputExchange = exchange }
-        if let name = value(deadLetterExchange, "dead-letter-exchange")?.text { configuration.deadLetterExchange = name }
-        if let name = value(deadLetterQueue, "dead-letter-queue")?.text { configuration.deadLetterQueue = name }
-        if let name = value(asicIndexExchange, "asic-index-exchange")?.text {
-            configuration.outputExchanges.asicIndex = name
-        }
-        if let name = value(asicAggregatedExchange, "asic-aggregated-exchange")?.text {
-            configuration.outputExchanges.asicAggregatedIndex = name
-        }
-        if let name = value(cpuGpuIndexExchange, "cpu-gpu-index-exchange")?.text {
-            configuration.outputExchanges.cpuGpuIndex = name
-        }
-        if let name = value(cpuGpuAggregatedExchange, "cpu-gpu-aggregated-exchange")?.text {
-            configuration.outputExchanges.cpuGpuAggregatedIndex = name
-        }
-        if let name = value(asicDeltaExchange, "asic-delta-exchange")?.text {
-            configuration.outputExchanges.asicDelta = name
-        }
+        text(\.inputExchange, exchange, "exchange")
+        text(\.deadLetterExchange, deadLetterExchange, "dead-letter-exchange")
+        text(\.deadLetterQueue, deadLetterQueue, "dead-letter-queue")
+        text(\.outputExchanges.asicIndex, asicIndexExchange, "asic-index-exchange")
+        text(\.outputExchanges.asicAggregatedIndex, asicAggregatedExchange, "asic-aggregated-exchange")
+        text(\.outputExchanges.cpuGpuIndex, cpuGpuIndexExchange, "cpu-gpu-index-exchange")
+        text(\.outputExchanges.cpuGpuAggregatedIndex, cpuGpuAggregatedExchange, "cpu-gpu-aggregated-exchange")
+        if let name = value(asicDeltaExchange, "asic-delta-exchange")?.text { configuration.outputExchanges.asicDelta = name }
         if let name = value(cpuGpuDeltaExchange, "cpu-gpu-delta-exchange")?.text {
             configuration.outputExchanges.cpuGpuDelta = name
         }
-        if let name = value(keyframeRequestExchange, "keyframe-request-exchange")?.text {
-            configuration.outputExchanges.keyframeRequests = name
-        }
-        if let interval = try duration(keyframeInterval, "keyframe-interval") {
-            configuration.keyframeInterval = interval
-        }
-        if let limit = try integer(maxMessageBytes, "max-message-bytes", Int.self) {
-            guard limit >= 4096 else { throw InvalidValue(description: "max-message-bytes must be at least 4096") }
-            configuration.maxMessageBytes = limit
-        }
-        if let flag = singleActiveConsumer {
-            configuration.singleActiveConsumer = flag
-        } else if let (text, source) = value(nil, "single-active-consumer") {
-            guard let flag = Bool(text.lowercased()) else {
-                throw InvalidValue(description: "\(source): '\(text)' is not true or false")
-            }
-            configuration.singleActiveConsumer = flag
-        }
-        if let interval = try duration(broadcastInterval, "broadcast-interval") {
-            configuration.broadcastInterval = interval
-        }
-        if let interval = try duration(idleBroadcastInterval, "idle-broadcast-interval") {
-            configuration.idleBroadcastInterval = interval
-        }
-        if let interval = try duration(fullIndexBacklogInterval, "full-index-backlog-interval") {
-            configuration.fullIndexBacklogInterval = interval
-        }
-        if let offline = try duration(offlineAfter, "offline-after") { configuration.offlineAfter = offline }
-        if let stale = try duration(staleAfter, "stale-after") { configuration.staleAfter = stale }
-        if let limit = try integer(historyLimit, "history-limit", Int.self) {
-            guard limit > 0 else { throw InvalidValue(description: "history-limit must be at least 1") }
-            configuration.historyLimit = limit
-        }
-        if let limit = try integer(maxBodyBytes, "max-body-bytes", Int.self) {
-            guard limit > 0 else { throw InvalidValue(description: "max-body-bytes must be at least 1") }
-            configuration.maxBodyBytes = limit
-        }
-        if let (text, source) = value(logLevel, "log-level") {
-            guard let level = Logger.Level(rawValue: text.lowercased()) else {
-                throw InvalidValue(description: "\(source): '\(text)' is not a log level")
-            }
-            configuration.logLevel = level
-        }
-        if let host = value(httpHost, "http-host")?.text { configuration.httpHost = host }
-        if let port = try integer(httpPort, "http-port", Int.self) {
-            guard (0...65535).contains(port) else { throw InvalidValue(description: "http-port must be 0…65535") }
+        text(\.outputExchanges.keyframeRequests, keyframeRequestExchange, "keyframe-request-exchange")
+        try duration(\.keyframeInterval, keyframeInterval, "keyframe-interval")
+        try count(\.maxMessageBytes, maxMessageBytes, "max-message-bytes", atLeast: 4096)
+        let singleActive = try choice(singleActiveConsumer.map(String.init), "single-active-consumer", Bool.init, "true or false")
+        if let singleActive { configuration.singleActiveConsumer = singleActive }
+        try duration(\.broadcastInterval, broadcastInterval, "broadcast-interval")
+        try duration(\.idleBroadcastInterval, idleBroadcastInterval, "idle-broadcast-interval")
+        try duration(\.fullIndexBacklogInterval, fullIndexBacklogInterval, "full-index-backlog-interval")
+        try duration(\.offlineAfter, offlineAfter, "offline-after")
+        try duration(\.staleAfter, staleAfter, "stale-after")
+        try count(\.historyLimit, historyLimit, "history-limit", atLeast: 1)
+        try count(\.maxBodyBytes, maxBodyBytes, "max-body-bytes", atLeast: 1)
+        if let level = try choice(logLevel, "log-level", { Logger.Level(rawValue: $0) }, "a log level") { configuration.logLevel = level }
+        text(\.httpHost, httpHost, "http-host")
+        if let port = try integer(httpPort, "http-port", atLeast: 0) {
+            guard port <= 65535 else { throw InvalidValue(description: "http-port must be 0…65535") }
             configuration.httpPort = port
         }
-        let stateText = value(state, "state")?.text ?? "miner-index.sqlite"
         do {
-            configuration.state = try StateLocation(parsing: stateText)
+            configuration.state = try StateLocation(parsing: value(state, "state")?.text ?? Self.defaultState)
         } catch {
             throw InvalidValue(description: "--state: \(error.message)")
         }
         if configuration.state.isShared {
             // Standbys share the queue: single-active-consumer on a quorum queue is the broker's guard that two
             // instances never take deliveries at once, whatever they believe about the lock.
-            if value(queueType, "queue-type") == nil { configuration.queueType = .quorum }
-            if singleActiveConsumer == nil, value(nil, "single-active-consumer") == nil {
-                configuration.singleActiveConsumer = true
-            }
+            if queueType == nil { configuration.queueType = .quorum }
+            if singleActive == nil { configuration.singleActiveConsumer = true }
         }
-        if let interval = try duration(standbyRefreshInterval, "standby-refresh-interval") {
-            configuration.standbyRefreshInterval = interval
-        }
-        if let lease = try duration(leaderLease, "leader-lease") { configuration.leaderLease = lease }
-        if let limit = try integer(maxMiners, "max-miners", Int.self) {
-            guard limit > 0 else { throw InvalidValue(description: "max-miners must be at least 1") }
-            configuration.maxMiners = limit
-        }
-        if let interval = try duration(checkpointInterval, "checkpoint-interval") {
-            configuration.checkpointInterval = interval
-        }
+        try duration(\.standbyRefreshInterval, standbyRefreshInterval, "standby-refresh-interval")
+        try duration(\.leaderLease, leaderLease, "leader-lease")
+        try count(\.maxMiners, maxMiners, "max-miners", atLeast: 1)
+        try duration(\.checkpointInterval, checkpointInterval, "checkpoint-interval")
         configuration.httpToken = try token(
             text: value(httpToken, "http-token"), file: value(httpTokenFile, "http-token-file"))
         return configuration

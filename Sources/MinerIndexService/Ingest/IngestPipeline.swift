@@ -59,18 +59,18 @@ struct IngestPipeline {
         var asicSources: [Int] = []
         var cpuGpuSources: [Int] = []
         var rejected: [(delivery: AMQP.Delivery, reason: String)] = []
-        var rejectedKinds: [(ServiceMetrics.Kind, String)] = []
-        var received: [ServiceMetrics.Kind: Int] = [:]
+        var rejectedKinds: [(MinerKind?, String)] = []
+        var received: [MinerKind?: Int] = [:]
         var redeliveries = 0
-        /// Deliveries carrying a registry command, by kind (true: ASIC).
-        var registryCommands: [DeliveryTag: Bool] = [:]
+        /// Deliveries carrying a registry command, with the kind whose registry it changes.
+        var registryCommands: [DeliveryTag: MinerKind] = [:]
 
         // By position, reading each delivery's fields in place: binding the whole delivery copied it, a retain
         // and a release for each of its strings.
         for position in batch.indices {
             let routingKey = batch[position].routingKey
             let route = MinerMessageDecoder.RoutingKey.matching(routingKey)
-            let kind = ServiceMetrics.Kind(route)
+            let kind = route?.kind
             received[kind, default: 0] += 1
             if batch[position].redelivered { redeliveries += 1 }
             // A time that cannot be represented is absent, not pinned to an end of the range.
@@ -81,11 +81,11 @@ struct IngestPipeline {
                 guard let route else { throw MinerMessageDecoder.unknownRoutingKey(routingKey) }
                 switch try decoder.decode(route, body: batch[position].body) {
                 case .asic(let command):
-                    if command.changesRegistry { registryCommands[batch[position].tag] = true }
+                    if command.changesRegistry { registryCommands[batch[position].tag] = .asic }
                     asicCommands.append(.init(command, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp))
                     asicSources.append(position)
                 case .cpuGpu(let command):
-                    if command.changesRegistry { registryCommands[batch[position].tag] = false }
+                    if command.changesRegistry { registryCommands[batch[position].tag] = .cpuGpu }
                     cpuGpuCommands.append(.init(command, receivedAt: receivedAt, amqpTimestamp: amqpTimestamp))
                     cpuGpuSources.append(position)
                 }
@@ -137,13 +137,13 @@ struct IngestPipeline {
 
     /// Dead-letters what the index refused because its registry is full.
     private mutating func refuseFull(
-        _ outcomes: [ApplyOutcome], _ sources: [Int], of batch: [AMQP.Delivery], kind: ServiceMetrics.Kind,
-        into rejected: inout [(delivery: AMQP.Delivery, reason: String)], _ kinds: inout [(ServiceMetrics.Kind, String)]
+        _ outcomes: [ApplyOutcome], _ sources: [Int], of batch: [AMQP.Delivery], kind: MinerKind,
+        into rejected: inout [(delivery: AMQP.Delivery, reason: String)], _ kinds: inout [(MinerKind?, String)]
     ) {
         let limit = indexes.maxMiners
         for (outcome, position) in zip(outcomes, sources) where outcome == .registryFull {
             let delivery = batch[position]
-            rejected.append((delivery, "registry full: \(limit) \(kind.rawValue)s registered already"))
+            rejected.append((delivery, "registry full: \(limit) \(kind.messagePrefix)s registered already"))
             kinds.append((kind, "registry_full"))
             let routingKey = delivery.routingKey
             warnings.warning(
@@ -154,7 +154,7 @@ struct IngestPipeline {
 
     /// `commands` are the outcomes' commands, in order; each is read in place, for its observation time only.
     private func record<Command>(
-        _ outcomes: [ApplyOutcome], kind: ServiceMetrics.Kind, commands: [TimedCommand<Command>],
+        _ outcomes: [ApplyOutcome], kind: MinerKind, commands: [TimedCommand<Command>],
         appliedAt: Timestamp
     ) {
         var counts: [ApplyOutcome: Int] = [:]
@@ -172,12 +172,12 @@ struct IngestPipeline {
 
     /// Makes the batch's registry changes durable. Returns the tickets of the kinds whose commit did not finish
     /// within `registryCommitWait`; their commands must wait for them.
-    private func commitRegistry(_ commands: [DeliveryTag: Bool]) async -> [Bool: CommitTicket] {
+    private func commitRegistry(_ commands: [DeliveryTag: MinerKind]) async -> [MinerKind: CommitTicket] {
         guard let persistence, !commands.isEmpty else { return [:] }
-        var uncommitted: [Bool: CommitTicket] = [:]
-        for asic in Set(commands.values) {
-            let ticket = await persistence.commitRegistry(asic: asic)
-            if !(await ticket.wait(upTo: Self.registryCommitWait)) { uncommitted[asic] = ticket }
+        var uncommitted: [MinerKind: CommitTicket] = [:]
+        for kind in Set(commands.values) {
+            let ticket = await persistence.commitRegistry(kind)
+            if !(await ticket.wait(upTo: Self.registryCommitWait)) { uncommitted[kind] = ticket }
         }
         return uncommitted
     }
@@ -189,12 +189,12 @@ struct IngestPipeline {
     /// are `AckPlanner`'s; this carries out its actions.
     private func acknowledge(
         _ batch: [AMQP.Delivery], rejected: [(delivery: AMQP.Delivery, reason: String)], safelyDeadLettered: [Bool],
-        registryCommands: [DeliveryTag: Bool], uncommitted: [Bool: CommitTicket]
+        registryCommands: [DeliveryTag: MinerKind], uncommitted: [MinerKind: CommitTicket]
     ) {
         let unsafe = Set(zip(rejected, safelyDeadLettered).filter { !$0.1 }.map { $0.0.delivery.tag })
         var tickets: [DeliveryTag: CommitTicket] = [:]
-        for (tag, asic) in registryCommands {
-            if let ticket = uncommitted[asic] { tickets[tag] = ticket }
+        for (tag, kind) in registryCommands {
+            if let ticket = uncommitted[kind] { tickets[tag] = ticket }
         }
         var settlements: [(tag: DeliveryTag, settlement: AckPlanner.Settlement)] = []
         settlements.reserveCapacity(batch.count)

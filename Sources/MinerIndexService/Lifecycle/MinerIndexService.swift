@@ -329,8 +329,8 @@ public final class MinerIndexService: Service, Sendable {
                 connectedBefore = true
             case .rejectedUndecodable:
                 // The ingest pipeline never saw it; count it here so that received = applied + dead-lettered.
-                metrics.received(.unknown, count: 1)
-                metrics.deadLettered(.unknown, reason: "undecodable")
+                metrics.received(nil, count: 1)
+                metrics.deadLettered(nil, reason: "undecodable")
             case .disconnected, .blocked, .unblocked, .cancelled:
                 break
             }

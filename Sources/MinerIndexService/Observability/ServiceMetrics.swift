@@ -5,12 +5,6 @@ import Synchronization
 /// The service's metrics, through swift-metrics so that any backend (Prometheus here) can export them. Handles are
 /// created once per label set and reused, because looking one up on every message would cost more than counting.
 public final class ServiceMetrics: Sendable {
-    public enum Kind: String, Sendable, CaseIterable {
-        case asic = "asic_miner"
-        case cpuGpu = "cpu_gpu_miner"
-        case unknown
-    }
-
     /// Counters with labels, created on first use; keyed by label and dimensions.
     private let labelledCounters = Mutex<[String: Counter]>([:])
     private let factory: any MetricsFactory
@@ -32,8 +26,8 @@ public final class ServiceMetrics: Sendable {
     public let inputQueueReady: Gauge
     private let stateWriteSeconds: Timer
     private let stateWriteFailures: Counter
-    private let alive: [Kind: Gauge]
-    private let registered: [Kind: Gauge]
+    private let alive: [MinerKind: Gauge]
+    private let registered: [MinerKind: Gauge]
 
     /// - Parameter factory: where the metrics go; each service instance can have its own registry, which keeps
     ///   in-process tests apart and needs no global bootstrap.
@@ -54,28 +48,28 @@ public final class ServiceMetrics: Sendable {
         inputQueueReady = Gauge(label: "miner_index_input_queue_ready_messages", factory: factory)
         stateWriteSeconds = Timer(label: "miner_index_state_write_seconds", factory: factory)
         stateWriteFailures = Counter(label: "miner_index_state_write_failures_total", factory: factory)
-        alive = Dictionary(uniqueKeysWithValues: [Kind.asic, .cpuGpu].map {
-            ($0, Gauge(label: "miner_index_miners_alive", dimensions: [("kind", $0.rawValue)], factory: factory))
+        alive = Dictionary(uniqueKeysWithValues: MinerKind.allCases.map {
+            ($0, Gauge(label: "miner_index_miners_alive", dimensions: [("kind", $0.messagePrefix)], factory: factory))
         })
-        registered = Dictionary(uniqueKeysWithValues: [Kind.asic, .cpuGpu].map {
-            ($0, Gauge(label: "miner_index_miners_registered", dimensions: [("kind", $0.rawValue)], factory: factory))
+        registered = Dictionary(uniqueKeysWithValues: MinerKind.allCases.map {
+            ($0, Gauge(label: "miner_index_miners_registered", dimensions: [("kind", $0.messagePrefix)], factory: factory))
         })
     }
 
-    public func received(_ kind: Kind, count: Int) {
+    public func received(_ kind: MinerKind?, count: Int) {
         guard count > 0 else { return }
-        counter("miner_index_messages_received_total", [("kind", kind.rawValue)]).increment(by: count)
+        counter("miner_index_messages_received_total", [("kind", Self.label(kind))]).increment(by: count)
     }
 
     /// `outcome` says what the index did: applied, or ignored as out of order or already offline.
-    public func applied(_ kind: Kind, outcome: String, count: Int) {
+    public func applied(_ kind: MinerKind?, outcome: String, count: Int) {
         guard count > 0 else { return }
-        counter("miner_index_messages_applied_total", [("kind", kind.rawValue), ("outcome", outcome)])
+        counter("miner_index_messages_applied_total", [("kind", Self.label(kind)), ("outcome", outcome)])
             .increment(by: count)
     }
 
-    public func deadLettered(_ kind: Kind, reason: String) {
-        counter("miner_index_messages_dead_lettered_total", [("kind", kind.rawValue), ("reason", reason)]).increment()
+    public func deadLettered(_ kind: MinerKind?, reason: String) {
+        counter("miner_index_messages_dead_lettered_total", [("kind", Self.label(kind)), ("reason", reason)]).increment()
     }
 
     public func snapshotPublished(exchange: String) {
@@ -115,20 +109,12 @@ public final class ServiceMetrics: Sendable {
         }
     }
 
-    public func population(_ kind: Kind, aggregate: MinerAggregate) {
+    /// A message's kind as a label; `unknown` for a routing key the decoder does not know.
+    private static func label(_ kind: MinerKind?) -> String { kind?.messagePrefix ?? "unknown" }
+
+    public func population(_ kind: MinerKind, aggregate: MinerAggregate) {
         alive[kind]?.record(aggregate.liveCount)
         registered[kind]?.record(aggregate.registeredCount)
-    }
-}
-
-extension ServiceMetrics.Kind {
-    /// The kind of a message by its routing key as the decoder classified it; a key it does not know is `unknown`.
-    init(_ route: MinerMessageDecoder.RoutingKey?) {
-        guard let route else {
-            self = .unknown
-            return
-        }
-        self = route.isAsic ? .asic : .cpuGpu
     }
 }
 

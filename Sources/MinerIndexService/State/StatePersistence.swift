@@ -217,9 +217,11 @@ final class StatePersistence: Sendable {
     }
 
     /// Hands the registry changes of `kind` to the writer; the ticket completes when they are durable.
-    func commitRegistry(asic: Bool) async -> CommitTicket {
-        if asic { return writer.submit(await indexes.asic.drainChanges(includeLogs: false)) }
-        return writer.submit(await indexes.cpuGpu.drainChanges(includeLogs: false))
+    func commitRegistry(_ kind: MinerKind) async -> CommitTicket {
+        switch kind {
+        case .asic: writer.submit(await indexes.asic.drainChanges(includeLogs: false))
+        case .cpuGpu: writer.submit(await indexes.cpuGpu.drainChanges(includeLogs: false))
+        }
     }
 
     /// Takes every change since the last checkpoint, unless the previous one is still being written (its changes

@@ -1,3 +1,5 @@
+import MinerIndex
+
 /// Which miners go silent, and when. A churning miner alternates between `silence` without reports and
 /// `silence` of normal reporting, from a phase of its own so the fleet does not fall silent in lockstep.
 struct ChurnPlan: Sendable {

@@ -1,3 +1,5 @@
+import MinerIndex
+
 /// Ways to spoil a message, each one a kind of input the service must dead-letter rather than apply: a good log
 /// of a real miner with exactly one defect, so a miner's state never changes through a bad message.
 public enum MalformedMessage: String, Sendable, CaseIterable, Codable {

@@ -1,3 +1,4 @@
+import MinerIndex
 import Foundation
 
 /// The reference subscriber's logic, without I/O: it joins the parts of a message, applies keyframes and deltas

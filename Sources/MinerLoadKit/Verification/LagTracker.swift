@@ -1,3 +1,4 @@
+import MinerIndex
 import Foundation
 import Synchronization
 

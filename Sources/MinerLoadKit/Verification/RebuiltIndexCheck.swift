@@ -1,3 +1,5 @@
+import MinerIndex
+
 /// The end of `--verify` for the full indexes: each kind's reference subscriber asks for a fresh keyframe and
 /// compares it with the index it rebuilt from keyframes and deltas; a difference, then or at any keyframe the
 /// subscriber received during the run, fails the verification.

@@ -1,3 +1,4 @@
+import MinerIndex
 import AMQP
 import Logging
 import Synchronization

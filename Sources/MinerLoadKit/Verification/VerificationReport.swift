@@ -1,3 +1,5 @@
+import MinerIndex
+
 /// The outcome of `--verify`: per miner kind, whether the latest aggregated snapshot matched the totals of what
 /// was sent, with the differences when it did not; how long it took; and the end-to-end lag.
 public struct VerificationReport: Sendable, Codable {

@@ -1,16 +1,15 @@
-/// The two kinds of miner, each with its own routing keys, index actor and snapshot exchanges.
-public enum MinerKind: String, Sendable, Hashable, CaseIterable, Codable {
-    case asic
-    case cpuGpu = "cpu_gpu"
+import MinerIndex
 
-    public var logRoutingKey: String { self == .asic ? "asic_miner.log" : "cpu_gpu_miner.log" }
-    public var upsertRoutingKey: String { self == .asic ? "asic_miner.upsert" : "cpu_gpu_miner.upsert" }
-    public var deleteRoutingKey: String { self == .asic ? "asic_miner.delete" : "cpu_gpu_miner.delete" }
-    public var canaryRoutingKey: String { self == .asic ? "asic_miner.canary" : "cpu_gpu_miner.canary" }
+/// The messages miner-load sends for a kind, and how its snapshots name it.
+extension MinerKind {
+    public var logRoutingKey: String { messagePrefix + ".log" }
+    public var upsertRoutingKey: String { messagePrefix + ".upsert" }
+    public var deleteRoutingKey: String { messagePrefix + ".delete" }
+    public var canaryRoutingKey: String { messagePrefix + ".canary" }
     /// Routed to the service's queue by its `asic_miner.*` / `cpu_gpu_miner.*` bindings, then dead-lettered.
-    public var unknownRoutingKey: String { self == .asic ? "asic_miner.reboot" : "cpu_gpu_miner.reboot" }
+    public var unknownRoutingKey: String { messagePrefix + ".reboot" }
     /// The key of "live/registered" in the aggregated payload.
-    public var aliveKey: String { self == .asic ? "asic_miner_alive" : "cpu_gpu_miner_alive" }
+    public var aliveKey: String { messagePrefix + "_alive" }
     public var label: String { self == .asic ? "ASIC" : "CPU/GPU" }
 }
 
