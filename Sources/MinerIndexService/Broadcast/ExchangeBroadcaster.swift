@@ -20,8 +20,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
     let pacing: BroadcastPacing
     let logger: Logger
     private let encoder: MinerPayloadEncoder<Source.Miner, Source.Log>
-    private var publishedVersion: UInt64?
-    private var publishedAt: ContinuousClock.Instant?
+    private var schedule: AggregateSchedule
 
     init(
         source: Source, exchange: String, kind: MinerKind, publisher: AMQPPublisher,
@@ -39,6 +38,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
         self.logger = logger
         // The aggregated payload has no per-miner bytes to cache.
         encoder = MinerPayloadEncoder(vocabulary: Source.vocabulary, cachesRecords: false)
+        schedule = AggregateSchedule(idleInterval: pacing.idleInterval)
     }
 
     private func headers(sequence: UInt64) -> FieldTable {
@@ -50,9 +50,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
     /// Publishes if due; `force` publishes regardless (the final snapshot at shutdown).
     func tick(force: Bool) async {
         guard authority.mayPublish else { return }
-        let version = await source.version
-        let idle = publishedAt.map { ContinuousClock.now - $0 >= pacing.idleInterval } ?? true
-        guard force || version != publishedVersion || idle else { return }
+        guard schedule.isDue(version: await source.version, now: .now, force: force) else { return }
 
         let started = ContinuousClock.now
         let generatedAt = Timestamp(Date())
@@ -72,8 +70,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
         do {
             _ = try await publisher.publish(message)
             metrics.snapshotPublished(exchange: exchange)
-            publishedVersion = current.version
-            publishedAt = .now
+            schedule.published(version: current.version, at: .now)
         } catch {
             logger.warning(
                 "snapshot not published; retrying next tick", metadata: ["exchange": "\(exchange)", "error": "\(error)"])

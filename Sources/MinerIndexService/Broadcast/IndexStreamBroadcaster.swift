@@ -46,11 +46,7 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
     let logger: Logger
     private let encoder: SharedPayloadEncoder<Source.Miner, Source.Log>
     private var chain: Chain?
-    private var lastKeyframeAt: ContinuousClock.Instant?
-    private var lastPublishedAt: ContinuousClock.Instant?
-    private let createdAt = ContinuousClock.now
-    /// Requests counted up to the last keyframe that went out: a later count asks for another.
-    private var answeredRequests: UInt64 = 0
+    private var schedule: StreamSchedule
 
     init(
         source: Source, keyframeExchange: String, deltaExchange: String, kind: MinerKind,
@@ -72,25 +68,28 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
         self.chainID = chainID
         self.logger = logger
         encoder = SharedPayloadEncoder(MinerPayloadEncoder(vocabulary: Source.vocabulary, cachesRecords: true))
+        schedule = StreamSchedule(
+            keyframeInterval: stream.keyframeInterval, idleInterval: pacing.idleInterval,
+            fullIndexBacklogInterval: pacing.fullIndexBacklogInterval, createdAt: .now)
     }
 
     /// Publishes what is due; `force` publishes a keyframe regardless (the final one at shutdown), after the
     /// delta that leads to it.
     func tick(force: Bool) async {
         guard authority.mayPublish else { return }
-        let now = ContinuousClock.now
         let requestCount = requests.count(kind)
-        let keyframeDue = force || chain == nil || requestCount > answeredRequests
-            || lastKeyframeAt.map { now - $0 >= stream.keyframeInterval } ?? true
-        let idle = lastPublishedAt.map { now - $0 >= pacing.idleInterval } ?? true
-        if !keyframeDue, !idle, await source.version == chain?.version { return }
-        // While ingest is behind the queue, what goes out now is stale by the time it is read: catching up makes
-        // the next one current. That holds for the first keyframe of a term too, which would otherwise show a
-        // backlog half applied after a redeploy.
-        if !force, now - (lastPublishedAt ?? createdAt) < pacing.fullIndexBacklogInterval,
-            pacing.backlog.wasBehind(within: pacing.interval * 2)
+        let (keyframeDue, idle): (Bool, Bool)
+        switch schedule.decide(
+            now: .now, force: force, requestCount: requestCount, hasChain: chain != nil,
+            ingestBehind: pacing.backlog.wasBehind(within: pacing.interval * 2))
         {
+        case .wait:
             return
+        case .deltaIfChanged:
+            guard await source.version != chain?.version else { return }
+            (keyframeDue, idle) = (false, false)
+        case .publish(let keyframe, let isIdle):
+            (keyframeDue, idle) = (keyframe, isIdle)
         }
 
         let generatedAt = Timestamp(Date())
@@ -129,7 +128,7 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
             return false
         }
         chain = Chain(baseSequence: current.baseSequence, lastSequence: stamp.sequence, version: delta.version)
-        lastPublishedAt = started
+        schedule.deltaPublished(at: started)
         return true
     }
 
@@ -150,9 +149,7 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
         let answered = max(requestCount, requests.count(kind))
         guard await publish(parts, to: keyframeExchange, stamp: stamp) else { return }
         chain = Chain(baseSequence: stamp.sequence, lastSequence: stamp.sequence, version: snapshot.version)
-        answeredRequests = answered
-        lastKeyframeAt = started
-        lastPublishedAt = started
+        schedule.keyframePublished(at: started, answering: answered)
     }
 
     /// Publishes the parts of one message in order; true if the broker confirmed them all.

@@ -127,13 +127,7 @@ public final class MinerIndexService: Service, Sendable {
             }
             if let persistence { background.addTask { await persistence.runWriter() } }
 
-            if let persistence, persistence.shared != nil {
-                await runSharing(persistence: persistence, sequences: sequences)
-            } else {
-                await persistence?.prepareSingleLeader()
-                currentRole.withLock { $0 = .leader }
-                _ = await runTerm(persistence: persistence, sequences: sequences)
-            }
+            await lead(persistence: persistence, sequences: sequences)
             background.cancelAll()
         }
 
@@ -144,36 +138,57 @@ public final class MinerIndexService: Service, Sendable {
         logger.info("miner-index stopped")
     }
 
-    // MARK: Standby and takeover
+    // MARK: Roles
 
-    /// Stands by until the leader lock is free, leads until it is lost, and again, until shutdown.
-    private func runSharing(persistence: StatePersistence, sequences: SequenceNumbers) async {
-        var firstTerm = true
-        while true {
-            currentRole.withLock { $0 = .standby }
-            logger.info("standing by", metadata: ["state": "\(persistence.store.location)"])
-            guard await standBy(persistence: persistence) else { return }
-            do {
-                _ = try await persistence.takeLeadership()
-            } catch {
-                logger.error("could not take over; standing by again", metadata: ["error": "\(error.message)"])
-                await persistence.stepDown()
-                continue
+    /// Carries out what the term lifecycle (`TermStateMachine`) decides, event by event, until it says to close.
+    private func lead(persistence: StatePersistence?, sequences: SequenceNumbers) async {
+        var machine = TermStateMachine()
+        var broadcaster: Broadcaster?
+        var actions = machine.handle(.restored(sharedStore: persistence?.shared != nil))
+        while !actions.isEmpty {
+            currentRole.withLock { $0 = machine.role }
+            var events: [TermStateMachine.Event] = []
+            for action in actions {
+                switch action {
+                case .standBy:
+                    guard let persistence else { break }
+                    logger.info("standing by", metadata: ["state": "\(persistence.store.location)"])
+                    events.append(await standBy(persistence: persistence) ? .lockTaken : .stopAsked)
+                case .takeLeadership:
+                    do {
+                        _ = try await persistence?.takeLeadership()
+                        events.append(.tookOver)
+                    } catch {
+                        logger.error("could not take over; standing by again", metadata: ["error": "\(error.message)"])
+                        events.append(.takeoverFailed(error.message))
+                    }
+                case .prepareSingleLeader:
+                    await persistence?.prepareSingleLeader()
+                case .lead(let freshConsumer):
+                    if freshConsumer {
+                        let replacement = Self.makeConsumer(
+                            configuration: configuration, topology: ServiceTopology(configuration: configuration),
+                            logger: logger)
+                        currentConsumer.withLock { $0 = replacement }
+                    }
+                    let term = await runTerm(persistence: persistence, sequences: sequences)
+                    broadcaster = term.broadcaster
+                    events.append(.termEnded(term.end))
+                case .publishFinal:
+                    await broadcaster?.publishFinal()
+                case .finalCheckpoint:
+                    await persistence?.finish()
+                case .stepDown:
+                    await persistence?.stepDown()
+                    events.append(.steppedDown)
+                case .closeConsumer:
+                    await consumer.close()
+                case .close:
+                    return  // `run` stops the background work, then closes the connections and the store.
+                }
             }
-            if !firstTerm {
-                let replacement = Self.makeConsumer(
-                    configuration: configuration, topology: ServiceTopology(configuration: configuration), logger: logger)
-                currentConsumer.withLock { $0 = replacement }
-            }
-            firstTerm = false
-            currentRole.withLock { $0 = .leader }
-            let ended = await runTerm(persistence: persistence, sequences: sequences)
-            if case .shutdown = ended {
-                await persistence.stepDown()
-                return
-            }
-            await persistence.stepDown()
-            await consumer.close()
+            actions = []
+            for event in events { actions += machine.handle(event) }
         }
     }
 
@@ -209,15 +224,13 @@ public final class MinerIndexService: Service, Sendable {
 
     // MARK: A term as leader
 
-    enum TermEnd: Sendable {
-        case shutdown
-        case lost(String)
-    }
+    typealias TermEnd = TermStateMachine.TermEnd
 
-    /// Consumes and publishes until shutdown or until leadership is lost. At shutdown the subscription stops, what
-    /// was received is finished and acknowledged, one final snapshot per exchange goes out and the final checkpoint
-    /// is written; when leadership is lost, consuming and publishing stop at once.
-    private func runTerm(persistence: StatePersistence?, sequences: SequenceNumbers) async -> TermEnd {
+    /// Consumes and publishes until shutdown or until leadership is lost; then the subscription stops and what was
+    /// received is finished (and acknowledged, at shutdown). What follows is `TermStateMachine`'s to say.
+    private func runTerm(persistence: StatePersistence?, sequences: SequenceNumbers) async
+        -> (end: TermEnd, broadcaster: Broadcaster)
+    {
         let lock = persistence?.lock ?? AlwaysLeader()
         let consumer = self.consumer
         consumer.start()
@@ -308,13 +321,7 @@ public final class MinerIndexService: Service, Sendable {
             return ended
         }
 
-        if case .shutdown = ended {
-            await broadcaster.publishFinal()
-            // The final checkpoint also commits any registry change still waiting, whose ack then goes out before
-            // the consumer closes.
-            await persistence?.finish()
-        }
-        return ended
+        return (ended, broadcaster)
     }
 
     /// Counts what the clients' events mean for the metrics. The AMQP layer logs each event itself, once.
