@@ -37,10 +37,13 @@ let package = Package(
         ),
 
         // AMQP wrapper: the only Swift code that touches rabbitmq-c.
+        // One retry curve for everything that retries.
+        .target(name: "Backoff"),
+
         .target(
             name: "AMQP",
             dependencies: [
-                "CRabbitMQ",
+                "CRabbitMQ", "Backoff",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -56,7 +59,7 @@ let package = Package(
         .target(
             name: "MinerIndexState",
             dependencies: [
-                "MinerIndex",
+                "MinerIndex", "Backoff",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -84,7 +87,7 @@ let package = Package(
         .target(
             name: "MinerIndexStateStores",
             dependencies: [
-                "MinerIndexState", "MinerIndexStateSQLite", "MinerIndexStatePostgres", "MinerIndex",
+                "MinerIndexState", "Backoff", "MinerIndexStateSQLite", "MinerIndexStatePostgres", "MinerIndex",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -161,13 +164,15 @@ let package = Package(
         .testTarget(
             name: "MinerIndexStateTests",
             dependencies: [
-                "MinerIndexState", "MinerIndexStateSQLite", "MinerIndexStatePostgres", "MinerIndexStateStores", "MinerIndex",
+                "MinerIndexState", "MinerIndexStateSQLite", "MinerIndexStatePostgres", "MinerIndexStateStores",
+                "MinerIndex",
                 "BrokerTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
-            name: "MinerIndexServiceUnitTests", dependencies: ["MinerIndexService", "MinerIndex", "AMQP", "BrokerTestSupport"]),
+            name: "MinerIndexServiceUnitTests",
+            dependencies: ["MinerIndexService", "MinerIndex", "AMQP", "BrokerTestSupport"]),
         .testTarget(
             name: "MinerIndexServiceTests",
             dependencies: [

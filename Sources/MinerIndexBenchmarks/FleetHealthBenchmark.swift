@@ -10,11 +10,15 @@ import MinerIndex
 /// commit before them: docs/PERFORMANCE.md compares the two builds, run in alternation.
 enum FleetHealthBenchmark {
     static let miners = 100_000, logsPerSecond = 20_000, batchSize = 256
-    static let coins = ["bitcoin", "kaspa", "litecoin", "dash", "kadena", "ergo", "ethw", "zcash", "siacoin", "handshake"]
-    static let units: [HashrateUnit] = [.terahashesPerSecond, .terahashesPerSecond, .gigahashesPerSecond,
-                                        .terahashesPerSecond, .terahashesPerSecond, .terahashesPerSecond,
-                                        .megahashesPerSecond, .kilohashesPerSecond, .terahashesPerSecond,
-                                        .terahashesPerSecond]
+    static let coins = [
+        "bitcoin", "kaspa", "litecoin", "dash", "kadena", "ergo", "ethw", "zcash", "siacoin", "handshake",
+    ]
+    static let units: [HashrateUnit] = [
+        .terahashesPerSecond, .terahashesPerSecond, .gigahashesPerSecond,
+        .terahashesPerSecond, .terahashesPerSecond, .terahashesPerSecond,
+        .megahashesPerSecond, .kilohashesPerSecond, .terahashesPerSecond,
+        .terahashesPerSecond,
+    ]
     static let pools = (0..<20).map { "stratum+tcp://pool\($0).example.com:\(3333 + $0)" }
     static let models = (0..<10).map { "Model \($0)" }
     static let variants = 8
@@ -29,17 +33,20 @@ enum FleetHealthBenchmark {
             asicMinerId: 0, hashrate5Min: 100 + Double(variant), hashrate30Min: 99, hashrateUnit: units[coin],
             poolRejectionRate: 0.1, uptime: "01:02:03:04",
             pools: poolIndexes.enumerated().map { slot, pool in
-                AsicMinerLog.Pool(address: pools[pool], user: "farm.worker", state: "Alive",
-                                  acceptedShare: Double(1000 + variant * 37 + slot), rejectedShare: Double(variant % 3))
+                AsicMinerLog.Pool(
+                    address: pools[pool], user: "farm.worker", state: "Alive",
+                    acceptedShare: Double(1000 + variant * 37 + slot), rejectedShare: Double(variant % 3))
             },
             hashboards: (0..<3).map { board in
-                AsicMinerLog.Hashboard(hashrate5Min: 33, hashrate30Min: 33,
-                                       temperature1: Double(60 + (variant * 7 + board * 3 + group) % 25),
-                                       temperature2: Double(62 + (variant * 5 + board + group) % 23) + 0.5)
+                AsicMinerLog.Hashboard(
+                    hashrate5Min: 33, hashrate30Min: 33,
+                    temperature1: Double(60 + (variant * 7 + board * 3 + group) % 25),
+                    temperature2: Double(62 + (variant * 5 + board + group) % 23) + 0.5)
             },
             fanSpeeds: [5400, 5410, variant == 3 ? 0 : 5420, 5430], lanIp: "10.0.0.1", wanIp: nil,
             // Half the groups spell their coin in capitals, as producers do; the service folds them together.
-            coinName: group < coins.count ? coins[coin] : coins[coin].uppercased(), power: 3000 + Double(variant * 11 + group), insertedAt: nil)
+            coinName: group < coins.count ? coins[coin] : coins[coin].uppercased(),
+            power: 3000 + Double(variant * 11 + group), insertedAt: nil)
     }
 
     static func run(rounds: Int, printsPayload: Bool) async {
@@ -47,10 +54,12 @@ enum FleetHealthBenchmark {
         let templates = (0..<20).map { group in (0..<variants).map { template(group: group, variant: $0) } }
         let index = AsicMinerOperationalIndex()
         for id in 0..<miners {
-            await index.upsert(AsicMiner(
-                // Every model mines every coin: the largest model_map for 10 models and 10 coins.
-                id: Int64(id), name: "miner-\(id)", model: models[(id / 20) % models.count], activated: id % 50 != 0,
-                asicExpectedStatus: "on"))
+            await index.upsert(
+                AsicMiner(
+                    // Every model mines every coin: the largest model_map for 10 models and 10 coins.
+                    id: Int64(id), name: "miner-\(id)", model: models[(id / 20) % models.count],
+                    activated: id % 50 != 0,
+                    asicExpectedStatus: "on"))
         }
         let encoder = AsicMinerPayloadEncoder(cachesRecords: false)
         var payloadBytes = 0
@@ -62,7 +71,8 @@ enum FleetHealthBenchmark {
                 var log = templates[id % 20][(id + number) % variants]
                 log.asicMinerId = Int64(id)
                 let second = secondsSimulated + id / logsPerSecond
-                return TimedCommand(.log(log), receivedAt: base.adding(seconds: Double(second) + Double(id % logsPerSecond) / 1e6))
+                return TimedCommand(
+                    .log(log), receivedAt: base.adding(seconds: Double(second) + Double(id % logsPerSecond) / 1e6))
             }
             let start = Measurement.now()
             for secondStart in stride(from: 0, to: miners, by: logsPerSecond) {
@@ -88,19 +98,26 @@ enum FleetHealthBenchmark {
         var perLog: [Double] = []
         for number in 0..<rounds { perLog.append(await round(warmUpRounds + number) / Double(miners)) }
         let generatedAt = base.adding(seconds: Double(secondsSimulated))
-        let read = Measurement.median(await Measurement.seconds(repeats: 200) {
-            let aggregate = await index.versionedAggregate()
-            consume(encoder.aggregatedPayload(aggregate.aggregate, sequence: 1, generatedAt: generatedAt).count)
-        })
+        let read = Measurement.median(
+            await Measurement.seconds(repeats: 200) {
+                let aggregate = await index.versionedAggregate()
+                consume(encoder.aggregatedPayload(aggregate.aggregate, sequence: 1, generatedAt: generatedAt).count)
+            })
         let median = Measurement.median(perLog)
-        print("fleet-health: \(format(median * 1e6, digits: 3)) µs CPU per log (median of \(rounds) rounds of "
-            + "\(miners) logs; rounds \(perLog.map { format($0 * 1e6, digits: 3) }.joined(separator: " ")))")
-        print("fleet-health: \(format(median * Double(logsPerSecond) * 100, digits: 2))% of one core at "
-            + "\(logsPerSecond) logs/s")
-        print("fleet-health: aggregated payload \(payloadBytes) B; read + encode it \(format(read * 1e6, digits: 1)) µs")
+        print(
+            "fleet-health: \(format(median * 1e6, digits: 3)) µs CPU per log (median of \(rounds) rounds of "
+                + "\(miners) logs; rounds \(perLog.map { format($0 * 1e6, digits: 3) }.joined(separator: " ")))")
+        print(
+            "fleet-health: \(format(median * Double(logsPerSecond) * 100, digits: 2))% of one core at "
+                + "\(logsPerSecond) logs/s")
+        print(
+            "fleet-health: aggregated payload \(payloadBytes) B; read + encode it \(format(read * 1e6, digits: 1)) µs")
         if printsPayload {
             let aggregate = await index.versionedAggregate().aggregate
-            print(String(decoding: encoder.aggregatedPayload(aggregate, sequence: 1, generatedAt: generatedAt), as: UTF8.self))
+            print(
+                String(
+                    decoding: encoder.aggregatedPayload(aggregate, sequence: 1, generatedAt: generatedAt), as: UTF8.self
+                ))
         }
     }
 }

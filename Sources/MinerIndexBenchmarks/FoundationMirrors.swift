@@ -1,6 +1,9 @@
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 // The Foundation baseline: Codable mirrors of the records. Property names are the JSON keys themselves so that
 // JSONDecoder/JSONEncoder run with their default (fastest) key strategy; a snake-case conversion strategy would
 // slow the baseline and flatter miner-index.
+
+import MinerIndex
 
 /// Mirror of an ASIC log, no validation.
 struct CodableAsicMinerLog: Codable {
@@ -155,15 +158,14 @@ struct CodableCpuGpuMinerLog: Codable {
     var inserted_at: String?
 }
 
-import MinerIndex
-
 extension CodableAsicMiner {
     init(_ miner: AsicMiner) {
-        self.init(id: miner.id, name: miner.name, firmware_version: miner.firmwareVersion,
-                  software_version: miner.softwareVersion, model: miner.model, model_variant: miner.modelVariant,
-                  activated: miner.activated, asic_expected_status: miner.asicExpectedStatus,
-                  light_expected_status: miner.lightExpectedStatus, inserted_at: miner.insertedAt?.description,
-                  updated_at: miner.updatedAt?.description)
+        self.init(
+            id: miner.id, name: miner.name, firmware_version: miner.firmwareVersion,
+            software_version: miner.softwareVersion, model: miner.model, model_variant: miner.modelVariant,
+            activated: miner.activated, asic_expected_status: miner.asicExpectedStatus,
+            light_expected_status: miner.lightExpectedStatus, inserted_at: miner.insertedAt?.description,
+            updated_at: miner.updatedAt?.description)
     }
 }
 
@@ -173,13 +175,20 @@ extension CodableAsicMinerLog {
         self.init(
             asic_miner_id: log.asicMinerId, hashrate_5_min: log.hashrate5Min, hashrate_30_min: log.hashrate30Min,
             hashrate_uom: log.hashrateUnit.symbol, pool_rejection_rate: log.poolRejectionRate, uptime: log.uptime,
-            pool_1_address: pools[0].address, pool_1_user: pools[0].user, pool_1_state: pools[0].state, pool_1_accepted_share: pools[0].acceptedShare, pool_1_rejected_share: pools[0].rejectedShare,
-            pool_2_address: pools[1].address, pool_2_user: pools[1].user, pool_2_state: pools[1].state, pool_2_accepted_share: pools[1].acceptedShare, pool_2_rejected_share: pools[1].rejectedShare,
-            pool_3_address: pools[2].address, pool_3_user: pools[2].user, pool_3_state: pools[2].state, pool_3_accepted_share: pools[2].acceptedShare, pool_3_rejected_share: pools[2].rejectedShare,
-            hashboard_1_hashrate_5_min: boards[0].hashrate5Min, hashboard_1_hashrate_30_min: boards[0].hashrate30Min, hashboard_1_temp_1: boards[0].temperature1, hashboard_1_temp_2: boards[0].temperature2,
-            hashboard_2_hashrate_5_min: boards[1].hashrate5Min, hashboard_2_hashrate_30_min: boards[1].hashrate30Min, hashboard_2_temp_1: boards[1].temperature1, hashboard_2_temp_2: boards[1].temperature2,
-            hashboard_3_hashrate_5_min: boards[2].hashrate5Min, hashboard_3_hashrate_30_min: boards[2].hashrate30Min, hashboard_3_temp_1: boards[2].temperature1, hashboard_3_temp_2: boards[2].temperature2,
+            pool_1_address: pools[0].address, pool_1_user: pools[0].user, pool_1_state: pools[0].state,
+            pool_1_accepted_share: pools[0].acceptedShare, pool_1_rejected_share: pools[0].rejectedShare,
+            pool_2_address: pools[1].address, pool_2_user: pools[1].user, pool_2_state: pools[1].state,
+            pool_2_accepted_share: pools[1].acceptedShare, pool_2_rejected_share: pools[1].rejectedShare,
+            pool_3_address: pools[2].address, pool_3_user: pools[2].user, pool_3_state: pools[2].state,
+            pool_3_accepted_share: pools[2].acceptedShare, pool_3_rejected_share: pools[2].rejectedShare,
+            hashboard_1_hashrate_5_min: boards[0].hashrate5Min, hashboard_1_hashrate_30_min: boards[0].hashrate30Min,
+            hashboard_1_temp_1: boards[0].temperature1, hashboard_1_temp_2: boards[0].temperature2,
+            hashboard_2_hashrate_5_min: boards[1].hashrate5Min, hashboard_2_hashrate_30_min: boards[1].hashrate30Min,
+            hashboard_2_temp_1: boards[1].temperature1, hashboard_2_temp_2: boards[1].temperature2,
+            hashboard_3_hashrate_5_min: boards[2].hashrate5Min, hashboard_3_hashrate_30_min: boards[2].hashrate30Min,
+            hashboard_3_temp_1: boards[2].temperature1, hashboard_3_temp_2: boards[2].temperature2,
             fan_1_speed: fans[0], fan_2_speed: fans[1], fan_3_speed: fans[2], fan_4_speed: fans[3],
-            lan_ip: log.lanIp, wan_ip: log.wanIp, coin_name: log.coinName, power: log.power, inserted_at: log.insertedAt?.description)
+            lan_ip: log.lanIp, wan_ip: log.wanIp, coin_name: log.coinName, power: log.power,
+            inserted_at: log.insertedAt?.description)
     }
 }

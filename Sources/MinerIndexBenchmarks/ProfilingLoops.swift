@@ -14,8 +14,11 @@ enum ProfilingLoops {
             var encoder = AsicMinerPayloadEncoder(cachesRecords: false)
             while Measurement.now() < deadline {
                 iterations += 1
-                consume(encoder.indexPayload(snapshot, aggregate: snapshot.aggregate(), sequence: 1,
-                                             generatedAt: Timestamp(microsecondsSinceEpoch: 0)).count)
+                consume(
+                    encoder.indexPayload(
+                        snapshot, aggregate: snapshot.aggregate(), sequence: 1,
+                        generatedAt: Timestamp(microsecondsSinceEpoch: 0)
+                    ).count)
             }
         case "record":
             guard let log = try? AsicMinerLog.decode(json: SampleMessages.asicLog(id: 1)) else { return }
@@ -46,7 +49,9 @@ enum ProfilingLoops {
                 }
                 iterations += 1000
             }
-            print("wrote \(iterations) logs whole, then their changed fields, in 5 s, \(writer.bytes.count) B changed each")
+            print(
+                "wrote \(iterations) logs whole, then their changed fields, in 5 s, \(writer.bytes.count) B changed each"
+            )
         case "aggregate":
             var iterations = 0
             while Measurement.now() < deadline {

@@ -34,7 +34,8 @@ enum StreamBenchmark {
                 nextMiner = (nextMiner + 1) % miners
                 // The report number changes what a real miner changes between reports (see `asicLog`).
                 let body = SampleMessages.asicLog(
-                    id: id, insertedAt: ISO8601Timestamp.format(now.adding(seconds: Double(offset) / Double(logsPerSecond))),
+                    id: id,
+                    insertedAt: ISO8601Timestamp.format(now.adding(seconds: Double(offset) / Double(logsPerSecond))),
                     report: reports / miners)
                 reports += 1
                 inputBytes += body.count
@@ -125,12 +126,14 @@ enum StreamBenchmark {
         let pacedBytes = Double(fullBuilds.reduce(0) { $0 + $1.bytes }) / Double(seconds)
         let medianBuild = Measurement.median(fullBuilds.map(\.cpu))
         let streamCPU = (deltas.reduce(0) { $0 + $1.cpu } + keyframes.reduce(0) { $0 + $1.cpu }) / Double(seconds)
-        let streamBytes = Double(deltas.reduce(0) { $0 + $1.bytes } + keyframes.reduce(0) { $0 + $1.bytes })
+        let streamBytes =
+            Double(deltas.reduce(0) { $0 + $1.bytes } + keyframes.reduce(0) { $0 + $1.bytes })
             / Double(seconds)
         let medianDelta = Measurement.median(deltas.map(\.cpu))
         let inputRate = Double(pacedInput + streamInput) / Double(2 * seconds)
 
-        print("""
+        print(
+            """
             keyframes and deltas against the paced full index: \(miners) ASIC miners, \(logsPerSecond) logs/s, \
             \(seconds) simulated seconds each, keyframe every \(keyframeInterval) s
 

@@ -12,8 +12,10 @@ let receivedAt = ISO8601Timestamp.parse("2023-11-14T22:13:21Z") ?? Timestamp(mic
 func asicDeliveries(count: Int, firstId: Int = 0) -> [TimedCommand<AsicMinerCommand>] {
     let decoder = MinerMessageDecoder()
     return (0..<count).compactMap { offset in
-        guard case let .asic(command) = try? decoder.decode(routingKey: "asic_miner.log",
-                                                            body: SampleMessages.asicLog(id: firstId + offset))
+        guard
+            case let .asic(command) = try? decoder.decode(
+                routingKey: "asic_miner.log",
+                body: SampleMessages.asicLog(id: firstId + offset))
         else { return nil }
         return TimedCommand(command, receivedAt: receivedAt)
     }
@@ -32,8 +34,10 @@ func filledAsicIndex(miners: Int) async -> AsicMinerOperationalIndex {
 // Every timing below assumes the sample bodies are valid; a silent decoding failure would flatter the figures.
 do {
     let decoder = MinerMessageDecoder()
-    let checkedKinds: [(String, [UInt8])] = [("asic_miner.log", SampleMessages.asicLog(id: 7)),
-                                             ("cpu_gpu_miner.log", SampleMessages.cpuGpuLog(id: 7))]
+    let checkedKinds: [(String, [UInt8])] = [
+        ("asic_miner.log", SampleMessages.asicLog(id: 7)),
+        ("cpu_gpu_miner.log", SampleMessages.cpuGpuLog(id: 7)),
+    ]
     for (routingKey, body) in checkedKinds {
         do {
             _ = try decoder.decode(routingKey: routingKey, body: body)
@@ -54,7 +58,8 @@ if CommandLine.arguments.dropFirst().first == "decode" {
 // 20k logs/s (see FleetHealthBenchmark); the same file builds before and after the fleet-health figures.
 if CommandLine.arguments.dropFirst().first == "fleet-health" {
     let rounds = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 6
-    await FleetHealthBenchmark.run(rounds: max(1, rounds), printsPayload: CommandLine.arguments.contains("--print-payload"))
+    await FleetHealthBenchmark.run(
+        rounds: max(1, rounds), printsPayload: CommandLine.arguments.contains("--print-payload"))
     exit(0)
 }
 
@@ -85,16 +90,18 @@ do {
         _ = await index.apply(Array(deliveries[start..<min(start + 256, deliveries.count)]))
     }
     let after = Measurement.residentBytes()
-    report.add("memory per ASIC miner (registry + latest log + 1 history entry), 100k miners",
-               "\(format(Double(after - before) / 100_000, digits: 0)) B", "RSS delta \(megabytes(after - before))")
+    report.add(
+        "memory per ASIC miner (registry + latest log + 1 history entry), 100k miners",
+        "\(format(Double(after - before) / 100_000, digits: 0)) B", "RSS delta \(megabytes(after - before))")
     let snapshot = await index.snapshot()
     var encoder = AsicMinerPayloadEncoder()
     let beforeCache = Measurement.residentBytes()
     let payload = encoder.indexPayload(snapshot, aggregate: snapshot.aggregate(), sequence: 1, generatedAt: receivedAt)
     let afterCache = Measurement.residentBytes()
-    report.add("memory per ASIC miner of the broadcaster's encoded-record cache, 100k miners",
-               "\(format(Double(afterCache - beforeCache - payload.count) / 100_000, digits: 0)) B",
-               "payload itself \(megabytes(payload.count))")
+    report.add(
+        "memory per ASIC miner of the broadcaster's encoded-record cache, 100k miners",
+        "\(format(Double(afterCache - beforeCache - payload.count) / 100_000, digits: 0)) B",
+        "payload itself \(megabytes(payload.count))")
     consume(payload.count)
 }
 Measurement.releaseFreedMemory()
@@ -112,8 +119,10 @@ do {
         }
     }
     let after = Measurement.residentBytes()
-    report.add("history memory, 100k miners x 60 entries", megabytes(after - before),
-               "\(format(Double(after - before) / 6_000_000, digits: 1)) B per entry; entry stride \(MemoryLayout<AsicMinerHistoryEntry>.stride) B")
+    report.add(
+        "history memory, 100k miners x 60 entries", megabytes(after - before),
+        "\(format(Double(after - before) / 6_000_000, digits: 1)) B per entry; entry stride \(MemoryLayout<AsicMinerHistoryEntry>.stride) B"
+    )
     consume(history.minerCount)
 }
 Measurement.releaseFreedMemory()
@@ -123,8 +132,10 @@ Measurement.releaseFreedMemory()
 /// Runs ours and JSONDecoder in alternation, one pair per repeat, so that a slow spell on the shared machine
 /// lands on both sides of a ratio; reports the median of each and the median and range of the per-pair ratios.
 @MainActor
-func compareDecoding(kind: String, keyOrder: String, routingKey: String, bodies: [[UInt8]],
-                     foundation: (Data) throws -> Void) {
+func compareDecoding(
+    kind: String, keyOrder: String, routingKey: String, bodies: [[UInt8]],
+    foundation: (Data) throws -> Void
+) {
     let decoder = MinerMessageDecoder()
     guard bodies.allSatisfy({ (try? decoder.decode(routingKey: routingKey, body: $0)) != nil }) else {
         print("a \(kind) sample body with \(keyOrder) does not decode")
@@ -147,12 +158,14 @@ func compareDecoding(kind: String, keyOrder: String, routingKey: String, bodies:
     }
     let ratios = zip(baseline, ours).map { $0 / $1 }.sorted()
     let size = bodies.reduce(0) { $0 + $1.count } / bodies.count
-    report.add("decode+validate \(kind) log (\(size) B, \(keyOrder)), miner-index",
-               microseconds(Measurement.median(ours)))
-    report.add("decode \(kind) log (\(size) B, \(keyOrder)), Foundation JSONDecoder (no validation)",
-               microseconds(Measurement.median(baseline)),
-               "miner-index is **\(format(Measurement.median(ratios), digits: 1))x** faster (pairs: "
-                   + "\(format(ratios.first ?? .nan, digits: 1))–\(format(ratios.last ?? .nan, digits: 1))x)")
+    report.add(
+        "decode+validate \(kind) log (\(size) B, \(keyOrder)), miner-index",
+        microseconds(Measurement.median(ours)))
+    report.add(
+        "decode \(kind) log (\(size) B, \(keyOrder)), Foundation JSONDecoder (no validation)",
+        microseconds(Measurement.median(baseline)),
+        "miner-index is **\(format(Measurement.median(ratios), digits: 1))x** faster (pairs: "
+            + "\(format(ratios.first ?? .nan, digits: 1))–\(format(ratios.last ?? .nan, digits: 1))x)")
 }
 
 @MainActor
@@ -165,16 +178,20 @@ func compareAllDecoding() {
     let decodeCpuGpu: (Data) throws -> Void = {
         consume(try jsonDecoder.decode(CodableCpuGpuMinerLog.self, from: $0))
     }
-    compareDecoding(kind: "ASIC", keyOrder: "fixed key order", routingKey: "asic_miner.log", bodies: asicBodies,
-                    foundation: decodeAsic)
-    compareDecoding(kind: "CPU/GPU", keyOrder: "fixed key order", routingKey: "cpu_gpu_miner.log",
-                    bodies: cpuGpuBodies, foundation: decodeCpuGpu)
-    compareDecoding(kind: "ASIC", keyOrder: "keys shuffled per body", routingKey: "asic_miner.log",
-                    bodies: asicBodies.map { SampleMessages.withShuffledKeys($0, using: &generator) },
-                    foundation: decodeAsic)
-    compareDecoding(kind: "CPU/GPU", keyOrder: "keys shuffled per body", routingKey: "cpu_gpu_miner.log",
-                    bodies: cpuGpuBodies.map { SampleMessages.withShuffledKeys($0, using: &generator) },
-                    foundation: decodeCpuGpu)
+    compareDecoding(
+        kind: "ASIC", keyOrder: "fixed key order", routingKey: "asic_miner.log", bodies: asicBodies,
+        foundation: decodeAsic)
+    compareDecoding(
+        kind: "CPU/GPU", keyOrder: "fixed key order", routingKey: "cpu_gpu_miner.log",
+        bodies: cpuGpuBodies, foundation: decodeCpuGpu)
+    compareDecoding(
+        kind: "ASIC", keyOrder: "keys shuffled per body", routingKey: "asic_miner.log",
+        bodies: asicBodies.map { SampleMessages.withShuffledKeys($0, using: &generator) },
+        foundation: decodeAsic)
+    compareDecoding(
+        kind: "CPU/GPU", keyOrder: "keys shuffled per body", routingKey: "cpu_gpu_miner.log",
+        bodies: cpuGpuBodies.map { SampleMessages.withShuffledKeys($0, using: &generator) },
+        foundation: decodeCpuGpu)
 }
 
 compareAllDecoding()
@@ -202,33 +219,40 @@ do {
         runs.append(Measurement.now() - start)
     }
     let perPut = Measurement.median(runs) / 100_000
-    report.add("apply ASIC log (batches of 256, 10k miners, incl. history)", microseconds(perPut),
-               "\(format(1 / perPut / 1000, digits: 0))k logs/s on one core")
+    report.add(
+        "apply ASIC log (batches of 256, 10k miners, incl. history)", microseconds(perPut),
+        "\(format(1 / perPut / 1000, digits: 0))k logs/s on one core")
 
-    let bodies = (0..<100_000).map { SampleMessages.asicLog(id: $0 % 10_000, insertedAt: "2023-11-14T22:13:21.\(String(format: "%03d", $0 % 1000))Z") }
+    let bodies = (0..<100_000).map {
+        SampleMessages.asicLog(id: $0 % 10_000, insertedAt: "2023-11-14T22:13:21.\(String(format: "%03d", $0 % 1000))Z")
+    }
     let decoder = MinerMessageDecoder()
     let later = receivedAt.adding(seconds: 2)
-    let endToEnd = Measurement.median(await Measurement.seconds(repeats: repeats) {
-        var batch: [TimedCommand<AsicMinerCommand>] = []
-        batch.reserveCapacity(256)
-        for body in bodies {
-            if case let .asic(command)? = try? decoder.decode(routingKey: "asic_miner.log", body: body) {
-                batch.append(TimedCommand(command, receivedAt: later))
-            }
-            if batch.count == 256 {
+    let endToEnd =
+        Measurement.median(
+            await Measurement.seconds(repeats: repeats) {
+                var batch: [TimedCommand<AsicMinerCommand>] = []
+                batch.reserveCapacity(256)
+                for body in bodies {
+                    if case let .asic(command)? = try? decoder.decode(routingKey: "asic_miner.log", body: body) {
+                        batch.append(TimedCommand(command, receivedAt: later))
+                    }
+                    if batch.count == 256 {
+                        consume(await index.apply(batch))
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
                 consume(await index.apply(batch))
-                batch.removeAll(keepingCapacity: true)
-            }
-        }
-        consume(await index.apply(batch))
-    }) / 100_000
-    report.add("decode+validate+apply ASIC log end to end", microseconds(endToEnd),
-               "\(format(1 / endToEnd / 1000, digits: 0))k msgs/s on one core")
+            }) / 100_000
+    report.add(
+        "decode+validate+apply ASIC log end to end", microseconds(endToEnd),
+        "\(format(1 / endToEnd / 1000, digits: 0))k msgs/s on one core")
 
     let expiryIndex = await filledAsicIndex(miners: 100_000)
-    let sweep = Measurement.median(await Measurement.seconds(repeats: repeats) {
-        consume(await expiryIndex.expire(now: receivedAt.adding(seconds: 30)))
-    })
+    let sweep = Measurement.median(
+        await Measurement.seconds(repeats: repeats) {
+            consume(await expiryIndex.expire(now: receivedAt.adding(seconds: 30)))
+        })
     report.add("expiry sweep with nothing due, 100k live miners", microseconds(sweep))
 }
 
@@ -242,45 +266,59 @@ for miners in [1_000, 10_000, 100_000] {
     // The snapshot is held across the writes, as a broadcaster holds it while encoding, so that the writes
     // really pay for copying the shared tables.
     let oneLog = asicDeliveries(count: 1)
-    let copyOnWrite = Measurement.median(await Measurement.seconds(repeats: repeats) {
-        let held = await index.snapshot()
-        await index.upsert(SampleMessages.asicMiner(id: 0))
-        consume(await index.apply(oneLog))
-        consume(held)
-    })
-    let recomputed = Measurement.median(Measurement.seconds(repeats: repeats) {
-        consume(snapshot.recomputedAggregate())
-    })
-    let running = Measurement.median(await Measurement.seconds(repeats: repeats) {
-        consume(await index.versionedAggregate())
-    })
+    let copyOnWrite = Measurement.median(
+        await Measurement.seconds(repeats: repeats) {
+            let held = await index.snapshot()
+            await index.upsert(SampleMessages.asicMiner(id: 0))
+            consume(await index.apply(oneLog))
+            consume(held)
+        })
+    let recomputed = Measurement.median(
+        Measurement.seconds(repeats: repeats) {
+            consume(snapshot.recomputedAggregate())
+        })
+    let running = Measurement.median(
+        await Measurement.seconds(repeats: repeats) {
+            consume(await index.versionedAggregate())
+        })
     let summary = snapshot.aggregate()
     var bytes = 0
     // The broadcaster keeps its encoder between ticks, so even the uncached one knows the payload size.
     var encoder = AsicMinerPayloadEncoder(cachesRecords: false)
-    let cold = Measurement.median(Measurement.seconds(repeats: repeats) {
-        let payload = encoder.indexPayload(snapshot, aggregate: snapshot.aggregate(), sequence: 1, generatedAt: receivedAt)
-        bytes = payload.count
-        consume(payload.count)
-    })
+    let cold = Measurement.median(
+        Measurement.seconds(repeats: repeats) {
+            let payload = encoder.indexPayload(
+                snapshot, aggregate: snapshot.aggregate(), sequence: 1, generatedAt: receivedAt)
+            bytes = payload.count
+            consume(payload.count)
+        })
     var cachedEncoder = AsicMinerPayloadEncoder()
     consume(cachedEncoder.indexPayload(snapshot, aggregate: summary, sequence: 0, generatedAt: receivedAt).count)
-    let warm = Measurement.median(Measurement.seconds(repeats: repeats) {
-        consume(cachedEncoder.indexPayload(snapshot, aggregate: snapshot.aggregate(), sequence: 1,
-                                           generatedAt: receivedAt).count)
-    })
+    let warm = Measurement.median(
+        Measurement.seconds(repeats: repeats) {
+            consume(
+                cachedEncoder.indexPayload(
+                    snapshot, aggregate: snapshot.aggregate(), sequence: 1,
+                    generatedAt: receivedAt
+                ).count)
+        })
     let label = "\(miners / 1000)k"
     report.add("take snapshot inside the actor, \(label) miners", microseconds(take), "O(1): copy-on-write handles")
-    report.add("snapshot + first upsert and log after it (copy-on-write of both tables), \(label) miners",
-               milliseconds(copyOnWrite), "paid inside the actor once per full-index build")
-    report.add("aggregate summed afresh over every listed log, \(label) miners", milliseconds(recomputed),
-               "what each tick cost before the actors kept it up to date")
-    report.add("aggregate read from the actor (kept up to date by every change), \(label) miners",
-               microseconds(running), "O(coins), no snapshot taken")
-    report.add("encode asic_miner_index, every record re-encoded, \(label) miners", milliseconds(cold),
-               "\(megabytes(bytes)) payload")
-    report.add("encode asic_miner_index, unchanged records spliced from cache, \(label) miners",
-               milliseconds(warm))
+    report.add(
+        "snapshot + first upsert and log after it (copy-on-write of both tables), \(label) miners",
+        milliseconds(copyOnWrite), "paid inside the actor once per full-index build")
+    report.add(
+        "aggregate summed afresh over every listed log, \(label) miners", milliseconds(recomputed),
+        "what each tick cost before the actors kept it up to date")
+    report.add(
+        "aggregate read from the actor (kept up to date by every change), \(label) miners",
+        microseconds(running), "O(coins), no snapshot taken")
+    report.add(
+        "encode asic_miner_index, every record re-encoded, \(label) miners", milliseconds(cold),
+        "\(megabytes(bytes)) payload")
+    report.add(
+        "encode asic_miner_index, unchanged records spliced from cache, \(label) miners",
+        milliseconds(warm))
     if miners == 10_000 { payloadFor10k = (cold, warm) }
 }
 
@@ -289,13 +327,15 @@ for miners in [1_000, 10_000, 100_000] {
 do {
     let index = await filledAsicIndex(miners: 10_000)
     let snapshot = await index.snapshot()
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     struct CodableAggregate: Encodable {
         var coin_hashrate_map: [String: [CodableScalar]]
         var total_power: Double
         var asic_miner_alive: String
     }
     enum CodableScalar: Encodable {
-        case number(Double), text(String)
+        case number(Double)
+        case text(String)
         func encode(to encoder: Encoder) throws {
             var container = encoder.singleValueContainer()
             switch self {
@@ -304,6 +344,7 @@ do {
             }
         }
     }
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     struct CodablePayload: Encodable {
         var asic_miner_map: [String: CodableAsicMiner]
         var asic_miner_operational_map: [String: CodableAsicMinerLog]
@@ -314,32 +355,41 @@ do {
     func build() -> CodablePayload {
         let aggregate = snapshot.aggregate()
         var miners: [String: CodableAsicMiner] = [:]
-        for (id, entry) in snapshot.registry.entries where entry.miner.activated { miners[String(id)] = CodableAsicMiner(entry.miner) }
+        for (id, entry) in snapshot.registry.entries where entry.miner.activated {
+            miners[String(id)] = CodableAsicMiner(entry.miner)
+        }
         var logs: [String: CodableAsicMinerLog] = [:]
         snapshot.forEachListedLog { id, entry in logs[String(id)] = CodableAsicMinerLog(entry.log) }
         return CodablePayload(
             asic_miner_map: miners, asic_miner_operational_map: logs,
             asic_miner_aggregated_index: CodableAggregate(
-                coin_hashrate_map: aggregate.coinHashrates.mapValues { [.number($0.display.value), .text($0.display.unit.symbol)] },
+                coin_hashrate_map: aggregate.coinHashrates.mapValues {
+                    [.number($0.display.value), .text($0.display.unit.symbol)]
+                },
                 total_power: aggregate.totalPower, asic_miner_alive: aggregate.alive),
             sequence: 1, generated_at: receivedAt.description)
     }
     let encoder = JSONEncoder()
     let prebuilt = build()
-    let encodeOnly = Measurement.median(Measurement.seconds(repeats: repeats) {
-        consume((try? encoder.encode(prebuilt))?.count ?? 0)
-    })
-    let buildAndEncode = Measurement.median(Measurement.seconds(repeats: repeats) {
-        consume((try? encoder.encode(build()))?.count ?? 0)
-    })
+    let encodeOnly = Measurement.median(
+        Measurement.seconds(repeats: repeats) {
+            consume((try? encoder.encode(prebuilt))?.count ?? 0)
+        })
+    let buildAndEncode = Measurement.median(
+        Measurement.seconds(repeats: repeats) {
+            consume((try? encoder.encode(build()))?.count ?? 0)
+        })
     let foundationBytes = (try? encoder.encode(prebuilt))?.count ?? 0
-    report.add("JSONEncoder, asic_miner_index, 10k miners, encode only (mirror prebuilt)", milliseconds(encodeOnly),
-               "\(megabytes(foundationBytes)) payload")
+    report.add(
+        "JSONEncoder, asic_miner_index, 10k miners, encode only (mirror prebuilt)", milliseconds(encodeOnly),
+        "\(megabytes(foundationBytes)) payload")
     report.add("JSONEncoder, asic_miner_index, 10k miners, build mirror + encode", milliseconds(buildAndEncode))
-    report.add("snapshot speed-up vs JSONEncoder encode-only, 10k, every record re-encoded",
-               "**\(format(encodeOnly / payloadFor10k.cold, digits: 1))x**")
-    report.add("snapshot speed-up vs JSONEncoder encode-only, 10k, unchanged records from cache",
-               "**\(format(encodeOnly / payloadFor10k.warm, digits: 1))x**")
+    report.add(
+        "snapshot speed-up vs JSONEncoder encode-only, 10k, every record re-encoded",
+        "**\(format(encodeOnly / payloadFor10k.cold, digits: 1))x**")
+    report.add(
+        "snapshot speed-up vs JSONEncoder encode-only, 10k, unchanged records from cache",
+        "**\(format(encodeOnly / payloadFor10k.warm, digits: 1))x**")
 }
 
 print("\n" + report.markdown())

@@ -26,7 +26,8 @@ public final class CommitTicket: Sendable {
     public var isCommitted: Bool { state.withLock { $0.committed } }
 
     func complete() {
-        let (waiters, callbacks) = state.withLock { state -> ([CheckedContinuation<Bool, Never>], [@Sendable () -> Void]) in
+        let (waiters, callbacks) = state.withLock {
+            state -> ([CheckedContinuation<Bool, Never>], [@Sendable () -> Void]) in
             guard !state.committed else { return ([], []) }
             state.committed = true
             defer {

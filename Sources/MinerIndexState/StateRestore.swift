@@ -34,7 +34,8 @@ public enum StateRestore {
             }
             switch row.kind {
             case .asic:
-                restored.asic.registry.append(RegistryChange(id: row.id, state: .present(try AsicMiner.decodeRecord(record))))
+                restored.asic.registry.append(
+                    RegistryChange(id: row.id, state: .present(try AsicMiner.decodeRecord(record))))
             case .cpuGpu:
                 restored.cpuGpu.registry.append(
                     RegistryChange(id: row.id, state: .present(try CpuGpuMiner.decodeRecord(record))))
@@ -85,7 +86,8 @@ public enum StateRestore {
                 history[id, default: []].append(sample.entry)
             }
         }
-        for (id, entries) in history where !zip(entries, entries.dropFirst()).allSatisfy({ $0.observedAt < $1.observedAt }) {
+        for (id, entries) in history
+        where !zip(entries, entries.dropFirst()).allSatisfy({ $0.observedAt < $1.observedAt }) {
             var ordered: [AsicMinerHistoryEntry] = []
             for entry in entries.sorted(by: { $0.observedAt < $1.observedAt })
             where ordered.last.map({ $0.observedAt < entry.observedAt }) ?? true {
@@ -122,7 +124,8 @@ extension StateRestore {
                 }
             }
         }
-        var events = changes.registry.map(Event.registry) + changes.logSegments.map(Event.logs)
+        var events =
+            changes.registry.map(Event.registry) + changes.logSegments.map(Event.logs)
             + changes.historySegments.map(Event.history)
         events.sort { $0.change < $1.change }
 
@@ -161,7 +164,8 @@ extension StateRestore {
                 var reader = try Segment.Reader(segment.body)
                 var history: [Int64: [AsicMinerHistoryEntry]] = [:]
                 while let (id, fields) = try reader.next() {
-                    history[id, default: []].append(try reader.decode(HistorySample.self, minerId: id, fields: fields).entry)
+                    history[id, default: []].append(
+                        try reader.decode(HistorySample.self, minerId: id, fields: fields).entry)
                 }
                 refresh.asic.append(PersistedChanges(history: history))
             }
@@ -179,7 +183,9 @@ extension StateRestore {
         }
     }
 
-    private static func appendLogs<Miner, Log>(_ logs: [ObservedLog<Log>], to steps: inout [PersistedChanges<Miner, Log>]) {
+    private static func appendLogs<Miner, Log>(
+        _ logs: [ObservedLog<Log>], to steps: inout [PersistedChanges<Miner, Log>]
+    ) {
         if let last = steps.indices.last, steps[last].history.isEmpty {
             steps[last].logs.append(contentsOf: logs)
         } else {

@@ -1,3 +1,4 @@
+import Backoff
 import Foundation
 import Logging
 import MinerIndex
@@ -116,10 +117,14 @@ public final class StateWriter: Sendable {
 
         /// Adds a whole later `Pending`, by the same rule.
         mutating func append(_ later: Pending) {
-            append(IndexChanges(drainNumber: 0, registry: later.asicRegistry.map { RegistryChange(id: $0.key, state: $0.value) },
-                                logs: later.asicLogs.latest, history: later.asicHistory))
-            append(IndexChanges(drainNumber: 0, registry: later.cpuGpuRegistry.map { RegistryChange(id: $0.key, state: $0.value) },
-                                logs: later.cpuGpuLogs.latest))
+            append(
+                IndexChanges(
+                    drainNumber: 0, registry: later.asicRegistry.map { RegistryChange(id: $0.key, state: $0.value) },
+                    logs: later.asicLogs.latest, history: later.asicHistory))
+            append(
+                IndexChanges(
+                    drainNumber: 0, registry: later.cpuGpuRegistry.map { RegistryChange(id: $0.key, state: $0.value) },
+                    logs: later.cpuGpuLogs.latest))
             counters.merge(later.counters) { max($0, $1) }
             aggregatedHistory.merge(later.aggregatedHistory) { $1 }
             aggregatedHistoryCutoffs.merge(later.aggregatedHistoryCutoffs) { max($0, $1) }
@@ -127,7 +132,9 @@ public final class StateWriter: Sendable {
         }
 
         /// Records registry changes and returns the ids deleted.
-        private static func apply<Miner>(_ changes: [RegistryChange<Miner>], to registry: inout [Int64: RegistryState<Miner>])
+        private static func apply<Miner>(
+            _ changes: [RegistryChange<Miner>], to registry: inout [Int64: RegistryState<Miner>]
+        )
             -> Set<Int64>
         {
             var deleted: Set<Int64> = []
@@ -149,13 +156,14 @@ public final class StateWriter: Sendable {
         var writing = false
         var health = Health.healthy
         var wakeUp: CheckedContinuation<Void, Never>?
-        var flushWaiters: [CheckedContinuation<Void, Never>] = []
         var tracking: SegmentTracking
         var droppable: [Int64] = []
         /// Set when a write found another leader; nothing is written until `reset`.
         var deposed = false
-        var deposedWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var waiters: [Awaited: [Int: CheckedContinuation<Void, Never>]] = [:]
         var nextWaiter = 0
+
+        var isIdle: Bool { !writing && pending.isEmpty && waitingAsic.isEmpty && waitingCpuGpu.isEmpty }
     }
 
     public let store: any StateStore
@@ -184,12 +192,29 @@ public final class StateWriter: Sendable {
     public var health: Health { state.withLock { $0.health } }
 
     /// Nothing handed over is waiting or being written.
-    public var isIdle: Bool {
-        state.withLock { !$0.writing && $0.pending.isEmpty && $0.waitingAsic.isEmpty && $0.waitingCpuGpu.isEmpty }
-    }
+    public var isIdle: Bool { state.withLock { $0.isIdle } }
 
     /// Waits until a write finds that another instance leads, or the task is cancelled.
     public func waitUntilDeposed() async {
+        await wait(for: .deposed)
+    }
+
+    /// What a waiter waits for; each has its waiters in `State.waiters`.
+    private enum Awaited: Hashable {
+        case deposed
+        /// Nothing handed over is waiting or being written (a flush).
+        case idle
+
+        func holds(in state: State) -> Bool {
+            switch self {
+            case .deposed: state.deposed
+            case .idle: state.isIdle
+            }
+        }
+    }
+
+    /// Returns once `awaited` holds, or the task is cancelled. Whoever makes it hold calls `wake`.
+    private func wait(for awaited: Awaited) async {
         let id = state.withLock { state in
             defer { state.nextWaiter += 1 }
             return state.nextWaiter
@@ -197,21 +222,23 @@ public final class StateWriter: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let now = state.withLock { state in
-                    if state.deposed || Task.isCancelled { return true }
-                    state.deposedWaiters[id] = continuation
+                    if awaited.holds(in: state) || Task.isCancelled { return true }
+                    state.waiters[awaited, default: [:]][id] = continuation
                     return false
                 }
                 if now { continuation.resume() }
             }
         } onCancel: {
-            state.withLock { $0.deposedWaiters.removeValue(forKey: id) }?.resume()
+            state.withLock { $0.waiters[awaited]?.removeValue(forKey: id) }?.resume()
         }
     }
 
-    private func signalDeposed() {
-        let waiters = state.withLock { state in
-            defer { state.deposedWaiters = [:] }
-            return Array(state.deposedWaiters.values)
+    /// Wakes the waiters of `awaited` if it holds.
+    private func wake(_ awaited: Awaited) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard awaited.holds(in: state) else { return [] }
+            defer { state.waiters[awaited] = nil }
+            return Array(state.waiters[awaited, default: [:]].values)
         }
         for waiter in waiters { waiter.resume() }
     }
@@ -226,6 +253,7 @@ public final class StateWriter: Sendable {
             state.tracking = SegmentTracking()
         }
         setHealth(.healthy)
+        wake(.idle)
     }
 
     /// Segments found superseded at restore: dropped with the next write.
@@ -288,7 +316,8 @@ public final class StateWriter: Sendable {
         let ticket = CommitTicket()
         state.withLock { state in
             for row in rows {
-                state.pending.aggregatedHistory["\(row.kind.rawValue)/\(row.resolution)/\(row.bucketStart.microsecondsSinceEpoch)"] = row
+                state.pending.aggregatedHistory[
+                    "\(row.kind.rawValue)/\(row.resolution)/\(row.bucketStart.microsecondsSinceEpoch)"] = row
             }
             state.pending.aggregatedHistoryCutoffs.merge(cutoffs) { max($0, $1) }
             state.pending.tickets.append(ticket)
@@ -307,19 +336,20 @@ public final class StateWriter: Sendable {
 
     /// Waits until everything handed over so far is written, or `timeout` passes; returns whether it was.
     public func flush(timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while !isIdle {
-            if ContinuousClock.now >= deadline { return false }
-            try? await Task.sleep(for: .milliseconds(20))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.wait(for: .idle) }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
         }
-        return true
+        return isIdle
     }
 
     // MARK: Writing
 
     /// Writes until the task is cancelled; what is pending when it is cancelled is written first if it can be.
     public func run() async {
-        var backoff = RetryBackoff()
+        var failures = 0
         while true {
             let cancelled = Task.isCancelled
             let work = state.withLock { state -> (Pending, [Int64])? in
@@ -333,11 +363,14 @@ public final class StateWriter: Sendable {
                 return (state.pending, state.droppable)
             }
             guard let (pending, droppable) = work else {
+                wake(.idle)
                 if cancelled { return }
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { continuation in
+                        // Checked under the lock: a cancellation whose wake-up came before this registration
+                        // would otherwise be lost, and the writer would never return.
                         let resumeNow = state.withLock { state in
-                            guard state.pending.isEmpty else { return true }
+                            guard state.pending.isEmpty, !Task.isCancelled else { return true }
                             state.wakeUp = continuation
                             return false
                         }
@@ -352,7 +385,7 @@ public final class StateWriter: Sendable {
             do {
                 try await write(pending, droppable: droppable)
                 onWrite(ContinuousClock.now - started, true)
-                backoff.reset()
+                failures = 0
                 setHealth(.healthy)
                 for ticket in pending.tickets { ticket.complete() }
             } catch {
@@ -360,21 +393,23 @@ public final class StateWriter: Sendable {
                 if error.kind == .deposed {
                     // Another instance leads now: nothing of this may be written, ever. The commands behind it
                     // were never acknowledged, so the broker hands them to the new leader.
-                    logger.error("deposed: another instance leads; dropping what was not written",
-                                 metadata: ["store": "\(store.location)", "error": "\(error.message)"])
+                    logger.error(
+                        "deposed: another instance leads; dropping what was not written",
+                        metadata: ["store": "\(store.location)", "error": "\(error.message)"])
                     state.withLock { state in
                         state.writing = false
                         state.deposed = true
                     }
                     setHealth(.failing(reason: error.message))
-                    signalDeposed()
+                    wake(.deposed)
                     continue
                 }
                 setHealth(.failing(reason: error.message))
+                let retryIn = Backoff.stateStore.delay(afterFailures: failures)
+                failures += 1
                 logger.error(
                     "state store write failed; keeping the changes and retrying",
-                    metadata: ["store": "\(store.location)", "error": "\(error.message)",
-                               "retry_in": "\(backoff.current)"])
+                    metadata: ["store": "\(store.location)", "error": "\(error.message)", "retry_in": "\(retryIn)"])
                 state.withLock { state in
                     var retried = pending
                     retried.append(state.pending)
@@ -383,7 +418,7 @@ public final class StateWriter: Sendable {
                     state.writing = false
                 }
                 if cancelled { return }
-                try? await Task.sleep(for: backoff.next())
+                try? await Task.sleep(for: retryIn)
                 continue
             }
             state.withLock { $0.writing = false }
@@ -459,13 +494,9 @@ public final class StateWriter: Sendable {
 }
 
 /// 0.25 s, doubling up to 5 s: a store that comes back is written to within seconds.
-struct RetryBackoff {
-    private(set) var current: Duration = .milliseconds(250)
 
-    mutating func next() -> Duration {
-        defer { current = min(current * 2, .seconds(5)) }
-        return current
-    }
-
-    mutating func reset() { current = .milliseconds(250) }
+extension Backoff {
+    /// A store that fails is retried soon and then every few seconds: a full disk or a restarted database is
+    /// usually back within that, and the changes wait in memory meanwhile.
+    public static let stateStore = Backoff(initial: .milliseconds(250), maximum: .seconds(5), jitter: 0)
 }

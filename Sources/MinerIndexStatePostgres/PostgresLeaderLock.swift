@@ -16,7 +16,6 @@ import Synchronization
 /// again at once. If PostgreSQL is unreachable meanwhile nobody else can take it either, so the holder keeps its
 /// role until its lease runs out; if someone else holds it, the holder has lost it.
 public final class PostgresLeaderLock: LeaderLock {
-
     private struct State {
         var connection: PostgresConnection?
         var validUntil: ContinuousClock.Instant?
@@ -61,7 +60,9 @@ public final class PostgresLeaderLock: LeaderLock {
                     applicationName: "miner-index leader lock", idleSessionTimeout: leaseTimeout),
                 id: id, logger: logger)
         } catch {
-            logger.debug("cannot reach PostgreSQL for the leader lock", metadata: ["error": "\(StateStoreError.from(error, doing: "connecting").message)"])
+            logger.debug(
+                "cannot reach PostgreSQL for the leader lock",
+                metadata: ["error": "\(StateStoreError.from(error, doing: "connecting").message)"])
             return false
         }
         do {

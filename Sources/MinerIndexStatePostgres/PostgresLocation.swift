@@ -41,10 +41,12 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         rootCertificatePath = query["sslrootcert"]
         schema = query["schema"].flatMap { $0.isEmpty ? nil : $0 }
         if let schema, !schema.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) || schema.utf8.count > 63 {
-            throw StateStoreError(.unavailable, "schema '\(schema)' must be letters, digits and underscores, at most 63 bytes")
+            throw StateStoreError(
+                .unavailable, "schema '\(schema)' must be letters, digits and underscores, at most 63 bytes")
         }
         guard ["disable", "prefer", "require", "verify-ca", "verify-full"].contains(sslMode) else {
-            throw StateStoreError(.unavailable, "sslmode '\(sslMode)' is not disable, prefer, require, verify-ca or verify-full")
+            throw StateStoreError(
+                .unavailable, "sslmode '\(sslMode)' is not disable, prefer, require, verify-ca or verify-full")
         }
     }
 
@@ -82,11 +84,14 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: try tls())
         configuration.options.connectTimeout = .seconds(5)
-        var parameters = [("application_name", applicationName), ("tcp_keepalives_idle", "5"),
-                          ("tcp_keepalives_interval", "1"), ("tcp_keepalives_count", "5")]
+        var parameters = [
+            ("application_name", applicationName), ("tcp_keepalives_idle", "5"),
+            ("tcp_keepalives_interval", "1"), ("tcp_keepalives_count", "5"),
+        ]
         if let schema { parameters.append(("search_path", schema)) }
         if let idleSessionTimeout {
-            let milliseconds = idleSessionTimeout.components.seconds * 1000
+            let milliseconds =
+                idleSessionTimeout.components.seconds * 1000
                 + idleSessionTimeout.components.attoseconds / 1_000_000_000_000_000
             parameters.append(("idle_session_timeout", "\(milliseconds)"))
         }
@@ -98,10 +103,11 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: try clientTLS())
         configuration.options.connectTimeout = .seconds(5)
-        configuration.options.additionalStartupParameters = [
-            ("application_name", applicationName), ("tcp_keepalives_idle", "5"), ("tcp_keepalives_interval", "1"),
-            ("tcp_keepalives_count", "5"),
-        ] + (schema.map { [("search_path", $0)] } ?? [])
+        configuration.options.additionalStartupParameters =
+            [
+                ("application_name", applicationName), ("tcp_keepalives_idle", "5"), ("tcp_keepalives_interval", "1"),
+                ("tcp_keepalives_count", "5"),
+            ] + (schema.map { [("search_path", $0)] } ?? [])
         // Writes are serial (one transaction at a time, in order), so one connection is all the writer needs; a
         // second serves the standby's reads and the start-up load.
         configuration.options.maximumConnections = 2

@@ -47,8 +47,9 @@ public final class PostgresStateStore: SharedStateStore {
         self.deadlines = deadlines
         schema = location.schema
         self.logger = logger
-        let client = PostgresClient(configuration: try location.clientConfiguration(applicationName: applicationName),
-                                    backgroundLogger: logger)
+        let client = PostgresClient(
+            configuration: try location.clientConfiguration(applicationName: applicationName),
+            backgroundLogger: logger)
         self.client = client
         // Detached: postgres-nio's client ends itself at a graceful shutdown it can see through task locals, and
         // the service still writes its final checkpoint after that. It is closed by `close()` instead.
@@ -69,9 +70,10 @@ public final class PostgresStateStore: SharedStateStore {
         let work = Task { [client, logger] in
             let result: Result<Value, any Error>
             do {
-                result = .success(try await client.withConnection { connection in
-                    try await attempt.run(body, on: connection, transaction: transaction, logger: logger)
-                })
+                result = .success(
+                    try await client.withConnection { connection in
+                        try await attempt.run(body, on: connection, transaction: transaction, logger: logger)
+                    })
             } catch {
                 result = .failure(error)
             }
@@ -100,7 +102,8 @@ public final class PostgresStateStore: SharedStateStore {
 
     private func ensureSchema() async throws(StateStoreError) {
         guard !migrated.withLock({ $0 }) else { return }
-        try await session("setting up the schema in \(location)", within: deadlines.load, transaction: false) { connection in
+        try await session("setting up the schema in \(location)", within: deadlines.load, transaction: false) {
+            connection in
             try await PostgresSchema.migrate(connection, schema: self.schema, logger: self.logger)
         }
         migrated.withLock { $0 = true }
@@ -121,9 +124,10 @@ public final class PostgresStateStore: SharedStateStore {
                 "SELECT kind, resolution, bucket_start, body FROM aggregated_history", logger: self.logger
             ).decode((Int16, String, Int64, ByteBuffer).self) {
                 guard let kind = MinerKind(storageCode: Int(kind)) else { continue }
-                state.aggregatedHistory.append(StoredHistoryRow(
-                    kind: kind, resolution: resolution, bucketStart: Timestamp(microsecondsSinceEpoch: bucketStart),
-                    body: Array(body.readableBytesView)))
+                state.aggregatedHistory.append(
+                    StoredHistoryRow(
+                        kind: kind, resolution: resolution, bucketStart: Timestamp(microsecondsSinceEpoch: bucketStart),
+                        body: Array(body.readableBytesView)))
             }
             state.mark = try await Self.currentMark(connection, logger: self.logger)
             return state
@@ -150,7 +154,8 @@ public final class PostgresStateStore: SharedStateStore {
             changes.historySegments = try await Self.segments(
                 connection, table: "history_segment", observedSince: nil, changedSince: mark, logger: self.logger)
             changes.counters = try await Self.counters(connection, logger: self.logger)
-            let seen = changes.registry.map(\.change) + changes.logSegments.map(\.change)
+            let seen =
+                changes.registry.map(\.change) + changes.logSegments.map(\.change)
                 + changes.historySegments.map(\.change)
             changes.mark = max(mark, seen.max() ?? mark)
             return changes
@@ -171,13 +176,16 @@ public final class PostgresStateStore: SharedStateStore {
         -> [StoredRegistryRow]
     {
         var rows: [StoredRegistryRow] = []
-        let query: PostgresQuery = mark.map { "SELECT kind, id, change, record FROM registry WHERE change > \($0)" }
+        let query: PostgresQuery =
+            mark.map { "SELECT kind, id, change, record FROM registry WHERE change > \($0)" }
             ?? "SELECT kind, id, change, record FROM registry"
         for try await (kind, id, change, record) in try await connection.query(query, logger: logger)
             .decode((Int16, Int64, Int64, ByteBuffer?).self)
         {
             guard let kind = MinerKind(storageCode: Int(kind)) else { continue }
-            rows.append(StoredRegistryRow(kind: kind, id: id, change: change, record: record.map { Array($0.readableBytesView) }))
+            rows.append(
+                StoredRegistryRow(
+                    kind: kind, id: id, change: change, record: record.map { Array($0.readableBytesView) }))
         }
         return rows
     }
@@ -185,7 +193,10 @@ public final class PostgresStateStore: SharedStateStore {
     private static func segments(
         _ connection: PostgresConnection, table: String, observedSince: Timestamp?, changedSince: Int64?, logger: Logger
     ) async throws -> [StoredSegment] {
-        var query = PostgresQuery(unsafeSQL: "SELECT change, kind, newest_observed_at, body FROM \(table) WHERE newest_observed_at >= $1 AND change > $2 ORDER BY change")
+        var query = PostgresQuery(
+            unsafeSQL:
+                "SELECT change, kind, newest_observed_at, body FROM \(table) WHERE newest_observed_at >= $1 AND change > $2 ORDER BY change"
+        )
         query.binds.append(observedSince?.microsecondsSinceEpoch ?? .min)
         query.binds.append(changedSince ?? .min)
         var segments: [StoredSegment] = []
@@ -193,9 +204,11 @@ public final class PostgresStateStore: SharedStateStore {
             .decode((Int64, Int16, Int64, ByteBuffer).self)
         {
             guard let kind = MinerKind(storageCode: Int(kind)) else { continue }
-            segments.append(StoredSegment(kind: kind, change: change,
-                                          newestObservedAt: Timestamp(microsecondsSinceEpoch: newest),
-                                          body: Array(body.readableBytesView)))
+            segments.append(
+                StoredSegment(
+                    kind: kind, change: change,
+                    newestObservedAt: Timestamp(microsecondsSinceEpoch: newest),
+                    body: Array(body.readableBytesView)))
         }
         return segments
     }
@@ -248,7 +261,8 @@ public final class PostgresStateStore: SharedStateStore {
             let ids = write.registry.map(\.id)
             let records = write.registry.map { ByteBuffer(bytes: $0.record ?? []) }
             let deleted = write.registry.map { $0.record == nil }
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO registry (kind, id, change, written_at, record)
                 SELECT kind, id, (SELECT nextval('change_number')), \(writtenAt), CASE WHEN deleted THEN NULL ELSE record END
                 FROM unnest(\(kinds)::smallint[], \(ids)::bigint[], \(records)::bytea[], \(deleted)::boolean[])
@@ -265,14 +279,16 @@ public final class PostgresStateStore: SharedStateStore {
             _ = try await insertSegment(segment, table: "history_segment", connection, logger)
         }
         for (name, value) in write.counters {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO counter (name, value) VALUES (\(name), \(value))
                 ON CONFLICT (name) DO UPDATE SET value = greatest(counter.value, excluded.value)
                 """, logger: logger)
         }
         if !write.aggregatedHistory.isEmpty {
             let rows = write.aggregatedHistory
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO aggregated_history (kind, resolution, bucket_start, body)
                 SELECT * FROM unnest(\(rows.map { Int16($0.kind.storageCode) })::smallint[], \(rows.map(\.resolution))::text[],
                                      \(rows.map(\.bucketStart.microsecondsSinceEpoch))::bigint[],
@@ -295,11 +311,13 @@ public final class PostgresStateStore: SharedStateStore {
         }
         if let cutoff = write.dropHistorySegmentsObservedBefore {
             try await connection.query(
-                "DELETE FROM history_segment WHERE newest_observed_at < \(cutoff.microsecondsSinceEpoch)", logger: logger)
+                "DELETE FROM history_segment WHERE newest_observed_at < \(cutoff.microsecondsSinceEpoch)",
+                logger: logger)
         }
         if let cutoff = write.dropTombstonesBefore {
             // A tombstone must outlive every segment written before it, or a restore would bring its log back.
-            try await connection.query("""
+            try await connection.query(
+                """
                 DELETE FROM registry WHERE record IS NULL AND written_at < \(cutoff.microsecondsSinceEpoch)
                     AND change < coalesce((SELECT min(change) FROM log_segment), 9223372036854775807)
                     AND change < coalesce((SELECT min(change) FROM history_segment), 9223372036854775807)
@@ -311,7 +329,10 @@ public final class PostgresStateStore: SharedStateStore {
     private static func insertSegment(
         _ segment: StoreWrite.NewSegment, table: String, _ connection: PostgresConnection, _ logger: Logger
     ) async throws -> Int64 {
-        var query = PostgresQuery(unsafeSQL: "INSERT INTO \(table) (change, kind, newest_observed_at, body) VALUES (nextval('change_number'), $1, $2, $3) RETURNING change")
+        var query = PostgresQuery(
+            unsafeSQL:
+                "INSERT INTO \(table) (change, kind, newest_observed_at, body) VALUES (nextval('change_number'), $1, $2, $3) RETURNING change"
+        )
         query.binds.append(Int16(segment.kind.storageCode))
         query.binds.append(segment.newestObservedAt.microsecondsSinceEpoch)
         query.binds.append(ByteBuffer(bytes: segment.body))
@@ -324,15 +345,17 @@ public final class PostgresStateStore: SharedStateStore {
 
     public func beginLeadership() async throws(StateStoreError) -> Int64 {
         try await ensureSchema()
-        let epoch = try await session("raising the leader epoch in \(location)", within: deadlines.takeover) { connection in
+        let epoch = try await session("raising the leader epoch in \(location)", within: deadlines.takeover) {
+            connection in
             // Waits for any write still holding the share lock of a deposed leader, and fences every later one.
             var epoch: Int64 = 0
-            for try await value in try await connection.query("""
+            for try await value in try await connection.query(
+                """
                 INSERT INTO counter (name, value) VALUES ('leader_epoch', 1)
                 ON CONFLICT (name) DO UPDATE SET value = counter.value + 1
                 RETURNING value
-                """, logger: self.logger).decode(Int64.self)
-            {
+                """, logger: self.logger
+            ).decode(Int64.self) {
                 epoch = value
             }
             return epoch

@@ -16,18 +16,21 @@ final class FileLock: Sendable {
         self.path = path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw StateStoreError(.unavailable, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+            throw StateStoreError(
+                .unavailable, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let reason = errno
-            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
+            let holder =
+                (try? String(contentsOfFile: path, encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             close(descriptor)
             if reason == EWOULDBLOCK {
                 throw StateStoreError(
                     .lockedByAnotherInstance,
                     "another miner-index\(holder.isEmpty ? "" : " (pid \(holder))") holds \(path); two instances "
-                        + "cannot share one state file (give each its own --state, or use a PostgreSQL --state for a standby)")
+                        + "cannot share one state file (give each its own --state, or use a PostgreSQL --state for a standby)"
+                )
             }
             throw StateStoreError(.unavailable, "cannot lock \(path): \(String(cString: strerror(reason)))")
         }

@@ -7,48 +7,51 @@ enum SQLiteSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-registry-logs-counters") { db in
-            try db.execute(sql: """
-                CREATE TABLE registry (
-                    kind INTEGER NOT NULL,
-                    id INTEGER NOT NULL,
-                    change INTEGER NOT NULL,
-                    written_at INTEGER NOT NULL,
-                    record BLOB,
-                    PRIMARY KEY (kind, id)
-                ) WITHOUT ROWID;
-                CREATE TABLE log_segment (
-                    change INTEGER PRIMARY KEY,
-                    kind INTEGER NOT NULL,
-                    newest_observed_at INTEGER NOT NULL,
-                    body BLOB NOT NULL
-                );
-                CREATE INDEX log_segment_by_observed_at ON log_segment (newest_observed_at);
-                CREATE TABLE counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE registry (
+                        kind INTEGER NOT NULL,
+                        id INTEGER NOT NULL,
+                        change INTEGER NOT NULL,
+                        written_at INTEGER NOT NULL,
+                        record BLOB,
+                        PRIMARY KEY (kind, id)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE log_segment (
+                        change INTEGER PRIMARY KEY,
+                        kind INTEGER NOT NULL,
+                        newest_observed_at INTEGER NOT NULL,
+                        body BLOB NOT NULL
+                    );
+                    CREATE INDEX log_segment_by_observed_at ON log_segment (newest_observed_at);
+                    CREATE TABLE counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+                    """)
         }
         migrator.registerMigration("v2-history-and-change-index") { db in
-            try db.execute(sql: """
-                CREATE TABLE history_segment (
-                    change INTEGER PRIMARY KEY,
-                    kind INTEGER NOT NULL,
-                    newest_observed_at INTEGER NOT NULL,
-                    body BLOB NOT NULL
-                );
-                CREATE INDEX history_segment_by_observed_at ON history_segment (newest_observed_at);
-                CREATE INDEX registry_by_change ON registry (change);
-                CREATE INDEX registry_tombstones ON registry (written_at) WHERE record IS NULL;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE history_segment (
+                        change INTEGER PRIMARY KEY,
+                        kind INTEGER NOT NULL,
+                        newest_observed_at INTEGER NOT NULL,
+                        body BLOB NOT NULL
+                    );
+                    CREATE INDEX history_segment_by_observed_at ON history_segment (newest_observed_at);
+                    CREATE INDEX registry_by_change ON registry (change);
+                    CREATE INDEX registry_tombstones ON registry (written_at) WHERE record IS NULL;
+                    """)
         }
         migrator.registerMigration("v3-aggregated-history") { db in
-            try db.execute(sql: """
-                CREATE TABLE aggregated_history (
-                    kind INTEGER NOT NULL,
-                    resolution TEXT NOT NULL,
-                    bucket_start INTEGER NOT NULL,
-                    body BLOB NOT NULL,
-                    PRIMARY KEY (kind, resolution, bucket_start)
-                ) WITHOUT ROWID;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE aggregated_history (
+                        kind INTEGER NOT NULL,
+                        resolution TEXT NOT NULL,
+                        bucket_start INTEGER NOT NULL,
+                        body BLOB NOT NULL,
+                        PRIMARY KEY (kind, resolution, bucket_start)
+                    ) WITHOUT ROWID;
+                    """)
         }
         return migrator
     }
@@ -65,7 +68,8 @@ enum SQLiteSchema {
     private static func check(_ db: Database, against migrator: DatabaseMigrator) throws {
         let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
         if !tables.isEmpty, !tables.contains("grdb_migrations") {
-            throw StateStoreError(.corrupt, "not a miner-index state file (it has tables \(tables.sorted()) and no schema version)")
+            throw StateStoreError(
+                .corrupt, "not a miner-index state file (it has tables \(tables.sorted()) and no schema version)")
         }
         let known = Set(migrator.migrations)
         let unknown = try migrator.appliedIdentifiers(db).subtracting(known)

@@ -87,17 +87,20 @@ public final class SQLiteStateStore: StateStore {
                     guard let kind = MinerKind(storageCode: row["kind"]) else { continue }
                     let record: Data? = row["record"]
                     state.registry.append(
-                        StoredRegistryRow(kind: kind, id: row["id"], change: row["change"], record: record.map { [UInt8]($0) }))
+                        StoredRegistryRow(
+                            kind: kind, id: row["id"], change: row["change"], record: record.map { [UInt8]($0) }))
                 }
                 state.logSegments = try Self.segments(
                     db, table: "log_segment", since: logsSince)
-                let history = try Row.fetchCursor(db, sql: "SELECT kind, resolution, bucket_start, body FROM aggregated_history")
+                let history = try Row.fetchCursor(
+                    db, sql: "SELECT kind, resolution, bucket_start, body FROM aggregated_history")
                 while let row = try history.next() {
                     guard let kind = MinerKind(storageCode: row["kind"]) else { continue }
                     let body: Data = row["body"]
-                    state.aggregatedHistory.append(StoredHistoryRow(
-                        kind: kind, resolution: row["resolution"],
-                        bucketStart: Timestamp(microsecondsSinceEpoch: row["bucket_start"]), body: [UInt8](body)))
+                    state.aggregatedHistory.append(
+                        StoredHistoryRow(
+                            kind: kind, resolution: row["resolution"],
+                            bucketStart: Timestamp(microsecondsSinceEpoch: row["bucket_start"]), body: [UInt8](body)))
                 }
                 let counters = try Row.fetchCursor(db, sql: "SELECT name, value FROM counter")
                 while let row = try counters.next() {
@@ -127,14 +130,18 @@ public final class SQLiteStateStore: StateStore {
     private static func segments(_ db: Database, table: String, since: Timestamp) throws -> [StoredSegment] {
         var segments: [StoredSegment] = []
         let rows = try Row.fetchCursor(
-            db, sql: "SELECT change, kind, newest_observed_at, body FROM \(table) WHERE newest_observed_at >= ? ORDER BY change",
+            db,
+            sql:
+                "SELECT change, kind, newest_observed_at, body FROM \(table) WHERE newest_observed_at >= ? ORDER BY change",
             arguments: [since.microsecondsSinceEpoch])
         while let row = try rows.next() {
             guard let kind = MinerKind(storageCode: row["kind"]) else { continue }
             let body: Data = row["body"]
-            segments.append(StoredSegment(
-                kind: kind, change: row["change"],
-                newestObservedAt: Timestamp(microsecondsSinceEpoch: row["newest_observed_at"]), body: [UInt8](body)))
+            segments.append(
+                StoredSegment(
+                    kind: kind, change: row["change"],
+                    newestObservedAt: Timestamp(microsecondsSinceEpoch: row["newest_observed_at"]), body: [UInt8](body))
+            )
         }
         return segments
     }
@@ -153,7 +160,8 @@ public final class SQLiteStateStore: StateStore {
         }
         do {
             return try await queue.writeWithoutTransaction { db in
-                try db.execute(sql: write.needsDurableCommit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                try db.execute(
+                    sql: write.needsDurableCommit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
                 var receipt = WriteReceipt()
                 try db.inTransaction(.immediate) {
                     receipt = try Self.apply(write, to: db, writtenAt: writtenAt)
@@ -173,17 +181,21 @@ public final class SQLiteStateStore: StateStore {
     }
 
     private static func apply(_ write: StoreWrite, to db: Database, writtenAt: Int64) throws -> WriteReceipt {
-        var change = try Int64.fetchOne(
-            db, sql: "SELECT value FROM counter WHERE name = ?", arguments: [SQLiteSchema.changeCounter]) ?? 0
+        var change =
+            try Int64.fetchOne(
+                db, sql: "SELECT value FROM counter WHERE name = ?", arguments: [SQLiteSchema.changeCounter]) ?? 0
         if !write.registry.isEmpty {
             change += 1
-            let upsert = try db.cachedStatement(sql: """
-                INSERT INTO registry (kind, id, change, written_at, record) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (kind, id) DO UPDATE SET
-                    change = excluded.change, written_at = excluded.written_at, record = excluded.record
-                """)
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO registry (kind, id, change, written_at, record) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (kind, id) DO UPDATE SET
+                        change = excluded.change, written_at = excluded.written_at, record = excluded.record
+                    """)
             for row in write.registry {
-                try upsert.execute(arguments: [row.kind.storageCode, row.id, change, writtenAt, row.record.map { Data($0) }])
+                try upsert.execute(arguments: [
+                    row.kind.storageCode, row.id, change, writtenAt, row.record.map { Data($0) },
+                ])
             }
         }
         var receipt = WriteReceipt()
@@ -193,34 +205,41 @@ public final class SQLiteStateStore: StateStore {
             for segment in segments {
                 change += 1
                 try insert.execute(arguments: [
-                    change, segment.kind.storageCode, segment.newestObservedAt.microsecondsSinceEpoch, Data(segment.body),
+                    change, segment.kind.storageCode, segment.newestObservedAt.microsecondsSinceEpoch,
+                    Data(segment.body),
                 ])
                 if table == "log_segment" { receipt.logSegmentChanges.append(change) }
             }
         }
-        let raise = try db.cachedStatement(sql: """
-            INSERT INTO counter (name, value) VALUES (?, ?)
-            ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)
-            """)
+        let raise = try db.cachedStatement(
+            sql: """
+                INSERT INTO counter (name, value) VALUES (?, ?)
+                ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)
+                """)
         for (name, value) in write.counters { try raise.execute(arguments: [name, value]) }
         try raise.execute(arguments: [SQLiteSchema.changeCounter, change])
 
         if !write.aggregatedHistory.isEmpty {
-            let upsert = try db.cachedStatement(sql: """
-                INSERT INTO aggregated_history (kind, resolution, bucket_start, body) VALUES (?, ?, ?, ?)
-                ON CONFLICT (kind, resolution, bucket_start) DO UPDATE SET body = excluded.body
-                """)
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO aggregated_history (kind, resolution, bucket_start, body) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (kind, resolution, bucket_start) DO UPDATE SET body = excluded.body
+                    """)
             for row in write.aggregatedHistory {
-                try upsert.execute(arguments: [row.kind.storageCode, row.resolution, row.bucketStart.microsecondsSinceEpoch,
-                                               Data(row.body)])
+                try upsert.execute(arguments: [
+                    row.kind.storageCode, row.resolution, row.bucketStart.microsecondsSinceEpoch,
+                    Data(row.body),
+                ])
             }
         }
         for (resolution, cutoff) in write.dropAggregatedHistoryBefore {
-            try db.execute(sql: "DELETE FROM aggregated_history WHERE resolution = ? AND bucket_start < ?",
-                           arguments: [resolution, cutoff.microsecondsSinceEpoch])
+            try db.execute(
+                sql: "DELETE FROM aggregated_history WHERE resolution = ? AND bucket_start < ?",
+                arguments: [resolution, cutoff.microsecondsSinceEpoch])
         }
         if let cutoff = write.dropLogSegmentsObservedBefore {
-            try db.execute(sql: "DELETE FROM log_segment WHERE newest_observed_at < ?", arguments: [cutoff.microsecondsSinceEpoch])
+            try db.execute(
+                sql: "DELETE FROM log_segment WHERE newest_observed_at < ?", arguments: [cutoff.microsecondsSinceEpoch])
         }
         if !write.dropLogSegments.isEmpty {
             let drop = try db.cachedStatement(sql: "DELETE FROM log_segment WHERE change = ?")
@@ -228,15 +247,17 @@ public final class SQLiteStateStore: StateStore {
         }
         if let cutoff = write.dropHistorySegmentsObservedBefore {
             try db.execute(
-                sql: "DELETE FROM history_segment WHERE newest_observed_at < ?", arguments: [cutoff.microsecondsSinceEpoch])
+                sql: "DELETE FROM history_segment WHERE newest_observed_at < ?",
+                arguments: [cutoff.microsecondsSinceEpoch])
         }
         if let cutoff = write.dropTombstonesBefore {
             // A tombstone must outlive every segment written before it, or a restore would bring its log back.
-            try db.execute(sql: """
-                DELETE FROM registry WHERE record IS NULL AND written_at < ?
-                    AND change < coalesce((SELECT min(change) FROM log_segment), 9223372036854775807)
-                    AND change < coalesce((SELECT min(change) FROM history_segment), 9223372036854775807)
-                """, arguments: [cutoff.microsecondsSinceEpoch])
+            try db.execute(
+                sql: """
+                    DELETE FROM registry WHERE record IS NULL AND written_at < ?
+                        AND change < coalesce((SELECT min(change) FROM log_segment), 9223372036854775807)
+                        AND change < coalesce((SELECT min(change) FROM history_segment), 9223372036854775807)
+                    """, arguments: [cutoff.microsecondsSinceEpoch])
         }
         return receipt
     }
@@ -281,7 +302,8 @@ public final class SQLiteStateStore: StateStore {
                 try files.moveItem(atPath: path + suffix, toPath: target + suffix)
             }
         } catch {
-            throw StateStoreError(.unavailable, "cannot move the damaged state file \(path) aside: \(error.localizedDescription)")
+            throw StateStoreError(
+                .unavailable, "cannot move the damaged state file \(path) aside: \(error.localizedDescription)")
         }
         return target
     }

@@ -1,3 +1,4 @@
+import Backoff
 import Foundation
 import Logging
 import MinerIndex
@@ -46,7 +47,8 @@ public enum StateStoreFactory {
             return nil
         case .sqlite(let path):
             let file = SQLiteStateStore(path: path, logger: logger)
-            let stored = try await load(file, offlineAfter: offlineAfter, logger: logger, onFileSetAside: onFileSetAside)
+            let stored = try await load(
+                file, offlineAfter: offlineAfter, logger: logger, onFileSetAside: onFileSetAside)
             return OpenedState(store: file, shared: nil, lock: AlwaysLeader(), stored: stored, file: file)
         case .postgres(let url):
             let postgres = try PostgresLocation(url: url)
@@ -60,7 +62,7 @@ public enum StateStoreFactory {
     private static func load(
         _ file: SQLiteStateStore, offlineAfter: Duration, logger: Logger, onFileSetAside: @Sendable () -> Void
     ) async throws -> StoredState {
-        var backoff = Duration.milliseconds(250)
+        var failures = 0
         while true {
             do {
                 if file.fileExists { try file.open() }
@@ -83,11 +85,12 @@ public enum StateStoreFactory {
                             metadata: ["state": "\(file.path)", "error": "\(error.message)"])
                         return StoredState()
                     }
+                    let retryIn = Backoff.stateStore.delay(afterFailures: failures)
+                    failures += 1
                     logger.error(
                         "cannot read the state file; retrying before consuming",
-                        metadata: ["state": "\(file.path)", "error": "\(error.message)", "retry_in": "\(backoff)"])
-                    try await Task.sleep(for: backoff)
-                    backoff = min(backoff * 2, .seconds(5))
+                        metadata: ["state": "\(file.path)", "error": "\(error.message)", "retry_in": "\(retryIn)"])
+                    try await Task.sleep(for: retryIn)
                 }
             }
         }
@@ -97,17 +100,18 @@ public enum StateStoreFactory {
     private static func loadRetrying(
         _ store: PostgresStateStore, offlineAfter: Duration, logger: Logger
     ) async throws -> StoredState {
-        var backoff = Duration.milliseconds(250)
+        var failures = 0
         while true {
             do {
                 return try await store.load(logsSince: Timestamp(Date()).adding(.zero - offlineAfter))
             } catch {
                 if error.kind == .newerSchema { throw StateStartupFailure(description: error.message) }
+                let retryIn = Backoff.stateStore.delay(afterFailures: failures)
+                failures += 1
                 logger.error(
                     "cannot read the shared state store; retrying before doing anything else",
-                    metadata: ["state": "\(store.location)", "error": "\(error.message)", "retry_in": "\(backoff)"])
-                try await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                    metadata: ["state": "\(store.location)", "error": "\(error.message)", "retry_in": "\(retryIn)"])
+                try await Task.sleep(for: retryIn)
             }
         }
     }

@@ -45,7 +45,9 @@ func writtenBytes(_ process: String = "self") -> Int {
 
 /// The PostgreSQL server's processes on this machine (none without a postgres:// URL).
 func serverProcesses() -> [String] {
-    guard postgresURL != nil, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+    guard postgresURL != nil, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else {
+        return []
+    }
     return entries.filter { entry in
         entry.allSatisfy(\.isNumber)
             && ((try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8))?.hasPrefix("postgres") ?? false)
@@ -55,14 +57,17 @@ func serverProcesses() -> [String] {
 /// CPU seconds of this process plus, on PostgreSQL, every server process (those that ended meanwhile are missed).
 func storeCPU() -> Double {
     let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-    return processCPU() + serverProcesses().reduce(0.0) { total, process in
-        guard let stat = try? String(contentsOfFile: "/proc/\(process)/stat", encoding: .utf8),
-            let afterName = stat.range(of: ") ", options: .backwards)
-        else { return total }
-        let fields = stat[afterName.upperBound...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return total }
-        return total + (user + system) / ticks
-    }
+    return processCPU()
+        + serverProcesses().reduce(0.0) { total, process in
+            guard let stat = try? String(contentsOfFile: "/proc/\(process)/stat", encoding: .utf8),
+                let afterName = stat.range(of: ") ", options: .backwards)
+            else { return total }
+            let fields = stat[afterName.upperBound...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else {
+                return total
+            }
+            return total + (user + system) / ticks
+        }
 }
 
 /// Bytes this process, and on PostgreSQL every server process, sent to the storage layer.
@@ -135,7 +140,9 @@ if ProcessInfo.processInfo.environment["ENCODE_ONLY"] != nil {
         total += StateWriter.segment(.cpuGpu, cpuGpuLogs)?.body.count ?? 0
     }
     let perLog = (processCPU() - started) / Double(50 * (asicLogs.count + cpuGpuLogs.count)) * 1e6
-    print("encode: \(String(format: "%.2f", perLog)) µs per log, \(total / 50 / (asicLogs.count + cpuGpuLogs.count)) B per log")
+    print(
+        "encode: \(String(format: "%.2f", perLog)) µs per log, \(total / 50 / (asicLogs.count + cpuGpuLogs.count)) B per log"
+    )
     exit(0)
 }
 
@@ -230,7 +237,9 @@ do {
         let moreSizes = StateWriter.segment(.cpuGpu, cpuGpuLogs).map { $0.body.count } ?? 0
         encodeCPU.append(processCPU() - started)
         if encodeCPU.count == 1 {
-            print("segment bytes per log: ASIC \(sizes / max(1, asicLogs.count)), CPU/GPU \(moreSizes / max(1, cpuGpuLogs.count))")
+            print(
+                "segment bytes per log: ASIC \(sizes / max(1, asicLogs.count)), CPU/GPU \(moreSizes / max(1, cpuGpuLogs.count))"
+            )
         }
     }
 }
@@ -256,38 +265,60 @@ for _ in 0..<3 {
     restoredLive = aggregate.liveCount + (await freshCpuGpu.versionedAggregate().aggregate.liveCount)
     await reopened.close()
 }
-let expectedLive = await asic.versionedAggregate().aggregate.liveCount + (await cpuGpu.versionedAggregate().aggregate.liveCount)
+let expectedLive =
+    await asic.versionedAggregate().aggregate.liveCount + (await cpuGpu.versionedAggregate().aggregate.liveCount)
 
 func format(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
 let cpuShare = median(checkpointCPU)
 let perLog = cpuShare / logs * 1e6
-print("state store benchmark (\(postgresURL == nil ? "SQLite" : "PostgreSQL, client and server processes")): "
-      + "\(asicCount) ASIC + \(cpuGpuCount) CPU/GPU miners, one report each per \(reportInterval) s "
-      + "(\(Int(logs)) logs per simulated second), \(checkpointCPU.count) steady checkpoints")
+print(
+    "state store benchmark (\(postgresURL == nil ? "SQLite" : "PostgreSQL, client and server processes")): "
+        + "\(asicCount) ASIC + \(cpuGpuCount) CPU/GPU miners, one report each per \(reportInterval) s "
+        + "(\(Int(logs)) logs per simulated second), \(checkpointCPU.count) steady checkpoints")
 print("| figure | median | range |")
 print("|---|---|---|")
-print("| checkpoint CPU per second of load (share of one core) | \(format(cpuShare * 100, 1)) % | \(format((checkpointCPU.min() ?? 0) * 100, 1))–\(format((checkpointCPU.max() ?? 0) * 100, 1)) % |")
+print(
+    "| checkpoint CPU per second of load (share of one core) | \(format(cpuShare * 100, 1)) % | \(format((checkpointCPU.min() ?? 0) * 100, 1))–\(format((checkpointCPU.max() ?? 0) * 100, 1)) % |"
+)
 // The median leaves out the once-a-minute WAL folds; the mean carries them.
 let meanCPUShare = checkpointCPU.reduce(0, +) / Double(max(1, checkpointCPU.count))
-print("| checkpoint CPU per second of load, mean (WAL folds included) | \(format(meanCPUShare * 100, 1)) % | \(format(meanCPUShare / logs * 1e6, 2)) µs per log |")
+print(
+    "| checkpoint CPU per second of load, mean (WAL folds included) | \(format(meanCPUShare * 100, 1)) % | \(format(meanCPUShare / logs * 1e6, 2)) µs per log |"
+)
 // The first fold copies the whole initial fill (every registry record, every miner's first log) into a file that
 // grows from nothing: a cost paid once per new file. After it, each fold copies one minute's changed pages.
 let afterFirstFold = Array(checkpointCPU.dropFirst(max(0, 62 - reportInterval)))
 if !afterFirstFold.isEmpty {
     let share = afterFirstFold.reduce(0, +) / Double(afterFirstFold.count)
-    print("| checkpoint CPU per second of load, mean after the first minute (later folds included) | \(format(share * 100, 1)) % | \(format(share / logs * 1e6, 2)) µs per log, \(afterFirstFold.count) checkpoints |")
+    print(
+        "| checkpoint CPU per second of load, mean after the first minute (later folds included) | \(format(share * 100, 1)) % | \(format(share / logs * 1e6, 2)) µs per log, \(afterFirstFold.count) checkpoints |"
+    )
 }
-print("| checkpoint CPU per log | \(format(perLog, 2)) µs | of which this process \(format(median(clientCheckpointCPU) / logs * 1e6, 2)) µs |")
-print("| of which draining the actors / encoding the segments | \(format(median(drainCPU) / logs * 1e6, 2)) / \(format(median(encodeCPU) / logs * 1e6, 2)) µs per log | |")
-print("| checkpoint wall time | \(format(median(checkpointWall) * 1000, 0)) ms | \(format((checkpointWall.min() ?? 0) * 1000, 0))–\(format((checkpointWall.max() ?? 0) * 1000, 0)) ms |")
-print("| disk writes per second of load, mean over the run | \(format(meanBytesPerSecond / 1e6, 2)) MB/s | checkpoints \(format(Double(bytesWritten.min() ?? 0) / 1e6, 2))–\(format(Double(bytesWritten.max() ?? 0) / 1e6, 2)) MB |")
+print(
+    "| checkpoint CPU per log | \(format(perLog, 2)) µs | of which this process \(format(median(clientCheckpointCPU) / logs * 1e6, 2)) µs |"
+)
+print(
+    "| of which draining the actors / encoding the segments | \(format(median(drainCPU) / logs * 1e6, 2)) / \(format(median(encodeCPU) / logs * 1e6, 2)) µs per log | |"
+)
+print(
+    "| checkpoint wall time | \(format(median(checkpointWall) * 1000, 0)) ms | \(format((checkpointWall.min() ?? 0) * 1000, 0))–\(format((checkpointWall.max() ?? 0) * 1000, 0)) ms |"
+)
+print(
+    "| disk writes per second of load, mean over the run | \(format(meanBytesPerSecond / 1e6, 2)) MB/s | checkpoints \(format(Double(bytesWritten.min() ?? 0) / 1e6, 2))–\(format(Double(bytesWritten.max() ?? 0) / 1e6, 2)) MB |"
+)
 print("| disk bytes per log, mean | \(format(meanBytesPerSecond / logs, 0)) B | |")
 // Steady state: the checkpoints after the first report interval, each with its share of the WAL folds.
 let steadyBytesPerSecond = Double(bytesWritten.reduce(0, +)) / Double(max(1, bytesWritten.count))
-print("| disk writes per second of load, steady (after the first \(reportInterval) s, WAL folds included) | \(format(steadyBytesPerSecond / 1e6, 2)) MB/s | \(format(steadyBytesPerSecond / logs, 0)) B per log |")
-print("| apply CPU per log, store tracking on / off | \(format(median(applyCPU) / logs * 1e6, 2)) / \(format(median(plainApplyCPU) / logs * 1e6, 2)) µs | ratio \(format(median(plainApplyCPU) / median(applyCPU), 3))× |")
+print(
+    "| disk writes per second of load, steady (after the first \(reportInterval) s, WAL folds included) | \(format(steadyBytesPerSecond / 1e6, 2)) MB/s | \(format(steadyBytesPerSecond / logs, 0)) B per log |"
+)
+print(
+    "| apply CPU per log, store tracking on / off | \(format(median(applyCPU) / logs * 1e6, 2)) / \(format(median(plainApplyCPU) / logs * 1e6, 2)) µs | ratio \(format(median(plainApplyCPU) / median(applyCPU), 3))× |"
+)
 if postgresURL == nil { print("| state file size (file + WAL) | \(format(Double(fileBytes(path)) / 1e6, 1)) MB | |") }
-print("| restore (open, read, decode, apply; \(restoredLive) live of \(expectedLive)) | \(format(median(restoreWall) * 1000, 0)) ms wall, \(format(median(restoreCPU) * 1000, 0)) ms CPU | \(format((restoreWall.min() ?? 0) * 1000, 0))–\(format((restoreWall.max() ?? 0) * 1000, 0)) ms |")
+print(
+    "| restore (open, read, decode, apply; \(restoredLive) live of \(expectedLive)) | \(format(median(restoreWall) * 1000, 0)) ms wall, \(format(median(restoreCPU) * 1000, 0)) ms CPU | \(format((restoreWall.min() ?? 0) * 1000, 0))–\(format((restoreWall.max() ?? 0) * 1000, 0)) ms |"
+)
 if postgresURL != nil {
     print("(the rows are in schema \(postgresSchema); DROP SCHEMA \(postgresSchema) CASCADE removes them)")
 } else if ProcessInfo.processInfo.environment["KEEP"] == nil {

@@ -108,7 +108,8 @@ struct WatchDrain: AsyncParsableCommand {
         let queue = broker.queue
         let expect = expect
         let timeout = timeout
-        let result = try await AMQPAdmin.withChannel(try broker.settings(name: "bench watch")) { channel throws(AMQPError) -> String in
+        let result = try await AMQPAdmin.withChannel(try broker.settings(name: "bench watch")) {
+            channel throws(AMQPError) -> String in
             let clock = ContinuousClock()
             let deadline = clock.now + .seconds(timeout)
             var startedAt: ContinuousClock.Instant?
@@ -126,7 +127,8 @@ struct WatchDrain: AsyncParsableCommand {
                 }
                 if let startedAt, depth == 0 {
                     let seconds = (now - startedAt).secondsValue
-                    return #"{"messages": \#(expect), "seconds": \#(seconds), "rate": \#(Double(expect) / max(seconds, 1e-9))}"#
+                    return
+                        #"{"messages": \#(expect), "seconds": \#(seconds), "rate": \#(Double(expect) / max(seconds, 1e-9))}"#
                 }
                 usleep(5_000)
             }
@@ -165,5 +167,3 @@ struct SampleDepth: AsyncParsableCommand {
         }
     }
 }
-
-

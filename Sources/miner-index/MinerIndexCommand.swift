@@ -40,7 +40,9 @@ struct MinerIndexCommand: AsyncParsableCommand {
         if let port = configuration.httpPort {
             let http = HTTPServer.application(
                 service: service, metrics: prometheus, host: configuration.httpHost, port: port, logger: logger,
-                onListening: { port in logger.info("HTTP listening", metadata: ["address": "\(configuration.httpHost):\(port)"]) })
+                onListening: { port in
+                    logger.info("HTTP listening", metadata: ["address": "\(configuration.httpHost):\(port)"])
+                })
             services.append(.init(service: http))
         }
         services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup))

@@ -35,7 +35,8 @@ struct MinerLoadCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let run = LoadRun(configuration: configuration, showsProgress: !options.quiet, logger: Logger(label: "miner-load"))
+        let run = LoadRun(
+            configuration: configuration, showsProgress: !options.quiet, logger: Logger(label: "miner-load"))
         let summary: LoadSummary
         do {
             summary = try await run.run()

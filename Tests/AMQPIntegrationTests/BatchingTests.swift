@@ -21,7 +21,8 @@ import Testing
         publisher.start()
         try await publisher.waitUntilConnected(timeout: .seconds(10))
         for number in 0..<count {
-            _ = try await publisher.publish(OutgoingMessage(exchange: "", routingKey: queue, body: Array("m\(number)".utf8)))
+            _ = try await publisher.publish(
+                OutgoingMessage(exchange: "", routingKey: queue, body: Array("m\(number)".utf8)))
         }
         await publisher.close()
     }
@@ -74,7 +75,10 @@ import Testing
         }
         #expect(received == 3)
         // Acknowledged while the I/O thread waited in its poll: the ack must wake it.
-        #expect(await eventually { (try? TestBroker.messageCounts(queue: queue)).flatMap { $0 }.map { $0 == (0, 0) } ?? false })
+        #expect(
+            await eventually {
+                (try? TestBroker.messageCounts(queue: queue)).flatMap { $0 }.map { $0 == (0, 0) } ?? false
+            })
         await consumer.close()
         try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.deleteQueue(queue) }
     }

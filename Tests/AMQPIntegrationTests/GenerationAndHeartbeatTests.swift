@@ -19,7 +19,8 @@ import Testing
         publisher.start()
         try await publisher.waitUntilConnected(timeout: .seconds(10))
         _ = try await publisher.publish(
-            OutgoingMessage(exchange: "", routingKey: queue, body: Array("old".utf8), properties: .init(deliveryMode: .persistent)))
+            OutgoingMessage(
+                exchange: "", routingKey: queue, body: Array("old".utf8), properties: .init(deliveryMode: .persistent)))
         await publisher.close()
 
         let consumer = AMQPConsumer(
@@ -45,7 +46,9 @@ import Testing
         let settled = await eventually {
             (try? TestBroker.messageCounts(queue: queue)).flatMap { $0 }.map { $0 == (0, 0) } ?? false
         }
-        #expect(settled, "the message is still in the queue: \(String(describing: try? TestBroker.messageCounts(queue: queue)))")
+        #expect(
+            settled,
+            "the message is still in the queue: \(String(describing: try? TestBroker.messageCounts(queue: queue)))")
         try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in
             try channel.publishUnconfirmed(OutgoingMessage(exchange: "", routingKey: queue, body: Array("probe".utf8)))
         }
@@ -85,7 +88,9 @@ import Testing
             guard let now = (try? TestBroker.frameCounts(connectionNamed: name)) ?? nil else { return false }
             return now.received - before.received >= 5 && now.sent - before.sent >= 5
         }
-        #expect(heartbeats, "heartbeats did not flow: \(String(describing: try? TestBroker.frameCounts(connectionNamed: name)))")
+        #expect(
+            heartbeats,
+            "heartbeats did not flow: \(String(describing: try? TestBroker.frameCounts(connectionNamed: name)))")
         #expect(consumer.status == .consuming(generation: 1))
         await consumer.close()
         let seen = await events.value

@@ -37,9 +37,10 @@ import Testing
             var properties = RawAMQPPublisher.Properties()
             properties.timestamp = seconds
             properties.headers = [(Array("case".utf8), .longString(Array("timestamp \(seconds)".utf8)))]
-            cases.append(Case(name: "timestamp \(seconds)", properties: properties) { read in
-                #expect(read.timestamp == expected, "timestamp \(seconds)")
-            })
+            cases.append(
+                Case(name: "timestamp \(seconds)", properties: properties) { read in
+                    #expect(read.timestamp == expected, "timestamp \(seconds)")
+                })
         }
 
         var everyType = RawAMQPPublisher.Properties()
@@ -48,36 +49,46 @@ import Testing
             (Array("s".utf8), .int16(-32768)), (Array("u".utf8), .uint16(65535)), (Array("I".utf8), .int32(.min)),
             (Array("i".utf8), .uint32(.max)), (Array("l".utf8), .int64(.min)), (Array("f".utf8), .float(1.5)),
             (Array("d".utf8), .double(-1e308)),
-            (Array("D".utf8), .decimal(scale: 2, value: 12345)), (Array("D-max".utf8), .decimal(scale: 255, value: .max)),
+            (Array("D".utf8), .decimal(scale: 2, value: 12345)),
+            (Array("D-max".utf8), .decimal(scale: 255, value: .max)),
             (Array("S".utf8), .longString(Self.invalidUTF8)), (Array("x".utf8), .bytes([0, 1, 0xFF])),
             (Array("T".utf8), .timestamp(.max)), (Array("V".utf8), .void),
             (Array("F".utf8), .table([(Array("inner".utf8), .int8(1))])),
             (Array("A".utf8), .array([.int16(1), .longString(Array("two".utf8)), .void, .array([])])),
             (Self.invalidUTF8, .longString(Array("key not UTF-8".utf8))),
         ]
-        cases.append(Case(name: "every field type", properties: everyType) { read in
-            let headers = read.headers
-            #expect(headers["t"] == .bool(true))
-            #expect(headers["b"] == .int(-128))
-            #expect(headers["B"] == .int(255))
-            #expect(headers["s"] == .int(-32768))
-            #expect(headers["u"] == .int(65535))
-            #expect(headers["I"] == .int(Int64(Int32.min)))
-            #expect(headers["i"] == .int(Int64(UInt32.max)))
-            #expect(headers["l"] == .int(.min))
-            #expect(headers["f"] == .double(1.5))
-            #expect(headers["d"] == .double(-1e308))
-            if case .double(let value)? = headers["D"] { #expect(abs(value - 123.45) < 1e-9) } else { Issue.record("D") }
-            if case .double(let value)? = headers["D-max"] { #expect(value.isFinite) } else { Issue.record("D-max") }
-            #expect(headers["S"] == .string(String(decoding: Self.invalidUTF8, as: UTF8.self)))
-            #expect(headers["x"] == .bytes([0, 1, 0xFF]))
-            #expect(headers["T"] == .timestamp(.max))
-            #expect(headers["T"]?.intValue == nil)
-            #expect(headers["V"] == .void)
-            #expect(headers["F"] == .table(["inner": .int(1)]))
-            #expect(headers["A"] == .array([.int(1), .string("two"), .void, .array([])]))
-            #expect(headers[String(decoding: Self.invalidUTF8, as: UTF8.self)] == .string("key not UTF-8"))
-        })
+        cases.append(
+            Case(name: "every field type", properties: everyType) { read in
+                let headers = read.headers
+                #expect(headers["t"] == .bool(true))
+                #expect(headers["b"] == .int(-128))
+                #expect(headers["B"] == .int(255))
+                #expect(headers["s"] == .int(-32768))
+                #expect(headers["u"] == .int(65535))
+                #expect(headers["I"] == .int(Int64(Int32.min)))
+                #expect(headers["i"] == .int(Int64(UInt32.max)))
+                #expect(headers["l"] == .int(.min))
+                #expect(headers["f"] == .double(1.5))
+                #expect(headers["d"] == .double(-1e308))
+                if case .double(let value)? = headers["D"] {
+                    #expect(abs(value - 123.45) < 1e-9)
+                } else {
+                    Issue.record("D")
+                }
+                if case .double(let value)? = headers["D-max"] {
+                    #expect(value.isFinite)
+                } else {
+                    Issue.record("D-max")
+                }
+                #expect(headers["S"] == .string(String(decoding: Self.invalidUTF8, as: UTF8.self)))
+                #expect(headers["x"] == .bytes([0, 1, 0xFF]))
+                #expect(headers["T"] == .timestamp(.max))
+                #expect(headers["T"]?.intValue == nil)
+                #expect(headers["V"] == .void)
+                #expect(headers["F"] == .table(["inner": .int(1)]))
+                #expect(headers["A"] == .array([.int(1), .string("two"), .void, .array([])]))
+                #expect(headers[String(decoding: Self.invalidUTF8, as: UTF8.self)] == .string("key not UTF-8"))
+            })
 
         for (name, field) in [("NaN", RawAMQPPublisher.Field.float(.nan)), ("infinity", .double(.infinity))] {
             var properties = RawAMQPPublisher.Properties()
@@ -102,16 +113,17 @@ import Testing
         strings.priority = 255
         strings.deliveryMode = 2
         strings.headers = [(longInvalid, .longString(longInvalid))]
-        cases.append(Case(name: "strings that are not UTF-8", properties: strings) { read in
-            #expect(read.messageID == String(repeating: "\u{FFFD}", count: 255))
-            #expect(read.contentType == String(decoding: Self.invalidUTF8, as: UTF8.self))
-            #expect(read.contentEncoding == "\0\0\0")
-            #expect(read.correlationID == String(repeating: "c", count: 255))
-            #expect(read.type == "")
-            #expect(read.priority == 255)
-            #expect(read.deliveryMode == .persistent)
-            #expect(read.headers[String(repeating: "\u{FFFD}", count: 255)] != nil)
-        })
+        cases.append(
+            Case(name: "strings that are not UTF-8", properties: strings) { read in
+                #expect(read.messageID == String(repeating: "\u{FFFD}", count: 255))
+                #expect(read.contentType == String(decoding: Self.invalidUTF8, as: UTF8.self))
+                #expect(read.contentEncoding == "\0\0\0")
+                #expect(read.correlationID == String(repeating: "c", count: 255))
+                #expect(read.type == "")
+                #expect(read.priority == 255)
+                #expect(read.deliveryMode == .persistent)
+                #expect(read.headers[String(repeating: "\u{FFFD}", count: 255)] != nil)
+            })
 
         // Nesting up to what one frame can hold; only the first levels are read.
         for (name, field) in [
@@ -120,28 +132,32 @@ import Testing
         ] {
             var deep = RawAMQPPublisher.Properties()
             deep.headers = [(Array("deep".utf8), field)]
-            cases.append(Case(name: name, properties: deep) { read in
-                var level = 1
-                var value = read.headers["deep"]
-                while let current = value {
-                    switch current {
-                    case .array(let values): value = values.first
-                    case .table(let table): value = table["n"]
-                    default: value = nil
+            cases.append(
+                Case(name: name, properties: deep) { read in
+                    var level = 1
+                    var value = read.headers["deep"]
+                    while let current = value {
+                        switch current {
+                        case .array(let values): value = values.first
+                        case .table(let table): value = table["n"]
+                        default: value = nil
+                        }
+                        if value != nil { level += 1 }
                     }
-                    if value != nil { level += 1 }
-                }
-                // Level 1 is the headers table; the deepest container read is at the limit, holding a void.
-                #expect(level == WireLimits.maximumNestingDepth, "\(name): read \(level) levels")
-            })
+                    // Level 1 is the headers table; the deepest container read is at the limit, holding a void.
+                    #expect(level == WireLimits.maximumNestingDepth, "\(name): read \(level) levels")
+                })
         }
 
         var wide = RawAMQPPublisher.Properties()
-        wide.headers = (0..<12_000).map { (Array("k\($0)".utf8), RawAMQPPublisher.Field.int8(Int8(truncatingIfNeeded: $0))) }
-        cases.append(Case(name: "twelve thousand headers", properties: wide) { read in
-            #expect(read.headers.keys.filter { $0.hasPrefix("k") }.count == 12_000)
-            #expect(read.headers["k11999"] == .int(Int64(Int8(truncatingIfNeeded: 11_999))))
-        })
+        wide.headers = (0..<12_000).map {
+            (Array("k\($0)".utf8), RawAMQPPublisher.Field.int8(Int8(truncatingIfNeeded: $0)))
+        }
+        cases.append(
+            Case(name: "twelve thousand headers", properties: wide) { read in
+                #expect(read.headers.keys.filter { $0.hasPrefix("k") }.count == 12_000)
+                #expect(read.headers["k11999"] == .int(Int64(Int8(truncatingIfNeeded: 11_999))))
+            })
         return cases
     }
 
@@ -206,12 +222,13 @@ import Testing
         #expect(consumer.status == .consuming(generation: 1), "the consumer reconnected: \(consumer.status)")
 
         let confirmedCopies = routed.count - refused.count
-        #expect(await eventually {
-            let depth = try? await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in
-                try channel.inspectQueue(copies).messageCount
-            }
-            return depth == UInt32(confirmedCopies)
-        })
+        #expect(
+            await eventually {
+                let depth = try? await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in
+                    try channel.inspectQueue(copies).messageCount
+                }
+                return depth == UInt32(confirmedCopies)
+            })
 
         await consumer.close()
         await publisher.close()
@@ -233,7 +250,8 @@ extension HostileDeliveryTests {
             exchanges: [ExchangeDeclaration(name: deadLetters, kind: .fanout, durable: false)],
             queues: [
                 QueueDeclaration(name: deadLetters, durable: false),
-                QueueDeclaration(name: queue, durable: false, arguments: ["x-dead-letter-exchange": .string(deadLetters)]),
+                QueueDeclaration(
+                    name: queue, durable: false, arguments: ["x-dead-letter-exchange": .string(deadLetters)]),
             ],
             bindings: [QueueBinding(queue: deadLetters, exchange: deadLetters)])
         _ = try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.declare(topology) }
@@ -243,7 +261,8 @@ extension HostileDeliveryTests {
         let messages = [("before", RawAMQPPublisher.Properties()), ("poison", emptyName), ("after", .init())]
         let outcomes = try await RawAMQPPublisher.withPublisher(settings) { raw in
             try messages.map { body, properties in
-                try raw.publish(exchange: [], routingKey: Array(queue.utf8), properties: properties, body: Array(body.utf8))
+                try raw.publish(
+                    exchange: [], routingKey: Array(queue.utf8), properties: properties, body: Array(body.utf8))
             }
         }
         #expect(outcomes == [.routed, .routed, .routed])
@@ -269,12 +288,13 @@ extension HostileDeliveryTests {
             events.withLock { $0.contains { if case .rejectedUndecodable = $0 { true } else { false } } }
         }
         #expect(rejected, "\(events.withLock { $0 })")
-        #expect(await eventually {
-            let depths = try? await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in
-                (try channel.inspectQueue(deadLetters).messageCount, try channel.inspectQueue(queue).messageCount)
-            }
-            return depths.map { $0 == (1, 0) } ?? false
-        }, "the undecodable message is not (only) in the dead-letter queue")
+        #expect(
+            await eventually {
+                let depths = try? await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in
+                    (try channel.inspectQueue(deadLetters).messageCount, try channel.inspectQueue(queue).messageCount)
+                }
+                return depths.map { $0 == (1, 0) } ?? false
+            }, "the undecodable message is not (only) in the dead-letter queue")
 
         await consumer.close()
         reading.cancel()

@@ -81,7 +81,9 @@ import Testing
         let probe = QueueDepthProbe(
             settings: settings, queue: queue, period: .seconds(3600), logger: TestBroker.logger)
         let firstReading = Mutex<UInt32??>(nil)
-        let task = Task { await probe.run { reading in firstReading.withLock { if $0 == nil { $0 = .some(reading) } } } }
+        let task = Task {
+            await probe.run { reading in firstReading.withLock { if $0 == nil { $0 = .some(reading) } } }
+        }
         #expect(await eventually { firstReading.withLock { $0 } != nil })
         task.cancel()
         // The probe now sleeps for an hour: only the cancellation can end it.

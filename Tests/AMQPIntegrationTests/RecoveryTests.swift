@@ -75,7 +75,9 @@ import Testing
         #expect(allReceived, "missing: \(confirmed.subtracting(received.withLock { $0 }).sorted().prefix(10))")
 
         // Both clients work again by themselves after the restart.
-        #expect(try await publisher.publish(OutgoingMessage(exchange: "", routingKey: queue, body: Array("after".utf8))) == .confirmed)
+        #expect(
+            try await publisher.publish(OutgoingMessage(exchange: "", routingKey: queue, body: Array("after".utf8)))
+                == .confirmed)
         #expect(await eventually { received.withLock { $0.contains("after") } })
         if case .consuming(let generation) = consumer.status {
             #expect(generation >= 3)
@@ -97,7 +99,8 @@ import Testing
         let topology = Topology(queues: [QueueDeclaration(name: queue, durable: false)])
         let publisher = AMQPPublisher(
             settings: settings,
-            configuration: .init(topology: topology, whenBlocked: .wait(upTo: .milliseconds(500)), backoff: TestBroker.fastBackoff),
+            configuration: .init(
+                topology: topology, whenBlocked: .wait(upTo: .milliseconds(500)), backoff: TestBroker.fastBackoff),
             logger: TestBroker.logger)
         publisher.start()
         try await publisher.waitUntilConnected(timeout: .seconds(10))

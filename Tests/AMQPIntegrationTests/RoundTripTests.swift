@@ -110,7 +110,8 @@ import Testing
             exchanges: [ExchangeDeclaration(name: deadLetterExchange, kind: .fanout, durable: false, autoDelete: true)],
             queues: [
                 QueueDeclaration(name: deadLetterQueue, durable: false),
-                QueueDeclaration(name: queue, durable: false, arguments: ["x-dead-letter-exchange": .string(deadLetterExchange)]),
+                QueueDeclaration(
+                    name: queue, durable: false, arguments: ["x-dead-letter-exchange": .string(deadLetterExchange)]),
             ],
             bindings: [QueueBinding(queue: deadLetterQueue, exchange: deadLetterExchange)])
 
@@ -178,9 +179,12 @@ import Testing
         try await publisher.waitUntilConnected(timeout: .seconds(10))
 
         await #expect {
-            try await publisher.publish(OutgoingMessage(exchange: "no-such-exchange-\(UUID())", routingKey: "x", body: [1]))
+            try await publisher.publish(
+                OutgoingMessage(exchange: "no-such-exchange-\(UUID())", routingKey: "x", body: [1]))
         } throws: { error in
-            guard let error = error as? AMQPError, case .server(_, .channel, 404, let text) = error else { return false }
+            guard let error = error as? AMQPError, case .server(_, .channel, 404, let text) = error else {
+                return false
+            }
             return text.contains("NOT_FOUND")
         }
         let recovered = await eventually {

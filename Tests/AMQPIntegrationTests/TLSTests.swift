@@ -21,7 +21,9 @@ import Testing
                 publisher.start()
                 try await publisher.waitUntilConnected(timeout: .seconds(10))
                 let body = Array("over TLS to \(host)".utf8)
-                #expect(try await publisher.publish(OutgoingMessage(exchange: "", routingKey: queue, body: body)) == .confirmed)
+                #expect(
+                    try await publisher.publish(OutgoingMessage(exchange: "", routingKey: queue, body: body))
+                        == .confirmed)
 
                 let consumer = AMQPConsumer(
                     settings: settings, configuration: .init(queue: queue, backoff: TestBroker.fastBackoff),
@@ -33,7 +35,8 @@ import Testing
                 consumer.ack(delivery.tag)
                 await consumer.close()
                 await publisher.close()
-                try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.deleteQueue(queue) }
+                try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.deleteQueue(queue)
+                }
             }
         }
     }
@@ -47,14 +50,16 @@ import Testing
                 return
             }
             #expect(operation == "connecting to localhost:\(tls.ports[.verified] ?? 0)")
-            #expect(message.contains("certificate verify failed: self-signed certificate in certificate chain")
-                        || message.contains("certificate verify failed: unable to get local issuer certificate"),
-                    "\(message)")
+            #expect(
+                message.contains("certificate verify failed: self-signed certificate in certificate chain")
+                    || message.contains("certificate verify failed: unable to get local issuer certificate"),
+                "\(message)")
             #expect(message.contains("miner-index test CA"), "\(message)")
             #expect(!message.contains("guest"))
 
             // Without verification the same connection is accepted: the refusal above was verification's.
-            let unverified = try ConnectionSettings(url: tls.url(.verified, caFile: tls.otherCAFile, extra: "verify=verify_none"))
+            let unverified = try ConnectionSettings(
+                url: tls.url(.verified, caFile: tls.otherCAFile, extra: "verify=verify_none"))
             #expect(await connectionError(unverified) == nil)
         }
     }
@@ -62,12 +67,15 @@ import Testing
     @Test func aHostNotNamedInTheBrokersCertificateIsRefused() async throws {
         try await TLSTestListeners.withListeners { tls in
             let byName = await connectionError(try ConnectionSettings(url: tls.url(.misnamed, host: "localhost")))
-            #expect(byName?.description.contains(
-                "certificate verify failed: hostname mismatch (the broker's certificate /CN=broker.miner-index.invalid)") == true,
+            #expect(
+                byName?.description.contains(
+                    "certificate verify failed: hostname mismatch (the broker's certificate /CN=broker.miner-index.invalid)"
+                ) == true,
                 "\(String(describing: byName))")
             let byAddress = await connectionError(try ConnectionSettings(url: tls.url(.misnamed, host: "127.0.0.1")))
-            #expect(byAddress?.description.contains("certificate verify failed: IP address mismatch") == true,
-                    "\(String(describing: byAddress))")
+            #expect(
+                byAddress?.description.contains("certificate verify failed: IP address mismatch") == true,
+                "\(String(describing: byAddress))")
 
             // The chain is good: only the name was wrong.
             let nameUnchecked = try ConnectionSettings(url: tls.url(.misnamed, extra: "verify_hostname=false"))

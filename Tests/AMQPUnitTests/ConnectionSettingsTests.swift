@@ -103,19 +103,26 @@ import Testing
     @Test func errorsCarryTheLibraryAndServerText() {
         let library = AMQPError.library(operation: "connecting to h:1", status: -9, message: "a socket error occurred")
         #expect(library.description == "connecting to h:1 failed: a socket error occurred (rabbitmq-c status -9)")
-        let server = AMQPError.server(operation: "declaring queue 'q'", scope: .channel, replyCode: 406, replyText: "PRECONDITION_FAILED")
+        let server = AMQPError.server(
+            operation: "declaring queue 'q'", scope: .channel, replyCode: 406, replyText: "PRECONDITION_FAILED")
         #expect(server.description.contains("406 PRECONDITION_FAILED"))
         #expect(server.refusedDeclaration?.entity == "queue 'q'" && server.refusedDeclaration?.argument == nil)
         let inequivalent = AMQPError.server(
             operation: "declaring queue 'miner_index.dead_letter'", scope: .channel, replyCode: 406,
-            replyText: "PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue 'miner_index.dead_letter' in vhost '/': received the value 'quorum' of type 'longstr' but current is none")
+            replyText:
+                "PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue 'miner_index.dead_letter' in vhost '/': received the value 'quorum' of type 'longstr' but current is none"
+        )
         #expect(inequivalent.refusedDeclaration?.argument == "x-queue-type")
-        #expect(inequivalent.description.hasSuffix(
-            "The broker already holds queue 'miner_index.dead_letter' with a different 'x-queue-type', and keeps it as it is: "
-                + "delete it (moving its messages elsewhere first) or declare it as it stands"))
-        let notADeclaration = AMQPError.server(operation: "consuming", scope: .channel, replyCode: 406, replyText: "PRECONDITION_FAILED")
+        #expect(
+            inequivalent.description.hasSuffix(
+                "The broker already holds queue 'miner_index.dead_letter' with a different 'x-queue-type', and keeps it as it is: "
+                    + "delete it (moving its messages elsewhere first) or declare it as it stands"))
+        let notADeclaration = AMQPError.server(
+            operation: "consuming", scope: .channel, replyCode: 406, replyText: "PRECONDITION_FAILED")
         #expect(notADeclaration.refusedDeclaration == nil)
-        #expect(AMQPError.server(operation: "login", scope: .connection, replyCode: 403, replyText: "ACCESS_REFUSED").isPermanentConfigurationError)
+        #expect(
+            AMQPError.server(operation: "login", scope: .connection, replyCode: 403, replyText: "ACCESS_REFUSED")
+                .isPermanentConfigurationError)
         #expect(!library.isPermanentConfigurationError)
     }
 }

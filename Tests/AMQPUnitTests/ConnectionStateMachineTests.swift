@@ -1,12 +1,14 @@
-@testable import AMQP
 import Testing
+
+@testable import AMQP
 
 @Suite struct ConnectionStateMachineTests {
     typealias Machine = ConnectionStateMachine
     /// Jitter fixed at the middle, so every delay is the curve's own: 0.5 s, 1 s, 2 s, …
     let backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30), multiplier: 2, jitter: 0.2)
     let lost = AMQPError.connectionLost(reason: "socket closed")
-    let channelError = AMQPError.server(operation: "publishing", scope: .channel, replyCode: 404, replyText: "NOT_FOUND")
+    let channelError = AMQPError.server(
+        operation: "publishing", scope: .channel, replyCode: 404, replyText: "NOT_FOUND")
 
     func machine(_ recovery: Machine.ChannelRecovery) -> Machine {
         Machine(backoff: backoff, channelRecovery: recovery, random: { 0.5 })
@@ -80,7 +82,9 @@ import Testing
         #expect(step.action == .wait(.seconds(1)))
         _ = machine.waited(closeRequested: false)
         machine.sessionOpened()
-        #expect(machine.sessionEnded(.channelFailed(channelError), closeRequested: false).action == .openSession(generation: 5))
+        #expect(
+            machine.sessionEnded(.channelFailed(channelError), closeRequested: false).action
+                == .openSession(generation: 5))
     }
 
     @Test func aCancelledConsumerSubscribesAgainAtOnceOnANewChannel() {
@@ -92,14 +96,17 @@ import Testing
         #expect(step == .init(closeChannel: true, action: .openSession(generation: 2)))
         // Cancelled while closing: the channel is still closed first (and the cancel reported), then the connection.
         machine.sessionOpened()
-        #expect(machine.sessionEnded(.cancelledByBroker, closeRequested: true) == .init(closeChannel: true, action: .finish(.close)))
+        #expect(
+            machine.sessionEnded(.cancelledByBroker, closeRequested: true)
+                == .init(closeChannel: true, action: .finish(.close)))
     }
 
     @Test func aCloseEndsEveryStateWithTheRightConnectionDisposal() {
         var machine = machine(.afterBackoff)
         _ = machine.start(closeRequested: false)
-        #expect(machine.connectFailed(lost, closeRequested: true)
-            == .init(failure: .init(error: lost, consecutive: 0, retryIn: nil), action: .finish(.none)))
+        #expect(
+            machine.connectFailed(lost, closeRequested: true)
+                == .init(failure: .init(error: lost, consecutive: 0, retryIn: nil), action: .finish(.none)))
 
         machine = self.machine(.afterBackoff)
         _ = machine.start(closeRequested: false)
@@ -131,10 +138,13 @@ import Testing
     @Test func whatASessionThrowsIsSortedByWhetherTheConnectionSurvives() {
         typealias End = Machine.SessionEnd
         #expect(End(classifying: channelError, operation: "x") == .channelFailed(channelError))
-        #expect(End(classifying: SessionInterruption.channelClosed(channelError), operation: "x") == .channelFailed(channelError))
+        #expect(
+            End(classifying: SessionInterruption.channelClosed(channelError), operation: "x")
+                == .channelFailed(channelError))
         #expect(End(classifying: SessionInterruption.consumerCancelled, operation: "x") == .cancelledByBroker)
         #expect(End(classifying: lost, operation: "x") == .connectionFailed(lost))
-        let connectionClose = AMQPError.server(operation: "x", scope: .connection, replyCode: 320, replyText: "CONNECTION_FORCED")
+        let connectionClose = AMQPError.server(
+            operation: "x", scope: .connection, replyCode: 320, replyText: "CONNECTION_FORCED")
         #expect(End(classifying: connectionClose, operation: "x") == .connectionFailed(connectionClose))
     }
 }

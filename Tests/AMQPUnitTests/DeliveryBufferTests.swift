@@ -1,11 +1,13 @@
-@testable import AMQP
 import Testing
+
+@testable import AMQP
 
 @Suite struct DeliveryBufferTests {
     private func deliveries(_ tags: ClosedRange<UInt64>) -> [Delivery] {
         tags.map { tag in
-            Delivery(tag: DeliveryTag(generation: 1, value: tag), exchange: "in", routingKey: "asic_miner.log",
-                     redelivered: false, properties: MessageProperties(), body: [UInt8(tag % 256)])
+            Delivery(
+                tag: DeliveryTag(generation: 1, value: tag), exchange: "in", routingKey: "asic_miner.log",
+                redelivered: false, properties: MessageProperties(), body: [UInt8(tag % 256)])
         }
     }
 

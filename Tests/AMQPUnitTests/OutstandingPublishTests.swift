@@ -1,5 +1,6 @@
-@testable import AMQP
 import Testing
+
+@testable import AMQP
 
 @Suite struct OutstandingPublishTests {
     let message = OutgoingMessage(exchange: "", routingKey: "q", body: [1])
@@ -41,8 +42,12 @@ import Testing
         #expect(!AMQPError.nacked.mayHaveBeenRouted)
         #expect(!AMQPError.unpublishable(reason: "too big").mayHaveBeenRouted)
         // A channel error fails everything in flight on the channel, some of which may have been routed.
-        #expect(AMQPError.server(operation: "publishing", scope: .channel, replyCode: 404, replyText: "NOT_FOUND").mayHaveBeenRouted)
-        #expect(!AMQPError.server(operation: "login", scope: .connection, replyCode: 403, replyText: "ACCESS_REFUSED").mayHaveBeenRouted)
+        #expect(
+            AMQPError.server(operation: "publishing", scope: .channel, replyCode: 404, replyText: "NOT_FOUND")
+                .mayHaveBeenRouted)
+        #expect(
+            !AMQPError.server(operation: "login", scope: .connection, replyCode: 403, replyText: "ACCESS_REFUSED")
+                .mayHaveBeenRouted)
     }
 
     @Test func aMultipleAckWithAHugeTagSettlesWhatWasSentAndNoMore() async {

@@ -1,5 +1,6 @@
-@testable import AMQP
 import Testing
+
+@testable import AMQP
 
 @Suite struct RecentTextsTests {
     private func read(_ bytes: [UInt8], with texts: inout RecentTexts) -> String {

@@ -22,8 +22,9 @@ import Testing
             headers: [String(repeating: "k", count: 255): .string(String(repeating: "v", count: 100_000))]
                 .merging(nested(WireLimits.maximumNestingDepth)) { $1 },
             contentEncoding: "gzip", correlationID: "c", appID: "a", priority: 9)
-        #expect(message(routingKey: String(repeating: "r", count: 255), properties: properties)
-            .unpublishableReason(frameMax: 131_072) == nil)
+        #expect(
+            message(routingKey: String(repeating: "r", count: 255), properties: properties)
+                .unpublishableReason(frameMax: 131_072) == nil)
     }
 
     @Test func shortStringsOverTwoHundredFiftyFiveBytesAreRefused() {
@@ -54,8 +55,9 @@ import Testing
 
     @Test(arguments: [Double.nan, .infinity, -.infinity])
     func nonFiniteDoublesAreRefusedBecauseRabbitMQCannotReadThem(_ number: Double) {
-        #expect(message(properties: .init(headers: ["x": .array([.double(number)])]))
-            .unpublishableReason(frameMax: 131_072) != nil)
+        #expect(
+            message(properties: .init(headers: ["x": .array([.double(number)])]))
+                .unpublishableReason(frameMax: 131_072) != nil)
     }
 
     @Test func propertiesThatDoNotFitOneFrameAreRefusedAtTheExactSize() {

@@ -1,5 +1,6 @@
 import AMQP
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -294,7 +295,9 @@ public final class RawAMQPPublisher {
     private func send(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
-            let written = bytes[sent...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let written = bytes[sent...].withUnsafeBytes {
+                Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard written > 0 else {
                 close()
                 throw ProtocolError(description: "send failed (errno \(errno))")
@@ -317,7 +320,8 @@ public final class RawAMQPPublisher {
             let got = buffer[received...].withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
             guard got > 0 else {
                 close()
-                throw ProtocolError(description: got == 0 ? "the broker closed the socket" : "recv failed (errno \(errno))")
+                throw ProtocolError(
+                    description: got == 0 ? "the broker closed the socket" : "recv failed (errno \(errno))")
             }
             received += got
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -50,10 +51,13 @@ public final class ServiceProcess: Sendable {
     public func httpPort(timeout: Duration = .seconds(30)) async -> Int? {
         var port: Int?
         _ = await eventually(timeout: timeout) {
-            port = log.components(separatedBy: "\n").reversed().lazy.compactMap { line -> Int? in
-                guard line.contains("HTTP listening"), let range = line.range(of: "address=127.0.0.1:") else { return nil }
-                return Int(line[range.upperBound...].prefix { $0.isNumber })
-            }.first
+            port =
+                log.components(separatedBy: "\n").reversed().lazy.compactMap { line -> Int? in
+                    guard line.contains("HTTP listening"), let range = line.range(of: "address=127.0.0.1:") else {
+                        return nil
+                    }
+                    return Int(line[range.upperBound...].prefix { $0.isNumber })
+                }.first
             return port != nil
         }
         return port

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -64,7 +65,8 @@ public struct TLSTestListeners: Sendable {
 
     private func start() throws {
         func options(certificate: String, clientCertificateRequired: Bool = false) -> String {
-            let verification = clientCertificateRequired
+            let verification =
+                clientCertificateRequired
                 ? "{verify, verify_peer}, {fail_if_no_peer_cert, true}" : "{verify, verify_none}"
             return "[{cacertfile, \"\(caFile)\"}, {certfile, \"\(directory)/\(certificate).pem\"}, "
                 + "{keyfile, \"\(directory)/\(certificate).key\"}, \(verification)]"
@@ -88,25 +90,30 @@ public struct TLSTestListeners: Sendable {
     private static func makeCertificates(in directory: String) throws {
         let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         for (name, subject) in [("ca", "miner-index test CA"), ("other-ca", "unrelated test CA")] {
-            try openssl(["req", "-x509"] + key + [
-                "-keyout", "\(name).key", "-out", "\(name).pem", "-days", "2", "-subj", "/CN=\(subject)",
-                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-            ], in: directory)
+            try openssl(
+                ["req", "-x509"] + key + [
+                    "-keyout", "\(name).key", "-out", "\(name).pem", "-days", "2", "-subj", "/CN=\(subject)",
+                    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                ], in: directory)
         }
         let leaves = [
             ("server", "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
-            ("misnamed", "broker.miner-index.invalid",
-             "subjectAltName=DNS:broker.miner-index.invalid\nextendedKeyUsage=serverAuth\n"),
+            (
+                "misnamed", "broker.miner-index.invalid",
+                "subjectAltName=DNS:broker.miner-index.invalid\nextendedKeyUsage=serverAuth\n"
+            ),
             ("client", "miner-index-tests", "extendedKeyUsage=clientAuth\n"),
         ]
         for (name, commonName, extensions) in leaves {
             try extensions.write(toFile: "\(directory)/\(name).ext", atomically: true, encoding: .utf8)
-            try openssl(["req"] + key + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=\(commonName)"],
-                        in: directory)
-            try openssl([
-                "x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", "\(name).pem", "-days", "2", "-extfile", "\(name).ext",
-            ], in: directory)
+            try openssl(
+                ["req"] + key + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=\(commonName)"],
+                in: directory)
+            try openssl(
+                [
+                    "x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                    "-out", "\(name).pem", "-days", "2", "-extfile", "\(name).ext",
+                ], in: directory)
         }
         for file in try FileManager.default.contentsOfDirectory(atPath: directory) {
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: "\(directory)/\(file)")

@@ -26,7 +26,8 @@ public enum TestBroker {
 
     public static var logger: Logger {
         var logger = Logger(label: "tests")
-        logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
         return logger
     }
 
@@ -59,8 +60,9 @@ public enum TestBroker {
     /// Ready and unacknowledged messages of a queue in the default vhost, as the broker counts them now (a passive
     /// declare reports only the ready ones).
     public static func messageCounts(queue: String) throws -> (ready: Int, unacknowledged: Int)? {
-        let output = try rabbitmqctl("list_queues", "-q", "--no-table-headers", "name", "messages_ready",
-                                     "messages_unacknowledged")
+        let output = try rabbitmqctl(
+            "list_queues", "-q", "--no-table-headers", "name", "messages_ready",
+            "messages_unacknowledged")
         for line in output.split(separator: "\n") {
             let fields = line.split(separator: "\t")
             guard fields.count == 3, fields[0] == queue, let ready = Int(fields[1]), let unacked = Int(fields[2])
@@ -72,13 +74,16 @@ public enum TestBroker {
 
     /// Frames the broker has received from and sent to the connection whose client-provided name is `name`.
     public static func frameCounts(connectionNamed name: String) throws -> (received: Int, sent: Int)? {
-        let output = try rabbitmqctl("list_connections", "-q", "--formatter", "json", "client_properties", "recv_cnt",
-                                     "send_cnt")
+        let output = try rabbitmqctl(
+            "list_connections", "-q", "--formatter", "json", "client_properties", "recv_cnt",
+            "send_cnt")
         guard let start = output.firstIndex(of: "["),
             let connections = try JSONSerialization.jsonObject(with: Data(output[start...].utf8)) as? [[String: Any]]
         else { return nil }
         for connection in connections where "\(connection["client_properties"] ?? "")".contains(name) {
-            guard let received = connection["recv_cnt"] as? Int, let sent = connection["send_cnt"] as? Int else { continue }
+            guard let received = connection["recv_cnt"] as? Int, let sent = connection["send_cnt"] as? Int else {
+                continue
+            }
             return (received, sent)
         }
         return nil

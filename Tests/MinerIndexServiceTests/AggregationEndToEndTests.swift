@@ -6,8 +6,10 @@ import MinerIndexService
 import Testing
 
 @Suite(.serialized) struct AggregationEndToEndTests {
-    let asicHealthKeys = ["status_counts", "coin_power_map", "coin_efficiency_map", "thermal", "pools", "expected_missing",
-                          "model_map"]
+    let asicHealthKeys = [
+        "status_counts", "coin_power_map", "coin_efficiency_map", "thermal", "pools", "expected_missing",
+        "model_map",
+    ]
 
     @Test func snapshotsCarryExactAggregatesInTheDesignNotesShape() async throws {
         let harness = try ServiceHarness()
@@ -19,11 +21,14 @@ import Testing
         try await harness.publish("asic_miner.upsert", Messages.asicMiner(id: 3, activated: false))
         try await harness.publish("asic_miner.upsert", Messages.asicMiner(id: 4))
         // Mixed units and coin spellings for one coin; an unknown miner; a deactivated one; a deleted one.
-        try await harness.publish("asic_miner.log", Messages.asicLog(id: 1, hashrate: 100, unit: "TH/s", coin: "bitcoin", power: 3000))
-        try await harness.publish("asic_miner.log", Messages.asicLog(id: 2, hashrate: 500_000, unit: "gh/s", coin: " BitCoin ", power: 3200))
+        try await harness.publish(
+            "asic_miner.log", Messages.asicLog(id: 1, hashrate: 100, unit: "TH/s", coin: "bitcoin", power: 3000))
+        try await harness.publish(
+            "asic_miner.log", Messages.asicLog(id: 2, hashrate: 500_000, unit: "gh/s", coin: " BitCoin ", power: 3200))
         try await harness.publish("asic_miner.log", Messages.asicLog(id: 3, hashrate: 90, coin: "bitcoin", power: 3100))
         try await harness.publish("asic_miner.log", Messages.asicLog(id: 4, hashrate: 80, coin: "bitcoin", power: 2900))
-        try await harness.publish("asic_miner.log", Messages.asicLog(id: 5, hashrate: 20_000, unit: "GH/s", coin: "KASPA", power: 1500))
+        try await harness.publish(
+            "asic_miner.log", Messages.asicLog(id: 5, hashrate: 20_000, unit: "GH/s", coin: "KASPA", power: 1500))
         try await harness.publish("asic_miner.delete", ["id": 4])
 
         try await harness.publish("cpu_gpu_miner.upsert", Messages.cpuGpuMiner(id: 10))
@@ -33,7 +38,8 @@ import Testing
             Messages.cpuGpuLog(
                 id: 10,
                 overrides: [
-                    "cpu_coin_name": "monero", "cpu_algorithm": "RandomX", "cpu_hashrate": 14, "cpu_hashrate_uom": "KH/s",
+                    "cpu_coin_name": "monero", "cpu_algorithm": "RandomX", "cpu_hashrate": 14,
+                    "cpu_hashrate_uom": "KH/s",
                     "cpu_power": 100,
                     "gpu_coin_name_1": "Monero", "gpu_algorithm_1": "RandomX", "gpu_hashrate_uom_1": "KH/s",
                     "gpu_1_hashrate_1": 3, "gpu_2_hashrate_1": 3,
@@ -43,9 +49,17 @@ import Testing
                 ]))
 
         let asicAggregate = try #require(
-            await harness.waitForSnapshot(on: exchanges.asicAggregatedIndex) { $0["asic_miner_alive"] as? String == "3/3" })
-        #expect(Set(asicAggregate.keys) == Set(["coin_hashrate_map", "total_power", "asic_miner_alive", "sequence", "leader_epoch", "generated_at"]
-                                             + asicHealthKeys + ["canaries"]))
+            await harness.waitForSnapshot(on: exchanges.asicAggregatedIndex) {
+                $0["asic_miner_alive"] as? String == "3/3"
+            })
+        #expect(
+            Set(asicAggregate.keys)
+                == Set(
+                    [
+                        "coin_hashrate_map", "total_power", "asic_miner_alive", "sequence", "leader_epoch",
+                        "generated_at",
+                    ]
+                        + asicHealthKeys + ["canaries"]))
         #expect((asicAggregate["canaries"] as? [String: Any])?.isEmpty == true, "no canary was sent")
         let asicCoins = try #require(asicAggregate["coin_hashrate_map"] as? [String: [Any]])
         #expect(Set(asicCoins.keys) == ["Bitcoin", "Kaspa"])
@@ -55,7 +69,8 @@ import Testing
         #expect(asicCoins["Kaspa"]?.last as? String == "TH/s")
         #expect(asicAggregate["total_power"] as? Double == 7700)
         // The fleet-health keys: 1, 2 and 5 live and just reported, 3 deactivated, 4 deleted.
-        #expect(asicAggregate["status_counts"] as? [String: Int] == ["online": 3, "stale": 0, "offline": 0, "disabled": 1])
+        #expect(
+            asicAggregate["status_counts"] as? [String: Int] == ["online": 3, "stale": 0, "offline": 0, "disabled": 1])
         #expect(asicAggregate["coin_power_map"] as? [String: Double] == ["Bitcoin": 6200, "Kaspa": 1500])
         let efficiency = try #require(asicAggregate["coin_efficiency_map"] as? [String: [Any]])
         #expect(efficiency["Bitcoin"]?.first as? Double == 10.333333333)  // 6200 W / 600 TH/s
@@ -66,7 +81,8 @@ import Testing
         #expect(thermal["avg_temp"] as? Double == 65)
         #expect((thermal["hottest"] as? [[String: Any]])?.compactMap { $0["id"] as? Int } == [1, 2, 5])
         #expect(thermal["fans_stopped"] as? Int == 0)
-        let pool = try #require((asicAggregate["pools"] as? [String: [String: Any]])?["stratum+tcp://pool.example:3333"])
+        let pool = try #require(
+            (asicAggregate["pools"] as? [String: [String: Any]])?["stratum+tcp://pool.example:3333"])
         #expect(pool["miners"] as? Int == 3)
         #expect(pool["reject_ratio"] as? Double == 0)
         #expect((asicAggregate["expected_missing"] as? [String: Any])?["count"] as? Int == 0)
@@ -80,8 +96,11 @@ import Testing
             await harness.waitForSnapshot(on: exchanges.asicIndex) {
                 ($0["asic_miner_aggregated_index"] as? [String: Any])?["asic_miner_alive"] as? String == "3/3"
             })
-        #expect(Set(asicIndex.keys) == ["asic_miner_map", "asic_miner_operational_map", "asic_miner_aggregated_index",
-                                          "sequence", "leader_epoch", "generated_at", "previous_sequence", "chain", "part", "parts"])
+        #expect(
+            Set(asicIndex.keys) == [
+                "asic_miner_map", "asic_miner_operational_map", "asic_miner_aggregated_index",
+                "sequence", "leader_epoch", "generated_at", "previous_sequence", "chain", "part", "parts",
+            ])
         let minerMap = try #require(asicIndex["asic_miner_map"] as? [String: [String: Any]])
         #expect(Set(minerMap.keys) == ["1", "2", "5"])
         #expect(minerMap["1"]?["name"] as? String == "S19-1")
@@ -92,12 +111,19 @@ import Testing
         #expect(operationalMap["2"]?["asic_miner_id"] as? Int == 2)
         #expect(operationalMap["1"]?["api_code"] == nil)
         let nested = try #require(asicIndex["asic_miner_aggregated_index"] as? [String: Any])
-        #expect(Set(nested.keys) == Set(["coin_hashrate_map", "total_power", "asic_miner_alive"] + asicHealthKeys + ["canaries"]))
+        #expect(
+            Set(nested.keys)
+                == Set(["coin_hashrate_map", "total_power", "asic_miner_alive"] + asicHealthKeys + ["canaries"]))
 
         let cpuAggregate = try #require(
-            await harness.waitForSnapshot(on: exchanges.cpuGpuAggregatedIndex) { $0["cpu_gpu_miner_alive"] as? String == "1/2" })
-        #expect(Set(cpuAggregate.keys) == ["coin_hashrate_map", "total_power", "cpu_gpu_miner_alive", "sequence", "leader_epoch", "generated_at",
-                                          "status_counts", "thermal", "canaries"])
+            await harness.waitForSnapshot(on: exchanges.cpuGpuAggregatedIndex) {
+                $0["cpu_gpu_miner_alive"] as? String == "1/2"
+            })
+        #expect(
+            Set(cpuAggregate.keys) == [
+                "coin_hashrate_map", "total_power", "cpu_gpu_miner_alive", "sequence", "leader_epoch", "generated_at",
+                "status_counts", "thermal", "canaries",
+            ])
         let cpuCoins = try #require(cpuAggregate["coin_hashrate_map"] as? [String: [Any]])
         #expect(Set(cpuCoins.keys) == ["Monero", "Ergo"])
         // CPU 14 KH/s plus GPU slot 1 (3 + 3 KH/s) on the same coin add up.
@@ -106,15 +132,19 @@ import Testing
         #expect(cpuCoins["Ergo"]?.first as? Double == 150)
         #expect(cpuCoins["Ergo"]?.last as? String == "MH/s")
         #expect(cpuAggregate["total_power"] as? Double == 550.5)
-        #expect(cpuAggregate["status_counts"] as? [String: Int] == ["online": 1, "stale": 0, "offline": 1, "disabled": 0])
+        #expect(
+            cpuAggregate["status_counts"] as? [String: Int] == ["online": 1, "stale": 0, "offline": 1, "disabled": 0])
         #expect((cpuAggregate["thermal"] as? [String: Any])?["max_temp"] is NSNull)
 
         let cpuIndex = try #require(
             await harness.waitForSnapshot(on: exchanges.cpuGpuIndex) {
                 ($0["aggregated_index"] as? [String: Any])?["cpu_gpu_miner_alive"] as? String == "1/2"
             })
-        #expect(Set(cpuIndex.keys) == ["cpu_gpu_miner_map", "cpu_gpu_miner_operational_map", "aggregated_index",
-                                         "sequence", "leader_epoch", "generated_at", "previous_sequence", "chain", "part", "parts"])
+        #expect(
+            Set(cpuIndex.keys) == [
+                "cpu_gpu_miner_map", "cpu_gpu_miner_operational_map", "aggregated_index",
+                "sequence", "leader_epoch", "generated_at", "previous_sequence", "chain", "part", "parts",
+            ])
         #expect(Set((cpuIndex["cpu_gpu_miner_map"] as? [String: Any])?.keys ?? [:].keys) == ["10", "11"])
         #expect(Set((cpuIndex["cpu_gpu_miner_operational_map"] as? [String: Any])?.keys ?? [:].keys) == ["10"])
 
@@ -161,7 +191,8 @@ import Testing
             $0["asic_miner_alive"] as? String == "1/2"
         }
         #expect(gone != nil)
-        let removedAt = harness.snapshots(on: exchange).first { $0.json["asic_miner_alive"] as? String == "1/2" }?.receivedAt
+        let removedAt = harness.snapshots(on: exchange).first { $0.json["asic_miner_alive"] as? String == "1/2" }?
+            .receivedAt
         let bound = offlineAfter + .seconds(1) + harness.configuration.broadcastInterval
         // The contract's bound, plus slack for a shared machine.
         #expect(try #require(removedAt) - lastReport <= bound + .seconds(1))
@@ -176,27 +207,35 @@ import Testing
     /// snapshots within one grid interval always do.
     @Test func aBurstOfLogsGivesAtMostOneSnapshotPerExchangePerInterval() async throws {
         let interval: Duration = .milliseconds(250)
-        let harness = try ServiceHarness { $0.broadcastInterval = interval; $0.idleBroadcastInterval = .seconds(30) }
+        let harness = try ServiceHarness {
+            $0.broadcastInterval = interval; $0.idleBroadcastInterval = .seconds(30)
+        }
         try await harness.start()
         let exchanges = harness.configuration.outputExchanges
 
         // Bodies are built before the burst. It goes out in bursts of 250, each one as fast as the broker takes it,
         // and the next only once a snapshot shows the last: so the index changes many times within single ticks,
         // and across at least twenty of them.
-        let bodies = try (1...5000).map { Array(try JSONSerialization.data(withJSONObject: Messages.asicLog(id: $0, hashrate: 1))) }
+        let bodies = try (1...5000).map {
+            Array(try JSONSerialization.data(withJSONObject: Messages.asicLog(id: $0, hashrate: 1)))
+        }
         for chunk in stride(from: 0, to: bodies.count, by: 250) {
             try await harness.publishAll(bodies[chunk..<chunk + 250].map { (routingKey: "asic_miner.log", body: $0) })
             let alive = "\(chunk + 250)/\(chunk + 250)"
-            #expect(await harness.waitForSnapshot(on: exchanges.asicAggregatedIndex) { $0["asic_miner_alive"] as? String == alive } != nil)
+            #expect(
+                await harness.waitForSnapshot(on: exchanges.asicAggregatedIndex) {
+                    $0["asic_miner_alive"] as? String == alive
+                } != nil)
         }
 
         let last = await harness.waitForSnapshot(on: exchanges.asicAggregatedIndex) {
             $0["asic_miner_alive"] as? String == "5000/5000"
         }
         #expect(last != nil, "the last snapshot does not reflect all 5,000 logs")
-        #expect(await harness.waitForSnapshot(on: exchanges.asicIndex) {
-            ($0["asic_miner_operational_map"] as? [String: Any])?.count == 5000
-        } != nil)
+        #expect(
+            await harness.waitForSnapshot(on: exchanges.asicIndex) {
+                ($0["asic_miner_operational_map"] as? [String: Any])?.count == 5000
+            } != nil)
 
         for exchange in exchanges.all {
             // Keyframes keep coming every second: one read of what arrived, for both counts.
@@ -209,11 +248,13 @@ import Testing
                 return (sequence, generatedAt.microsecondsSinceEpoch)
             }.sorted { $0.sequence < $1.sequence }
             #expect(stamps.count == received.count, "\(exchange): a snapshot without its stamp")
-            #expect(zip(stamps, stamps.dropFirst()).allSatisfy { $0.generatedAt < $1.generatedAt },
-                    "\(exchange): generated_at does not increase with sequence")
+            #expect(
+                zip(stamps, stamps.dropFirst()).allSatisfy { $0.generatedAt < $1.generatedAt },
+                "\(exchange): generated_at does not increase with sequence")
             let times = stamps.map(\.generatedAt)
-            #expect(FixedRateGrid.phase(separating: times, interval: interval) != nil,
-                    "\(exchange): no \(interval) grid puts these snapshots in separate intervals: \(times)")
+            #expect(
+                FixedRateGrid.phase(separating: times, interval: interval) != nil,
+                "\(exchange): no \(interval) grid puts these snapshots in separate intervals: \(times)")
         }
         #expect(harness.snapshots(on: exchanges.asicAggregatedIndex).count >= 20)
         await harness.tearDown()

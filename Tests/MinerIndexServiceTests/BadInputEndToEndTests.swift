@@ -28,7 +28,10 @@ import Testing
             ("wrong-type", "asic_miner.log", try json(wrongType), "power: "),
             ("negative", "asic_miner.log", try json(negative), "power: must be a finite non-negative number"),
             ("unknown-unit", "asic_miner.log", try json(unknownUnit), "hashrate_uom: unknown unit 'ZH/s'"),
-            ("unknown-key", "asic_miner.explode", try json(goodLog), "routing_key: unknown routing key 'asic_miner.explode'"),
+            (
+                "unknown-key", "asic_miner.explode", try json(goodLog),
+                "routing_key: unknown routing key 'asic_miner.explode'"
+            ),
             ("oversized", "asic_miner.log", oversized, "body: 70002 bytes exceeds the 65536-byte limit"),
             ("huge", "cpu_gpu_miner.log", huge, "body: 10485760 bytes exceeds the 65536-byte limit"),
         ]
@@ -55,7 +58,8 @@ import Testing
             #expect(deadLetter.body == message.body)
         }
         #expect(deadLetters.count == bad.count)
-        if case .consuming = harness.service.consumer.status {} else {
+        if case .consuming = harness.service.consumer.status {
+        } else {
             Issue.record("service stopped consuming: \(harness.service.consumer.status)")
         }
         await harness.tearDown()
@@ -65,7 +69,8 @@ import Testing
         let harness = try ServiceHarness { $0.maxMiners = 3 }
         try await harness.start()
         for id in 1...3 { try await harness.publish("asic_miner.log", Messages.asicLog(id: id, hashrate: 1)) }
-        try await harness.publish("asic_miner.log", raw: try json(Messages.asicLog(id: 4, hashrate: 1)), messageID: "log-4")
+        try await harness.publish(
+            "asic_miner.log", raw: try json(Messages.asicLog(id: 4, hashrate: 1)), messageID: "log-4")
         try await harness.publish("asic_miner.upsert", raw: try json(Messages.asicMiner(id: 5)), messageID: "upsert-5")
         // A known id still applies after the refusals.
         try await harness.publish("asic_miner.log", Messages.asicLog(id: 2, hashrate: 7))
@@ -79,7 +84,8 @@ import Testing
         let deadLetters = await readDeadLetters(of: harness, atLeast: 2)
         for id in ["log-4", "upsert-5"] {
             let deadLetter = try #require(deadLetters[id], "\(id) not dead-lettered")
-            #expect(deadLetter.properties.headers["x-miner-index-error"]?.stringValue
+            #expect(
+                deadLetter.properties.headers["x-miner-index-error"]?.stringValue
                     == "registry full: 3 asic_miners registered already")
         }
         #expect(deadLetters.count == 2)

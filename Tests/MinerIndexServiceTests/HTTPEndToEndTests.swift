@@ -26,7 +26,8 @@ import Testing
         #expect(refused, "\(reason)")
         #expect(reason.contains("declaring queue '\(leftover)' failed"), "\(reason)")
         #expect(reason.contains("406"), "\(reason)")
-        #expect(reason.contains("delete it (moving its messages elsewhere first) or declare it as it stands"), "\(reason)")
+        #expect(
+            reason.contains("delete it (moving its messages elsewhere first) or declare it as it stands"), "\(reason)")
     }
 
     @Test func healthReadinessAndMetricsFollowTheBroker() async throws {
@@ -39,23 +40,36 @@ import Testing
         let before = try await metric("miner_index_messages_received_total{kind=\"asic_miner\"}", harness)
         try await harness.publish("asic_miner.log", Messages.asicLog(id: 1, hashrate: 1))
         try await harness.publish("asic_miner.log", raw: Array("garbage".utf8))
-        #expect(await eventually { (try? await metric("miner_index_messages_received_total{kind=\"asic_miner\"}", harness)) == before + 2 })
-        #expect(await eventually {
-            (try? await metric("miner_index_messages_dead_lettered_total{kind=\"asic_miner\",reason=\"invalid_json\"}", harness)) == 1
-        })
-        #expect(await eventually {
-            (try? await metric("miner_index_messages_applied_total{kind=\"asic_miner\",outcome=\"applied\"}", harness)) == 1
-        })
+        #expect(
+            await eventually {
+                (try? await metric("miner_index_messages_received_total{kind=\"asic_miner\"}", harness)) == before + 2
+            })
+        #expect(
+            await eventually {
+                (try? await metric(
+                    "miner_index_messages_dead_lettered_total{kind=\"asic_miner\",reason=\"invalid_json\"}", harness))
+                    == 1
+            })
+        #expect(
+            await eventually {
+                (try? await metric(
+                    "miner_index_messages_applied_total{kind=\"asic_miner\",outcome=\"applied\"}", harness)) == 1
+            })
         #expect(await eventually { ((try? await metric("miner_index_acks_total", harness)) ?? 0) >= 2 })
         #expect(await eventually { ((try? await metric("miner_index_history_entries", harness)) ?? 0) >= 1 })
         #expect(await eventually { (try? await metric("miner_index_miners_alive{kind=\"asic_miner\"}", harness)) == 1 })
-        #expect(await eventually {
-            ((try? await metric("miner_index_snapshots_published_total{exchange=\"\(harness.configuration.outputExchanges.asicIndex)\"}", harness)) ?? 0) >= 1
-        })
+        #expect(
+            await eventually {
+                ((try? await metric(
+                    "miner_index_snapshots_published_total{exchange=\"\(harness.configuration.outputExchanges.asicIndex)\"}",
+                    harness)) ?? 0) >= 1
+            })
         let exposition = String(decoding: try await harness.get("/metrics").body, as: UTF8.self)
-        for name in ["miner_index_snapshot_build_seconds_bucket", "miner_index_apply_lag_seconds_bucket",
-                     "miner_index_miners_alive", "miner_index_miners_registered", "miner_index_history_entries",
-                     "miner_index_redeliveries_total", "miner_index_input_queue_ready_messages"] {
+        for name in [
+            "miner_index_snapshot_build_seconds_bucket", "miner_index_apply_lag_seconds_bucket",
+            "miner_index_miners_alive", "miner_index_miners_registered", "miner_index_history_entries",
+            "miner_index_redeliveries_total", "miner_index_input_queue_ready_messages",
+        ] {
             #expect(exposition.contains(name), "\(name) missing from /metrics")
         }
         #expect(await eventually { (try? await metric("miner_index_input_queue_ready_messages", harness)) == 0 })
@@ -88,17 +102,21 @@ import Testing
         let exchanges = harness.configuration.outputExchanges
 
         try await harness.publish("asic_miner.upsert", Messages.asicMiner(id: 7))
-        try await harness.publish("asic_miner.log", Messages.asicLog(id: 7, hashrate: 110, coin: "bitcoin", power: 3100))
-        try await harness.publish("asic_miner.log", Messages.asicLog(id: 8, hashrate: 9, unit: "GH/s", coin: "kaspa", power: 900))
-        try await harness.publish("asic_miner.log", Messages.asicLog(id: 7, hashrate: 112, coin: "bitcoin", power: 3150))
+        try await harness.publish(
+            "asic_miner.log", Messages.asicLog(id: 7, hashrate: 110, coin: "bitcoin", power: 3100))
+        try await harness.publish(
+            "asic_miner.log", Messages.asicLog(id: 8, hashrate: 9, unit: "GH/s", coin: "kaspa", power: 900))
+        try await harness.publish(
+            "asic_miner.log", Messages.asicLog(id: 7, hashrate: 112, coin: "bitcoin", power: 3150))
         try await harness.publish("cpu_gpu_miner.log", Messages.cpuGpuLog(id: 3, overrides: ["cpu_power": 80]))
 
         let snapshot = try #require(
             await harness.waitForSnapshot(on: exchanges.asicAggregatedIndex) { $0["total_power"] as? Double == 4050 })
         let aggregated = try parse(try await harness.get("/v1/asic_miners/aggregated_index"))
         for key in ["coin_hashrate_map", "total_power", "asic_miner_alive"] {
-            #expect(NSDictionary(dictionary: aggregated).value(forKey: key) as? NSObject
-                == NSDictionary(dictionary: snapshot).value(forKey: key) as? NSObject, "\(key) differs")
+            #expect(
+                NSDictionary(dictionary: aggregated).value(forKey: key) as? NSObject
+                    == NSDictionary(dictionary: snapshot).value(forKey: key) as? NSObject, "\(key) differs")
         }
         let index = try parse(try await harness.get("/v1/asic_miners"))
         let broadcastIndex = try #require(
@@ -106,8 +124,9 @@ import Testing
                 (($0["asic_miner_aggregated_index"] as? [String: Any])?["total_power"] as? Double) == 4050
             })
         for key in ["asic_miner_map", "asic_miner_operational_map", "asic_miner_aggregated_index"] {
-            #expect(NSDictionary(dictionary: index).value(forKey: key) as? NSObject
-                == NSDictionary(dictionary: broadcastIndex).value(forKey: key) as? NSObject, "\(key) differs")
+            #expect(
+                NSDictionary(dictionary: index).value(forKey: key) as? NSObject
+                    == NSDictionary(dictionary: broadcastIndex).value(forKey: key) as? NSObject, "\(key) differs")
         }
 
         let detail = try parse(try await harness.get("/v1/asic_miners/7"))
@@ -160,13 +179,16 @@ import Testing
                 let response = try await harness.get(path, authorization: authorization)
                 #expect(response.status == 401, "\(path) with \(authorization ?? "no header")")
                 #expect(response.headers["www-authenticate"] == challenge, "\(path): \(response.headers)")
-                #expect((try? parse((response.status, response.body)))?["error"] is String, "\(path) needs a JSON error")
+                #expect(
+                    (try? parse((response.status, response.body)))?["error"] is String, "\(path) needs a JSON error")
                 #expect(!String(decoding: response.body, as: UTF8.self).contains(token))
             }
         }
         // Other spellings of a read path either reach the guarded routes or none.
-        for path in ["//v1/asic_miners", "/v1//asic_miners", "/v1/asic_miners/", "/v1/./asic_miners", "/V1/asic_miners",
-                     "/v1/asic_miners?x=1", "/v1/asic_miners/7/history/"] {
+        for path in [
+            "//v1/asic_miners", "/v1//asic_miners", "/v1/asic_miners/", "/v1/./asic_miners", "/V1/asic_miners",
+            "/v1/asic_miners?x=1", "/v1/asic_miners/7/history/",
+        ] {
             #expect(try await harness.get(path, authorization: nil).status != 200, "\(path) answered without the token")
         }
         for scheme in ["Bearer", "bearer", "BEARER"] {
@@ -204,15 +226,20 @@ import Testing
 
         // A minute or an hour row is the mean of its first `samples` ticks (more may have come since).
         for (resolution, width) in [("1m", 60.0), ("1h", 3600.0)] {
-            let bucket = try #require(try await entries("/v1/asic_miners/aggregated_history?resolution=\(resolution)", harness).last)
+            let bucket = try #require(
+                try await entries("/v1/asic_miners/aggregated_history?resolution=\(resolution)", harness).last)
             let start = try #require((bucket["bucket_start"] as? String).flatMap(ISO8601Timestamp.parse))
             let samples = try #require(bucket["samples"] as? Int)
             let since = ISO8601Timestamp.format(start)
-            let inBucket = try await entries("/v1/asic_miners/aggregated_history?resolution=tick&since=\(since)", harness)
-                .filter { tick in
-                    (tick["bucket_start"] as? String).flatMap(ISO8601Timestamp.parse).map { $0 < start.adding(seconds: width) } ?? false
-                }
-                .prefix(samples)
+            let inBucket = try await entries(
+                "/v1/asic_miners/aggregated_history?resolution=tick&since=\(since)", harness
+            )
+            .filter { tick in
+                (tick["bucket_start"] as? String).flatMap(ISO8601Timestamp.parse).map {
+                    $0 < start.adding(seconds: width)
+                } ?? false
+            }
+            .prefix(samples)
             #expect(inBucket.count == samples, "\(resolution)")
             for key in ["total_power", "alive"] {
                 let mean = inBucket.reduce(0.0) { $0 + (($1[key] as? Double) ?? .nan) } / Double(samples)
@@ -220,11 +247,15 @@ import Testing
             }
         }
 
-        #expect(try await entries("/v1/asic_miners/aggregated_history?resolution=tick&since=2999-01-01T00:00:00Z", harness).isEmpty)
+        #expect(
+            try await entries("/v1/asic_miners/aggregated_history?resolution=tick&since=2999-01-01T00:00:00Z", harness)
+                .isEmpty)
         #expect(try await harness.get("/v1/cpu_gpu_miners/aggregated_history?resolution=1h").status == 200)
-        for (query, mention) in [("resolution=5m", "resolution"), ("", "resolution"),
-                                 ("resolution=tick&since=yesterday", "since"),
-                                 ("resolution=1m&since=2026-13-01T00:00:00Z", "since")] {
+        for (query, mention) in [
+            ("resolution=5m", "resolution"), ("", "resolution"),
+            ("resolution=tick&since=yesterday", "since"),
+            ("resolution=1m&since=2026-13-01T00:00:00Z", "since"),
+        ] {
             for kind in ["asic_miners", "cpu_gpu_miners"] {
                 let response = try await harness.get("/v1/\(kind)/aggregated_history?\(query)")
                 #expect(response.status == 400, "\(kind) \(query)")
@@ -240,8 +271,10 @@ import Testing
         try await next.start()
         let restored = try await entries("/v1/asic_miners/aggregated_history?resolution=tick", next)
         #expect(restored.contains { $0["total_power"] as? Double == 6000 }, "the chart lost its past")
-        #expect(try await entries("/v1/asic_miners/aggregated_history?resolution=1m", next).first?["bucket_start"] as? String
-            == ISO8601Timestamp.format(try #require(handedOver.first { $0.resolution == .minute }?.bucketStart)))
+        #expect(
+            try await entries("/v1/asic_miners/aggregated_history?resolution=1m", next).first?["bucket_start"]
+                as? String
+                == ISO8601Timestamp.format(try #require(handedOver.first { $0.resolution == .minute }?.bucketStart)))
         await next.tearDown()
     }
 

@@ -42,7 +42,9 @@ import Testing
         }
         let metrics = Metrics(harness)
         let deadLettered = try await deadLetterDepth(configuration)
-        #expect(settled, """
+        #expect(
+            settled,
+            """
             seed \(Self.seed): routed \(routed.count), received \(metrics.sum("miner_index_messages_received_total")), \
             applied \(metrics.sum("miner_index_messages_applied_total")), dead-lettered \(deadLettered)
             """)
@@ -52,10 +54,11 @@ import Testing
         #expect(harness.service.publisher.status == .connected(generation: 1))
 
         for (kind, id) in mustApply {
-            let applied = switch kind {
-            case .asic: await harness.service.indexes.asic.entry(id) != nil
-            case .cpuGpu: await harness.service.indexes.cpuGpu.entry(id) != nil
-            }
+            let applied =
+                switch kind {
+                case .asic: await harness.service.indexes.asic.entry(id) != nil
+                case .cpuGpu: await harness.service.indexes.cpuGpu.entry(id) != nil
+                }
             #expect(applied, "seed \(Self.seed): valid \(kind) log \(id) was not applied")
         }
         await harness.tearDown()
@@ -106,9 +109,11 @@ import Testing
         let copy = try #require(byID["copyable"])
         #expect(copy.properties.headers["x-miner-index-error"]?.stringValue?.hasPrefix("body: ") == true)
         #expect(copy.properties.headers["x-death"] == nil)
-        #expect(await eventually {
-            Metrics(harness).sum("miner_index_messages_dead_lettered_total{kind=\"asic_miner\",reason=\"invalid_json\"}") == 3
-        }, "the two rejected into the queue's dead-letter exchange count as dead-lettered, like the copied one")
+        #expect(
+            await eventually {
+                Metrics(harness).sum(
+                    "miner_index_messages_dead_lettered_total{kind=\"asic_miner\",reason=\"invalid_json\"}") == 3
+            }, "the two rejected into the queue's dead-letter exchange count as dead-lettered, like the copied one")
 
         #expect(await eventually { await harness.service.indexes.asic.entry(1) != nil })
         #expect(harness.service.publisher.status == .connected(generation: 1), "the copy cost the connection")
@@ -249,9 +254,13 @@ struct HostilePlan {
             var headers = (0..<Int.random(in: 0...12, using: &random)).map { _ in (headerName(), field(depth: 1)) }
             if chance(0.05) {
                 isDeep = true
-                headers.append((Array("deep".utf8), chance(0.5)
-                    ? .nestedArrays(depth: Int.random(in: 65...25_000, using: &random))
-                    : .nestedTables(depth: Int.random(in: 65...18_000, using: &random))))
+                headers.append(
+                    (
+                        Array("deep".utf8),
+                        chance(0.5)
+                            ? .nestedArrays(depth: Int.random(in: 65...25_000, using: &random))
+                            : .nestedTables(depth: Int.random(in: 65...18_000, using: &random))
+                    ))
             } else if chance(0.03) {
                 headers += (0..<8_000).map { (Array("w\($0)".utf8), .int8(1)) }
             }
@@ -264,18 +273,21 @@ struct HostilePlan {
         let logKey = Array((kind == .asic ? "asic_miner.log" : "cpu_gpu_miner.log").utf8)
         switch Double.random(in: 0..<1, using: &random) {
         case ..<0.45:
-            return Message(routingKey: logKey, properties: properties, body: valid, mustApply: (kind, id),
-                           hasExtremeTimestamp: hasExtremeTimestamp, isDeep: isDeep)
+            return Message(
+                routingKey: logKey, properties: properties, body: valid, mustApply: (kind, id),
+                hasExtremeTimestamp: hasExtremeTimestamp, isDeep: isDeep)
         case ..<0.55:
             // Routed by `asic_miner.*`, unknown to the decoder: a long key, or one that is not UTF-8.
             let suffix = (0..<Int.random(in: 0...244, using: &random)).map { _ in
                 UInt8.random(in: 0...255, using: &random) == UInt8(ascii: ".") ? UInt8(ascii: "_") : pick(Self.keyBytes)
             }
-            return Message(routingKey: Array("asic_miner.".utf8) + suffix, properties: properties, body: valid,
-                           mustApply: nil, hasExtremeTimestamp: hasExtremeTimestamp, isDeep: isDeep)
+            return Message(
+                routingKey: Array("asic_miner.".utf8) + suffix, properties: properties, body: valid,
+                mustApply: nil, hasExtremeTimestamp: hasExtremeTimestamp, isDeep: isDeep)
         default:
-            return Message(routingKey: logKey, properties: properties, body: hostileBody(valid), mustApply: nil,
-                           hasExtremeTimestamp: hasExtremeTimestamp, isDeep: isDeep)
+            return Message(
+                routingKey: logKey, properties: properties, body: hostileBody(valid), mustApply: nil,
+                hasExtremeTimestamp: hasExtremeTimestamp, isDeep: isDeep)
         }
     }
 
@@ -284,15 +296,19 @@ struct HostilePlan {
     private mutating func hostileBody(_ valid: [UInt8]) -> [UInt8] {
         let text = String(decoding: valid, as: UTF8.self)
         switch Int.random(in: 0..<10, using: &random) {
-        case 0: return (0..<Int.random(in: 0...400, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        case 0:
+            return (0..<Int.random(in: 0...400, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
         case 1: return Array(valid.prefix(Int.random(in: 0..<valid.count, using: &random)))
-        case 2: return Array(text.replacingOccurrences(of: "\"bitcoin\"", with: "\"bit\u{FFFF}coin\"").utf8)
-            .map { $0 == 0xBF ? 0xFF : $0 }  // not UTF-8 inside a string
+        case 2:
+            return Array(text.replacingOccurrences(of: "\"bitcoin\"", with: "\"bit\u{FFFF}coin\"").utf8)
+                .map { $0 == 0xBF ? 0xFF : $0 }  // not UTF-8 inside a string
         case 3: return Array(text.replacingOccurrences(of: "\"power\":3000", with: "\"power\":1e400").utf8)
         case 4:
             let big = pick(["9223372036854775808", "-1", "1.5", "1e19", "18446744073709551616", "\"7\""])
             return Array(text.replacingOccurrences(of: "_id\":", with: "_id\":\(big),\"x\":").utf8)
-        case 5: return Array(repeating: UInt8(ascii: "["), count: 20_000) + Array(repeating: UInt8(ascii: "]"), count: 20_000)
+        case 5:
+            return Array(repeating: UInt8(ascii: "["), count: 20_000)
+                + Array(repeating: UInt8(ascii: "]"), count: 20_000)
         case 6: return Array(repeating: UInt8(ascii: " "), count: 70_000) + valid
         case 7: return Array(text.replacingOccurrences(of: "T", with: "T99:").utf8)
         case 8: return Array(text.replacingOccurrences(of: "\"power\":3000", with: "\"power\":1e300").utf8)
@@ -318,13 +334,17 @@ struct HostilePlan {
         case 9:
             let value = Double(bitPattern: random.next())
             return .double(value.isFinite ? value : -0.0)
-        case 10: return .decimal(scale: UInt8(truncatingIfNeeded: random.next()), value: UInt32(truncatingIfNeeded: random.next()))
+        case 10:
+            return .decimal(
+                scale: UInt8(truncatingIfNeeded: random.next()), value: UInt32(truncatingIfNeeded: random.next()))
         case 11: return .longString(shortString())
         case 12: return .bytes(shortString())
         case 13: return .timestamp(pick(Self.extremeTimestamps + [random.next()]))
         case 14: return .void
         case 15: return .longString([UInt8](repeating: 0xFF, count: Int.random(in: 0...2000, using: &random)))
-        case 16: return .table((0..<Int.random(in: 0...5, using: &random)).map { _ in (headerName(), field(depth: depth + 1)) })
+        case 16:
+            return .table(
+                (0..<Int.random(in: 0...5, using: &random)).map { _ in (headerName(), field(depth: depth + 1)) })
         default: return .array((0..<Int.random(in: 0...5, using: &random)).map { _ in field(depth: depth + 1) })
         }
     }
@@ -334,7 +354,8 @@ struct HostilePlan {
         switch Int.random(in: 0..<4, using: &random) {
         case 0: return Array("fuzz-\(random.next() % 1000)".utf8)
         case 1: return [UInt8](repeating: 0xFF, count: 255)
-        case 2: return (0..<Int.random(in: 0...255, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        case 2:
+            return (0..<Int.random(in: 0...255, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
         default: return [UInt8](repeating: UInt8(ascii: "a"), count: 255)
         }
     }

@@ -6,12 +6,15 @@ import Testing
 
 @Suite(.serialized) struct LifecycleEndToEndTests {
     @Test func gracefulShutdownPublishesFinalSnapshotsAndLeavesNothingUnackedButUnapplied() async throws {
-        let harness = try ServiceHarness { $0.broadcastInterval = .seconds(5); $0.idleBroadcastInterval = .seconds(60) }
+        let harness = try ServiceHarness {
+            $0.broadcastInterval = .seconds(5); $0.idleBroadcastInterval = .seconds(60)
+        }
         try await harness.start()
         let exchanges = harness.configuration.outputExchanges
 
         let total = 3000
-        try await harness.publishAll((1...total).map { (routingKey: "asic_miner.log", object: Messages.asicLog(id: $0, hashrate: 1)) })
+        try await harness.publishAll(
+            (1...total).map { (routingKey: "asic_miner.log", object: Messages.asicLog(id: $0, hashrate: 1)) })
         let shutdownAt = ContinuousClock.now
         try await harness.shutdown()
 
@@ -28,7 +31,8 @@ import Testing
         let live = try #require(
             harness.snapshots(on: exchanges.asicAggregatedIndex).last?.json["asic_miner_alive"] as? String)
         let applied = Int(live.split(separator: "/")[0]) ?? -1
-        let leftInQueue = try await AMQPAdmin.withChannel(harness.configuration.amqp) { [queue = harness.configuration.queue] channel throws(AMQPError) in
+        let leftInQueue = try await AMQPAdmin.withChannel(harness.configuration.amqp) {
+            [queue = harness.configuration.queue] channel throws(AMQPError) in
             try channel.inspectQueue(queue).messageCount
         }
         // Every log was either applied (and so acknowledged) or is still in the queue for the next instance.

@@ -69,7 +69,8 @@ import Testing
         let deadLetter = try #require(await firstMessage(in: configuration.deadLetterQueue, settings: settings))
         #expect(deadLetter.body == Array("poison".utf8))
         #expect(deadLetter.properties.messageID == "poison")
-        guard case .array(let deaths)? = deadLetter.properties.headers["x-death"], case .table(let death)? = deaths.first
+        guard case .array(let deaths)? = deadLetter.properties.headers["x-death"],
+            case .table(let death)? = deaths.first
         else {
             Issue.record("no x-death header on the dead letter: \(deadLetter.properties.headers)")
             return
@@ -87,8 +88,10 @@ import Testing
 
     private func depths(_ configuration: ServiceConfiguration) async throws -> (queue: UInt32, deadLetters: UInt32) {
         try await AMQPAdmin.withChannel(configuration.amqp) { channel throws(AMQPError) in
-            (try channel.inspectQueue(configuration.queue).messageCount,
-             try channel.inspectQueue(configuration.deadLetterQueue).messageCount)
+            (
+                try channel.inspectQueue(configuration.queue).messageCount,
+                try channel.inspectQueue(configuration.deadLetterQueue).messageCount
+            )
         }
     }
 

@@ -6,6 +6,7 @@ import MinerIndexService
 import ServiceLifecycle
 import Synchronization
 import Testing
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -163,7 +164,8 @@ final class ServiceHarness: Sendable {
         let outcome = try await input.publish(
             OutgoingMessage(
                 exchange: configuration.inputExchange, routingKey: routingKey, body: body,
-                properties: MessageProperties(contentType: "application/json", messageID: messageID, timestamp: Date())))
+                properties: MessageProperties(contentType: "application/json", messageID: messageID, timestamp: Date()))
+        )
         guard outcome == .confirmed else { throw HarnessError.notConfirmed(outcome) }
     }
 
@@ -225,7 +227,9 @@ final class ServiceHarness: Sendable {
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as? HTTPURLResponse
         var headers: [String: String] = [:]
-        for case let (name as String, value as String) in http?.allHeaderFields ?? [:] { headers[name.lowercased()] = value }
+        for case let (name as String, value as String) in http?.allHeaderFields ?? [:] {
+            headers[name.lowercased()] = value
+        }
         return (http?.statusCode ?? -1, data, headers)
     }
 
@@ -234,7 +238,10 @@ final class ServiceHarness: Sendable {
         return listening.port.withLock { $0 }
     }
 
-    enum HarnessError: Error { case notConfirmed(PublishOutcome), httpNotListening }
+    enum HarnessError: Error {
+        case notConfirmed(PublishOutcome)
+        case httpNotListening
+    }
 }
 
 final class ListeningPort: Sendable {

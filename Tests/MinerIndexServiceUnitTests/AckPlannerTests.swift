@@ -1,6 +1,7 @@
 import AMQP
 import BrokerTestSupport
 import Testing
+
 @testable import MinerIndexService
 
 @Suite struct AckPlannerTests {
@@ -16,7 +17,8 @@ import Testing
 
     @Test func anUnconfirmedDeadLetterIsRejectedAndTheRestAcknowledgedOneByOne() {
         var planner = AckPlanner()
-        #expect(planner.plan([(tag(1), .done), (tag(2), .deadLetterUnconfirmed), (tag(3), .done)])
+        #expect(
+            planner.plan([(tag(1), .done), (tag(2), .deadLetterUnconfirmed), (tag(3), .done)])
                 == [.ack(tag(1)), .reject(tag(2)), .ack(tag(3))])
     }
 
@@ -116,7 +118,9 @@ private struct ChannelModel {
                 violations.append("\(tag) rejected while \(String(describing: state[tag]))")
                 return
             }
-            if settlement[tag] != .deadLetterUnconfirmed { violations.append("\(tag) rejected though \(String(describing: settlement[tag]))") }
+            if settlement[tag] != .deadLetterUnconfirmed {
+                violations.append("\(tag) rejected though \(String(describing: settlement[tag]))")
+            }
             state[tag] = .rejected
         case .hold(let tag):
             holds[tag, default: 0] += 1

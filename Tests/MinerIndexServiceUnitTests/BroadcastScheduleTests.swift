@@ -86,10 +86,12 @@ import Testing
             asked += 1
             return true
         }
-        #expect(schedule.decide(now: at(6), force: false, requestCount: 0, hasChain: true, ingestBehind: behind())
-            == .deltaIfChanged)
+        #expect(
+            schedule.decide(now: at(6), force: false, requestCount: 0, hasChain: true, ingestBehind: behind())
+                == .deltaIfChanged)
         #expect(asked == 0)
-        #expect(schedule.decide(now: at(2), force: false, requestCount: 0, hasChain: true, ingestBehind: behind()) == .wait)
+        #expect(
+            schedule.decide(now: at(2), force: false, requestCount: 0, hasChain: true, ingestBehind: behind()) == .wait)
         #expect(asked == 1)
     }
 

@@ -17,7 +17,11 @@ import Testing
         var blocks: [String] = []
         for line in ServiceOptions.helpMessage(columns: 10_000).split(separator: "\n") {
             let text = line.trimmingCharacters(in: .whitespaces)
-            if text.hasPrefix("-") { blocks.append(text) } else if !blocks.isEmpty { blocks[blocks.count - 1] += " " + text }
+            if text.hasPrefix("-") {
+                blocks.append(text)
+            } else if !blocks.isEmpty {
+                blocks[blocks.count - 1] += " " + text
+            }
         }
         let pattern = try Regex(#"^--([a-z-]+)\b.*\(default: (.*), env: (MINER_INDEX_[A-Z_]+)\)$"#)
         var options: [String: Documented] = [:]
@@ -38,7 +42,9 @@ import Testing
         let text = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
         var rows: [String: Documented] = [:]
         for line in text.split(separator: "\n") where line.hasPrefix("| `--") {
-            let cells = line.split(separator: "|").map { $0.replacingOccurrences(of: "`", with: "").trimmingCharacters(in: .whitespaces) }
+            let cells = line.split(separator: "|").map {
+                $0.replacingOccurrences(of: "`", with: "").trimmingCharacters(in: .whitespaces)
+            }
             guard cells.count >= 3 else { continue }
             rows[String(cells[0].dropFirst(2))] = Documented(environmentVariable: cells[1], defaultText: cells[2])
         }
@@ -58,7 +64,9 @@ import Testing
             if let helpedDuration = DurationText.parse(helped.defaultText) {
                 #expect(DurationText.parse(readmeValue) == helpedDuration, "--\(flag): \(row.defaultText)")
             } else {
-                #expect(row.defaultText.hasPrefix(helped.defaultText), "--\(flag): README \(row.defaultText), help \(helped.defaultText)")
+                #expect(
+                    row.defaultText.hasPrefix(helped.defaultText),
+                    "--\(flag): README \(row.defaultText), help \(helped.defaultText)")
             }
         }
     }
@@ -67,11 +75,13 @@ import Testing
     @Test func eachDefaultShownIsTheOneInEffect() throws {
         func summary(_ environment: [String: String]) throws -> String {
             let configuration = try ServiceOptions.parse([]).resolve(environment: environment)
-            return configuration.summary.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            return configuration.summary.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+                separator: " ")
         }
         let implicit = try summary([:])
         var literal = 0
-        for (flag, documented) in try help() where !documented.defaultText.contains(" ") && documented.defaultText != "none" {
+        for (flag, documented) in try help()
+        where !documented.defaultText.contains(" ") && documented.defaultText != "none" {
             literal += 1
             #expect(try summary([documented.environmentVariable: documented.defaultText]) == implicit, "--\(flag)")
         }

@@ -1,5 +1,5 @@
-import Foundation
 import AMQP
+import Foundation
 import MinerIndex
 import MinerIndexService
 import Testing
@@ -26,23 +26,30 @@ import Testing
         #expect(configuration.maxBodyBytes == 65536)
         #expect(configuration.httpPort == 8080)
         #expect(configuration.deliveryLimit == 5)
-        #expect(configuration.outputExchanges.all == [
-            "asic_miner_index", "asic_miner_aggregated_index", "cpu_gpu_miner_index", "cpu_gpu_miner_aggregated_index",
-        ])
+        #expect(
+            configuration.outputExchanges.all == [
+                "asic_miner_index", "asic_miner_aggregated_index", "cpu_gpu_miner_index",
+                "cpu_gpu_miner_aggregated_index",
+            ])
     }
 
     @Test func theKeyframeAndDeltaSettingsComeFromFlagsOrTheEnvironment() throws {
         let defaults = try resolve([])
         #expect(defaults.keyframeInterval == .seconds(30))
         #expect(defaults.maxMessageBytes == 16 * 1024 * 1024)
-        #expect(defaults.outputExchanges.stream == [
-            "asic_miner_index.delta", "cpu_gpu_miner_index.delta", "miner_index.keyframe_requests",
-        ])
+        #expect(
+            defaults.outputExchanges.stream == [
+                "asic_miner_index.delta", "cpu_gpu_miner_index.delta", "miner_index.keyframe_requests",
+            ])
         // The delta exchanges follow a renamed index exchange unless named themselves.
         let renamed = try resolve(
-            ["--asic-index-exchange", "farm.asic", "--cpu-gpu-delta-exchange", "farm.rigs.changes",
-             "--keyframe-interval", "2m"],
-            environment: ["MINER_INDEX_MAX_MESSAGE_BYTES": "65536", "MINER_INDEX_KEYFRAME_REQUEST_EXCHANGE": "farm.ask"])
+            [
+                "--asic-index-exchange", "farm.asic", "--cpu-gpu-delta-exchange", "farm.rigs.changes",
+                "--keyframe-interval", "2m",
+            ],
+            environment: [
+                "MINER_INDEX_MAX_MESSAGE_BYTES": "65536", "MINER_INDEX_KEYFRAME_REQUEST_EXCHANGE": "farm.ask",
+            ])
         #expect(renamed.outputExchanges.stream == ["farm.asic.delta", "farm.rigs.changes", "farm.ask"])
         #expect(renamed.keyframeInterval == .seconds(120))
         #expect(renamed.maxMessageBytes == 65536)
@@ -71,13 +78,15 @@ import Testing
         #expect(fromEnvironment.staleAfter == .seconds(45))
 
         let renamed = try resolve(
-            ["--asic-index-exchange", "farm.asic"], environment: ["MINER_INDEX_CPU_GPU_AGGREGATED_EXCHANGE": "farm.rigs.agg"])
+            ["--asic-index-exchange", "farm.asic"],
+            environment: ["MINER_INDEX_CPU_GPU_AGGREGATED_EXCHANGE": "farm.rigs.agg"])
         #expect(renamed.outputExchanges.asicIndex == "farm.asic")
         #expect(renamed.outputExchanges.cpuGpuAggregatedIndex == "farm.rigs.agg")
         #expect(renamed.outputExchanges.asicAggregatedIndex == "asic_miner_aggregated_index")
 
-        let flagsWin = try resolve(["--prefetch", "50", "--broadcast-interval", "2s", "--stale-after", "30s"],
-                                   environment: environment)
+        let flagsWin = try resolve(
+            ["--prefetch", "50", "--broadcast-interval", "2s", "--stale-after", "30s"],
+            environment: environment)
         #expect(flagsWin.prefetch == 50)
         #expect(flagsWin.staleAfter == .seconds(30))
         #expect(flagsWin.broadcastInterval == .seconds(2))
@@ -124,21 +133,26 @@ import Testing
 
     @Test func theLimitComesFromTheFlagOrTheEnvironmentAndZeroMeansNone() throws {
         #expect(try resolve([], environment: ["MINER_INDEX_DELIVERY_LIMIT": "3"]).deliveryLimit == 3)
-        #expect(try resolve(["--delivery-limit", "7"], environment: ["MINER_INDEX_DELIVERY_LIMIT": "3"]).deliveryLimit == 7)
+        #expect(
+            try resolve(["--delivery-limit", "7"], environment: ["MINER_INDEX_DELIVERY_LIMIT": "3"]).deliveryLimit == 7)
         #expect(try resolve(["--delivery-limit", "0"]).deliveryLimit == nil)
     }
 
     @Test func onlyAQuorumInputQueueIsDeclaredWithTheLimit() throws {
         var configuration = ServiceConfiguration(amqp: try ConnectionSettings(url: "amqp://localhost"))
         func inputArguments() throws -> FieldTable {
-            try #require(ServiceTopology(configuration: configuration).input.queues.first { $0.name == configuration.queue })
-                .arguments
+            try #require(
+                ServiceTopology(configuration: configuration).input.queues.first { $0.name == configuration.queue }
+            )
+            .arguments
         }
         #expect(try inputArguments()["x-delivery-limit"] == nil, "classic queues have no delivery limit")
         configuration.queueType = .quorum
         #expect(try inputArguments()["x-delivery-limit"] == .int(5))
         let deadLetterQueue = try #require(
-            ServiceTopology(configuration: configuration).input.queues.first { $0.name == configuration.deadLetterQueue })
+            ServiceTopology(configuration: configuration).input.queues.first {
+                $0.name == configuration.deadLetterQueue
+            })
         #expect(deadLetterQueue.arguments["x-delivery-limit"] == nil)
         configuration.deliveryLimit = nil
         #expect(try inputArguments()["x-delivery-limit"] == nil)
@@ -162,7 +176,9 @@ import Testing
     @Test func theTokenComesFromTheFlagTheEnvironmentOrAFile() throws {
         #expect(try resolve([]).httpToken == nil)
         #expect(try resolve(["--http-token", "abc"]).httpToken?.isPresented(in: "Bearer abc") == true)
-        #expect(try resolve([], environment: ["MINER_INDEX_HTTP_TOKEN": "abc"]).httpToken?.isPresented(in: "Bearer abc") == true)
+        #expect(
+            try resolve([], environment: ["MINER_INDEX_HTTP_TOKEN": "abc"]).httpToken?.isPresented(in: "Bearer abc")
+                == true)
         let path = try temporaryFile("from-a-secret\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let fromFile = try resolve([], environment: ["MINER_INDEX_HTTP_TOKEN_FILE": path]).httpToken
@@ -198,8 +214,10 @@ import Testing
         let token = try #require(HTTPToken("abc123"))
         #expect(token.isPresented(in: "Bearer abc123"))
         #expect(token.isPresented(in: "bearer abc123"))
-        for refused in [nil, "", "Bearer", "Bearer ", "Bearer abc12", "Bearer abc1234", "Bearer abc124", "Bearer  abc123",
-                        "abc123", "Basic abc123", "Bearer ABC123"] {
+        for refused in [
+            nil, "", "Bearer", "Bearer ", "Bearer abc12", "Bearer abc1234", "Bearer abc124", "Bearer  abc123",
+            "abc123", "Basic abc123", "Bearer ABC123",
+        ] {
             #expect(!token.isPresented(in: refused), "\(refused ?? "nil")")
         }
         #expect(HTTPToken("") == nil)
@@ -208,8 +226,10 @@ import Testing
     @Test func noDescriptionOfTheConfigurationShowsTheToken() throws {
         let configuration = try resolve(["--http-token", "do-not-print-me"])
         #expect(configuration.summary["http_token"] == "set")
-        for text in ["\(configuration.summary)", String(describing: configuration), String(reflecting: configuration),
-                     "\(configuration.httpToken as Any)", String(reflecting: configuration.httpToken)] {
+        for text in [
+            "\(configuration.summary)", String(describing: configuration), String(reflecting: configuration),
+            "\(configuration.httpToken as Any)", String(reflecting: configuration.httpToken),
+        ] {
             #expect(!text.contains("do-not-print-me"), "\(text)")
         }
         #expect(try resolve([]).summary["http_token"] == "none")
@@ -244,10 +264,13 @@ import Testing
         #expect(queue.arguments["x-queue-type"] == "quorum")
         #expect(queue.arguments["x-dead-letter-exchange"] == "miner_index.dead_letter")
         #expect(queue.arguments["x-single-active-consumer"] == true)
-        #expect(Set(input.bindings.filter { $0.exchange == "miner_operational_logs" }.map(\.routingKey))
-            == ["asic_miner.*", "cpu_gpu_miner.*"])
+        #expect(
+            Set(input.bindings.filter { $0.exchange == "miner_operational_logs" }.map(\.routingKey))
+                == ["asic_miner.*", "cpu_gpu_miner.*"])
         #expect(input.exchanges.contains { $0.name == "miner_operational_logs" && $0.kind == .topic && $0.durable })
         let output = ServiceTopology(configuration: configuration).output
-        #expect(Set(output.exchanges.filter { $0.kind == .fanout }.map(\.name)).isSuperset(of: configuration.outputExchanges.all))
+        #expect(
+            Set(output.exchanges.filter { $0.kind == .fanout }.map(\.name)).isSuperset(
+                of: configuration.outputExchanges.all))
     }
 }

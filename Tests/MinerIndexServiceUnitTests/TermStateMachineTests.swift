@@ -17,10 +17,11 @@ import Testing
         let actions = run([.restored(sharedStore: false)], machine: &machine)
         #expect(actions == [[.prepareSingleLeader, .lead(freshConsumer: false)]])
         #expect(machine.role == .leader)
-        #expect(run([.termEnded(.shutdown), .steppedDown], machine: &machine) == [
-            [.publishFinal, .finalCheckpoint, .stepDown],
-            [.close],
-        ])
+        #expect(
+            run([.termEnded(.shutdown), .steppedDown], machine: &machine) == [
+                [.publishFinal, .finalCheckpoint, .stepDown],
+                [.close],
+            ])
         #expect(machine.state == .stopped)
     }
 
@@ -40,17 +41,18 @@ import Testing
                 .restored(sharedStore: true), .lockTaken, .tookOver, .termEnded(.lost("lease")), .steppedDown,
                 .lockTaken, .tookOver, .termEnded(.shutdown), .steppedDown,
             ], machine: &machine)
-        #expect(actions == [
-            [.standBy],
-            [.takeLeadership],
-            [.lead(freshConsumer: false)],
-            [.stepDown, .closeConsumer],
-            [.standBy],
-            [.takeLeadership],
-            [.lead(freshConsumer: true)],
-            [.publishFinal, .finalCheckpoint, .stepDown],
-            [.close],
-        ])
+        #expect(
+            actions == [
+                [.standBy],
+                [.takeLeadership],
+                [.lead(freshConsumer: false)],
+                [.stepDown, .closeConsumer],
+                [.standBy],
+                [.takeLeadership],
+                [.lead(freshConsumer: true)],
+                [.publishFinal, .finalCheckpoint, .stepDown],
+                [.close],
+            ])
         #expect(machine.state == .stopped)
     }
 
@@ -73,7 +75,9 @@ import Testing
     @Test func theRoleFollowsTheState() {
         var machine = Machine()
         var roles: [MinerIndexService.Role] = [machine.role]
-        for event in [Machine.Event.restored(sharedStore: true), .lockTaken, .tookOver, .termEnded(.lost("x")), .steppedDown] {
+        for event in [
+            Machine.Event.restored(sharedStore: true), .lockTaken, .tookOver, .termEnded(.lost("x")), .steppedDown,
+        ] {
             _ = machine.handle(event)
             roles.append(machine.role)
         }

@@ -34,7 +34,9 @@ import Testing
         let asic = (0..<2000).map { id in
             ObservedLog(log: records.asicLog(id: Int64(id) - 500), observedAt: records.timestamp())
         }
-        let cpuGpu = (0..<500).map { id in ObservedLog(log: records.cpuGpuLog(id: Int64(id)), observedAt: records.timestamp()) }
+        let cpuGpu = (0..<500).map { id in
+            ObservedLog(log: records.cpuGpuLog(id: Int64(id)), observedAt: records.timestamp())
+        }
         try expectRoundTrip(asic)
         try expectRoundTrip(cpuGpu)
     }
@@ -56,12 +58,17 @@ import Testing
     @Test func historySamplesReadBackExactly() throws {
         var records = RandomRecords(seed: 3)
         let samples = (0..<300).map { id in
-            HistorySample(minerId: Int64(id), entry: AsicMinerHistoryEntry(log: records.asicLog(id: Int64(id)),
-                                                                            observedAt: records.timestamp()))
+            HistorySample(
+                minerId: Int64(id),
+                entry: AsicMinerHistoryEntry(
+                    log: records.asicLog(id: Int64(id)),
+                    observedAt: records.timestamp()))
         }
         var reader = try Segment.Reader(Segment.encode(samples))
         var decoded: [HistorySample] = []
-        while let (id, fields) = try reader.next() { decoded.append(try reader.decode(HistorySample.self, minerId: id, fields: fields)) }
+        while let (id, fields) = try reader.next() {
+            decoded.append(try reader.decode(HistorySample.self, minerId: id, fields: fields))
+        }
         #expect(decoded.map(\.entry) == samples.map(\.entry))
         #expect(decoded.map(\.minerId) == samples.map(\.minerId))
     }
@@ -86,7 +93,8 @@ import Testing
                     coinHashesPerSecond: ["Bitcoin": records.number(), "Kaspa": records.number()],
                     totalPower: records.number(), alive: 12.5, registered: 14, online: 10.25, stale: 2.25,
                     offline: 1.5, disabled: 0))
-            #expect(try AggregatedHistoryCoding.decode(AggregatedHistoryCoding.encode(row), resolution: resolution) == row)
+            #expect(
+                try AggregatedHistoryCoding.decode(AggregatedHistoryCoding.encode(row), resolution: resolution) == row)
         }
     }
 
@@ -113,7 +121,8 @@ import Testing
                 damaged = Array(body.prefix(Int.random(in: 0..<body.count, using: &generator)))
             } else {
                 for _ in 0..<Int.random(in: 1...8, using: &generator) {
-                    damaged[Int.random(in: 0..<damaged.count, using: &generator)] = UInt8.random(in: 0 ... .max, using: &generator)
+                    damaged[Int.random(in: 0..<damaged.count, using: &generator)] = UInt8.random(
+                        in: 0 ... .max, using: &generator)
                 }
             }
             do {

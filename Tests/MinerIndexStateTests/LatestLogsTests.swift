@@ -6,7 +6,8 @@ import Testing
 @Suite struct LatestLogsTests {
     let t0 = Timestamp(microsecondsSinceEpoch: 1_800_000_000_000_000)
 
-    private func logs(_ ids: [Int64], at seconds: Double, _ records: inout RandomRecords) -> [ObservedLog<AsicMinerLog>] {
+    private func logs(_ ids: [Int64], at seconds: Double, _ records: inout RandomRecords) -> [ObservedLog<AsicMinerLog>]
+    {
         ids.map { ObservedLog(log: records.asicLog(id: $0), observedAt: t0.adding(seconds: seconds)) }
     }
 

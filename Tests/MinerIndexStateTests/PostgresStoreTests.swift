@@ -22,22 +22,27 @@ import Testing
         try PostgresLocation(url: Self.url + "?sslmode=disable&schema=\(schema)")
     }
 
-    private func freshSchema() -> String { "t_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "") }
+    private func freshSchema() -> String {
+        "t_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
+    }
 
     private func segment(ids: [Int64], observedAt: Timestamp) -> StoreWrite.NewSegment {
         var records = RandomRecords(seed: UInt64(ids.first ?? 0), realistic: true)
         let logs = ids.map { ObservedLog(log: records.asicLog(id: $0), observedAt: observedAt) }
-        return StoreWrite.NewSegment(kind: .asic, newestObservedAt: observedAt, body: Segment.encode(logs), minerIds: ids)
+        return StoreWrite.NewSegment(
+            kind: .asic, newestObservedAt: observedAt, body: Segment.encode(logs), minerIds: ids)
     }
 
     @Test func theURLIsParsedAndItsPasswordNeverShown() throws {
-        let location = try PostgresLocation(url: "postgresql://farm:s3cr%40t@db.example:6543/miners?sslmode=require&schema=site_7")
+        let location = try PostgresLocation(
+            url: "postgresql://farm:s3cr%40t@db.example:6543/miners?sslmode=require&schema=site_7")
         #expect(location.host == "db.example" && location.port == 6543 && location.username == "farm")
         #expect(location.password == "s3cr@t" && location.database == "miners" && location.schema == "site_7")
         #expect(location.redacted == "postgres://farm:***@db.example:6543/miners?sslmode=require&schema=site_7")
         #expect(!location.description.contains("s3cr"))
         #expect(throws: StateStoreError.self) { try PostgresLocation(url: "postgres://x@h/db?schema=a;drop") }
-        #expect(try PostgresLocation(url: "postgres://x@h/db?schema=a").leaderLockKey
+        #expect(
+            try PostgresLocation(url: "postgres://x@h/db?schema=a").leaderLockKey
                 != PostgresLocation(url: "postgres://x@h/db?schema=b").leaderLockKey)
     }
 
@@ -45,8 +50,10 @@ import Testing
         let store = try PostgresStateStore(location: location(freshSchema()), logger: logger)
         var write = StoreWrite()
         write.writtenAt = t0
-        write.registry = [.init(kind: .asic, id: 7, record: AsicMiner(id: 7, name: "S19-7").encodedJSON()),
-                          .init(kind: .asic, id: 8, record: nil)]
+        write.registry = [
+            .init(kind: .asic, id: 7, record: AsicMiner(id: 7, name: "S19-7").encodedJSON()),
+            .init(kind: .asic, id: 8, record: nil),
+        ]
         write.logSegments = [segment(ids: [1, 2], observedAt: t0)]
         write.counters = ["sequence.x": 40]
         let receipt = try await store.write(write)

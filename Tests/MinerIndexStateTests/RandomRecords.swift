@@ -35,7 +35,9 @@ struct RandomRecords {
     mutating func optionalNumber() -> Double? { chance(0.2) ? nil : number() }
 
     mutating func text(_ pool: [String]) -> String {
-        chance(0.3) ? "ünïcode-\(UInt32.random(in: 0 ... .max, using: &generator))" : pool[Int.random(in: 0..<pool.count, using: &generator)]
+        chance(0.3)
+            ? "ünïcode-\(UInt32.random(in: 0 ... .max, using: &generator))"
+            : pool[Int.random(in: 0..<pool.count, using: &generator)]
     }
 
     mutating func optionalText(_ pool: [String]) -> String? { chance(0.2) ? nil : text(pool) }
@@ -43,18 +45,21 @@ struct RandomRecords {
     mutating func unit() -> HashrateUnit { HashrateUnit.acceptedInput[Int.random(in: 0..<6, using: &generator)] }
 
     mutating func timestamp() -> Timestamp {
-        Timestamp(microsecondsSinceEpoch: Int64.random(in: 1_600_000_000_000_000...1_900_000_000_000_000, using: &generator))
+        Timestamp(
+            microsecondsSinceEpoch: Int64.random(in: 1_600_000_000_000_000...1_900_000_000_000_000, using: &generator))
     }
 
     mutating func asicLog(id: Int64) -> AsicMinerLog {
         let pools = (0..<3).map { _ in
-            AsicMinerLog.Pool(address: optionalText(["stratum+tcp://a:3333", "stratum+tcp://b:443"]),
-                              user: optionalText(["farm1.rack2.7", "w"]), state: optionalText(["Alive", "Dead"]),
-                              acceptedShare: optionalNumber(), rejectedShare: optionalNumber())
+            AsicMinerLog.Pool(
+                address: optionalText(["stratum+tcp://a:3333", "stratum+tcp://b:443"]),
+                user: optionalText(["farm1.rack2.7", "w"]), state: optionalText(["Alive", "Dead"]),
+                acceptedShare: optionalNumber(), rejectedShare: optionalNumber())
         }
         let boards = (0..<3).map { _ in
-            AsicMinerLog.Hashboard(hashrate5Min: optionalNumber(), hashrate30Min: optionalNumber(),
-                                   temperature1: optionalNumber(), temperature2: optionalNumber())
+            AsicMinerLog.Hashboard(
+                hashrate5Min: optionalNumber(), hashrate30Min: optionalNumber(),
+                temperature1: optionalNumber(), temperature2: optionalNumber())
         }
         return AsicMinerLog(
             asicMinerId: id, hashrate5Min: number(), hashrate30Min: optionalNumber(), hashrateUnit: unit(),
@@ -66,9 +71,12 @@ struct RandomRecords {
 
     mutating func cpuGpuLog(id: Int64) -> CpuGpuMinerLog {
         func mining(_ records: inout RandomRecords) -> CpuGpuMinerLog.CoinMining? {
-            records.chance(0.3) ? nil : .init(coinName: records.text(["monero", "ergo"]),
-                                              algorithm: records.text(["RandomX", "Autolykos2"]),
-                                              hashrateUnit: records.unit())
+            records.chance(0.3)
+                ? nil
+                : .init(
+                    coinName: records.text(["monero", "ergo"]),
+                    algorithm: records.text(["RandomX", "Autolykos2"]),
+                    hashrateUnit: records.unit())
         }
         let cpuMining = mining(&self)
         return CpuGpuMinerLog(
@@ -76,31 +84,37 @@ struct RandomRecords {
             cpuMining: cpuMining, cpuPoolAddress: optionalText(["pool:443"]), cpuWalletAddress: optionalText(["44AF"]),
             cpuPower: optionalNumber(),
             gpus: (0..<8).map { _ in
-                CpuGpuMinerLog.Gpu(coreTemperature: optionalNumber(), memoryTemperature: optionalNumber(),
-                                   hashrate1: optionalNumber(), hashrate2: optionalNumber(), coreClock: optionalNumber(),
-                                   memoryClock: optionalNumber(), power: optionalNumber(), fan: optionalNumber())
+                CpuGpuMinerLog.Gpu(
+                    coreTemperature: optionalNumber(), memoryTemperature: optionalNumber(),
+                    hashrate1: optionalNumber(), hashrate2: optionalNumber(), coreClock: optionalNumber(),
+                    memoryClock: optionalNumber(), power: optionalNumber(), fan: optionalNumber())
             },
             gpuFanUnit: chance(0.3) ? nil : (chance(0.5) ? .percent : .rpm),
             gpuSlots: (0..<2).map { _ in
-                CpuGpuMinerLog.GpuSlot(mining: mining(&self), poolAddress: optionalText(["erg:8888"]),
-                                       walletAddress: optionalText(["9f4Q"]))
+                CpuGpuMinerLog.GpuSlot(
+                    mining: mining(&self), poolAddress: optionalText(["erg:8888"]),
+                    walletAddress: optionalText(["9f4Q"]))
             },
-            lanIp: optionalText(["10.0.9.4"]), wanIp: optionalText(["198.51.100.7"]), uptime: optionalText(["00:04:12:09"]),
+            lanIp: optionalText(["10.0.9.4"]), wanIp: optionalText(["198.51.100.7"]),
+            uptime: optionalText(["00:04:12:09"]),
             insertedAt: chance(0.2) ? nil : timestamp())
     }
 
     mutating func asicMiner(id: Int64) -> AsicMiner {
-        AsicMiner(id: id, name: optionalText(["S19-rack7-slot3"]), firmwareVersion: optionalText(["2024.01"]),
-                  softwareVersion: optionalText(["cgminer"]), model: optionalText(["Antminer S19"]),
-                  modelVariant: optionalText(["XP"]), activated: chance(0.8), asicExpectedStatus: optionalText(["on", "off"]),
-                  lightExpectedStatus: optionalText(["off"]), insertedAt: chance(0.5) ? nil : timestamp(),
-                  updatedAt: chance(0.5) ? nil : timestamp())
+        AsicMiner(
+            id: id, name: optionalText(["S19-rack7-slot3"]), firmwareVersion: optionalText(["2024.01"]),
+            softwareVersion: optionalText(["cgminer"]), model: optionalText(["Antminer S19"]),
+            modelVariant: optionalText(["XP"]), activated: chance(0.8),
+            asicExpectedStatus: optionalText(["on", "off"]),
+            lightExpectedStatus: optionalText(["off"]), insertedAt: chance(0.5) ? nil : timestamp(),
+            updatedAt: chance(0.5) ? nil : timestamp())
     }
 
     mutating func cpuGpuMiner(id: Int64) -> CpuGpuMiner {
-        CpuGpuMiner(id: id, name: optionalText(["rig-1"]), motherboardName: optionalText(["B450"]),
-                    cpuName: optionalText(["Ryzen"]), ramSize: chance(0.5) ? .number(32) : .text("32 GB"),
-                    gpuNames: (0..<8).map { _ in optionalText(["RTX 3070"]) }, activated: chance(0.8),
-                    insertedAt: chance(0.5) ? nil : timestamp(), updatedAt: nil)
+        CpuGpuMiner(
+            id: id, name: optionalText(["rig-1"]), motherboardName: optionalText(["B450"]),
+            cpuName: optionalText(["Ryzen"]), ramSize: chance(0.5) ? .number(32) : .text("32 GB"),
+            gpuNames: (0..<8).map { _ in optionalText(["RTX 3070"]) }, activated: chance(0.8),
+            insertedAt: chance(0.5) ? nil : timestamp(), updatedAt: nil)
     }
 }

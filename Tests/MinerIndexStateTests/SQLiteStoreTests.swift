@@ -1,9 +1,9 @@
+import BrokerTestSupport
 import Foundation
 import GRDB
 import Logging
 import MinerIndex
 import Testing
-import BrokerTestSupport
 
 @testable import MinerIndexState
 @testable import MinerIndexStateSQLite
@@ -15,15 +15,18 @@ import BrokerTestSupport
     private func segment(_ kind: MinerKind, ids: [Int64], observedAt: Timestamp) -> StoreWrite.NewSegment {
         var records = RandomRecords(seed: UInt64(ids.first ?? 0))
         let logs = ids.map { ObservedLog(log: records.asicLog(id: $0), observedAt: observedAt) }
-        return StoreWrite.NewSegment(kind: kind, newestObservedAt: observedAt, body: Segment.encode(logs), minerIds: ids)
+        return StoreWrite.NewSegment(
+            kind: kind, newestObservedAt: observedAt, body: Segment.encode(logs), minerIds: ids)
     }
 
     @Test func writesReadBackAndCountersOnlyGrow() async throws {
         let folder = try TemporaryDirectory()
         let store = SQLiteStateStore(path: folder.file("state.sqlite"), logger: logger)
         var write = StoreWrite()
-        write.registry = [.init(kind: .asic, id: 7, record: AsicMiner(id: 7, name: "S19-7").encodedJSON()),
-                          .init(kind: .cpuGpu, id: 7, record: nil)]
+        write.registry = [
+            .init(kind: .asic, id: 7, record: AsicMiner(id: 7, name: "S19-7").encodedJSON()),
+            .init(kind: .cpuGpu, id: 7, record: nil),
+        ]
         write.logSegments = [segment(.asic, ids: [1, 2], observedAt: t0)]
         write.counters = ["sequence.a": 40]
         let receipt = try await store.write(write)
@@ -50,8 +53,10 @@ import BrokerTestSupport
         let folder = try TemporaryDirectory()
         let store = SQLiteStateStore(path: folder.file("state.sqlite"), logger: logger)
         var write = StoreWrite()
-        write.logSegments = [segment(.asic, ids: [1], observedAt: t0), segment(.asic, ids: [2], observedAt: t0.adding(seconds: 10)),
-                             segment(.asic, ids: [3], observedAt: t0.adding(seconds: 20))]
+        write.logSegments = [
+            segment(.asic, ids: [1], observedAt: t0), segment(.asic, ids: [2], observedAt: t0.adding(seconds: 10)),
+            segment(.asic, ids: [3], observedAt: t0.adding(seconds: 20)),
+        ]
         let receipt = try await store.write(write)
         var prune = StoreWrite()
         prune.dropLogSegmentsObservedBefore = t0.adding(seconds: 5)
@@ -140,7 +145,9 @@ import BrokerTestSupport
         let store = SQLiteStateStore(path: path, logger: logger)
         let state = try await store.load(logsSince: t0)
         #expect(state.registry.count == 1)
-        #expect(try AsicMiner.decodeRecord(state.registry[0].record ?? []) == AsicMiner(id: 42, name: "S19-rack7-slot3", activated: false))
+        #expect(
+            try AsicMiner.decodeRecord(state.registry[0].record ?? [])
+                == AsicMiner(id: 42, name: "S19-rack7-slot3", activated: false))
         #expect(state.counters == ["sequence.a": 9])
         var write = StoreWrite()
         write.historySegments = [segment(.asic, ids: [42], observedAt: t0)]
@@ -168,8 +175,10 @@ import BrokerTestSupport
         small.counters = ["x": 1]
         _ = try await store.write(small)
         var huge = StoreWrite()
-        huge.logSegments = [StoreWrite.NewSegment(
-            kind: .asic, newestObservedAt: t0, body: [UInt8](repeating: 7, count: 4 << 20), minerIds: [1])]
+        huge.logSegments = [
+            StoreWrite.NewSegment(
+                kind: .asic, newestObservedAt: t0, body: [UInt8](repeating: 7, count: 4 << 20), minerIds: [1])
+        ]
         await #expect { _ = try await store.write(huge) } throws: { ($0 as? StateStoreError)?.kind == .unavailable }
         #expect(try await store.load(logsSince: Timestamp(microsecondsSinceEpoch: 0)).counters == ["x": 1])
         await store.close()

@@ -11,8 +11,9 @@ import Testing
     let logger = Logger(label: "tests")
     let t0 = Timestamp(microsecondsSinceEpoch: 1_800_000_000_000_000)
     let retention = RetentionPolicy(offlineAfter: .seconds(60), historyMaxAge: .seconds(3600))
-    let configuration = IndexConfiguration(offlineAfterSeconds: 60, historyCapacity: 10, historyMaxAgeSeconds: 3600,
-                                           tracksChanges: true, historySampleSeconds: 5)
+    let configuration = IndexConfiguration(
+        offlineAfterSeconds: 60, historyCapacity: 10, historyMaxAgeSeconds: 3600,
+        tracksChanges: true, historySampleSeconds: 5)
 
     private func withWriter<Result>(
         _ store: any StateStore, now: Timestamp, _ body: (StateWriter) async throws -> Result
@@ -23,12 +24,15 @@ import Testing
         return try await body(writer)
     }
 
-    private func restore(_ store: any StateStore, now: Timestamp) async throws -> (AsicMinerOperationalIndex, StateRestore.Restored) {
+    private func restore(_ store: any StateStore, now: Timestamp) async throws -> (
+        AsicMinerOperationalIndex, StateRestore.Restored
+    ) {
         let stored = try await store.load(logsSince: now.adding(seconds: -60))
         let restored = try StateRestore.restore(stored, now: now, offlineAfter: .seconds(60))
         var asic = restored.asic
-        asic.history = try StateRestore.history(try await store.loadHistory(since: now.adding(seconds: -3600)),
-                                                registry: stored.registry)
+        asic.history = try StateRestore.history(
+            try await store.loadHistory(since: now.adding(seconds: -3600)),
+            registry: stored.registry)
         let index = AsicMinerOperationalIndex(configuration: configuration)
         await index.applyPersisted(asic, now: now)
         return (index, restored)
@@ -83,7 +87,8 @@ import Testing
         #expect(after.filter { !before.contains($0) } == [], "appeared in the restart")
         #expect(await restored.miner(4242) == AsicMiner(id: 4242, name: "S19-rack7-slot3", activated: false))
         #expect(await restored.miner(9) == nil)
-        #expect(await restored.history(3, now: now) == original.history(3, now: now).filter { _ in true }.sampled(every: 5))
+        #expect(
+            await restored.history(3, now: now) == original.history(3, now: now).filter { _ in true }.sampled(every: 5))
         await reopened.close()
     }
 
@@ -137,7 +142,10 @@ import Testing
         var records = RandomRecords(seed: 12)
         try await withWriter(store, now: t0) { writer in
             for round in 0..<4 {
-                for id in Int64(1)...20 { await index.put(records.cpuGpuLog(id: id).withInsertedAt(nil), receivedAt: t0.adding(seconds: Double(round))) }
+                for id in Int64(1)...20 {
+                    await index.put(
+                        records.cpuGpuLog(id: id).withInsertedAt(nil), receivedAt: t0.adding(seconds: Double(round)))
+                }
                 writer.submit(await index.drainChanges(includeLogs: true))
                 #expect(await writer.flush(timeout: .seconds(10)))
             }
@@ -201,8 +209,9 @@ extension Array where Element == AsicMinerHistoryEntry {
     func sampled(every seconds: Double) -> [AsicMinerHistoryEntry] {
         let width = Int64(seconds * 1_000_000)
         return enumerated().filter { index, entry in
-            index == 0 || entry.observedAt.microsecondsSinceEpoch / width
-                != self[index - 1].observedAt.microsecondsSinceEpoch / width
+            index == 0
+                || entry.observedAt.microsecondsSinceEpoch / width
+                    != self[index - 1].observedAt.microsecondsSinceEpoch / width
         }.map(\.element)
     }
 }

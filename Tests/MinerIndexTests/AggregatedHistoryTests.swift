@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MinerIndex
 
 @Suite struct AggregatedHistoryTests {
@@ -8,8 +9,10 @@ import Testing
 
     func at(_ seconds: Double) -> Timestamp { noon.adding(seconds: seconds) }
 
-    func figures(power: Double, bitcoin: Double? = nil, kaspa: Double? = nil, alive: Double = 2, registered: Double = 3,
-                 stale: Double = 0) -> AggregatedHistoryFigures {
+    func figures(
+        power: Double, bitcoin: Double? = nil, kaspa: Double? = nil, alive: Double = 2, registered: Double = 3,
+        stale: Double = 0
+    ) -> AggregatedHistoryFigures {
         var coins: [String: Double] = [:]
         if let bitcoin { coins["Bitcoin"] = bitcoin }
         if let kaspa { coins["Kaspa"] = kaspa }
@@ -26,17 +29,21 @@ import Testing
         history.record(figures(power: 1000, bitcoin: 0), at: at(3600 + 5))
 
         #expect(history.rows(.tick).map(\.bucketStart) == [at(10), at(40), at(65), at(3605)])
-        #expect(history.rows(.tick)[1] == AggregatedHistoryRow(
-            resolution: .tick, bucketStart: at(40), samples: 1,
-            figures: figures(power: 200, bitcoin: 20e12, kaspa: 4e12, alive: 3, stale: 1)))
+        #expect(
+            history.rows(.tick)[1]
+                == AggregatedHistoryRow(
+                    resolution: .tick, bucketStart: at(40), samples: 1,
+                    figures: figures(power: 200, bitcoin: 20e12, kaspa: 4e12, alive: 3, stale: 1)))
 
         let minutes = history.rows(.minute)
         #expect(minutes.map(\.bucketStart) == [at(0), at(60), at(3600)])
         #expect(minutes.map(\.samples) == [2, 1, 1])
         // A coin missing from a tick counts as 0 in the mean.
-        #expect(minutes[0].figures == AggregatedHistoryFigures(
-            coinHashesPerSecond: ["Bitcoin": 15e12, "Kaspa": 2e12], totalPower: 150, alive: 2.5, registered: 3,
-            online: 2, stale: 0.5, offline: 0.5, disabled: 1))
+        #expect(
+            minutes[0].figures
+                == AggregatedHistoryFigures(
+                    coinHashesPerSecond: ["Bitcoin": 15e12, "Kaspa": 2e12], totalPower: 150, alive: 2.5, registered: 3,
+                    online: 2, stale: 0.5, offline: 0.5, disabled: 1))
         #expect(minutes[1].figures.totalPower == 600)
 
         let hours = history.rows(.hour)
@@ -116,11 +123,13 @@ import Testing
         var second = 0.0
         for tick in 0..<5_000 {
             second += Double.random(in: 0.5...3, using: &generator)
-            original.record(figures(power: Double.random(in: 0...9000, using: &generator),
-                                    bitcoin: Double.random(in: 0...1e15, using: &generator),
-                                    kaspa: Bool.random(using: &generator) ? 5e12 : nil,
-                                    alive: Double(Int.random(in: 0...3, using: &generator))),
-                            at: at(second))
+            original.record(
+                figures(
+                    power: Double.random(in: 0...9000, using: &generator),
+                    bitcoin: Double.random(in: 0...1e15, using: &generator),
+                    kaspa: Bool.random(using: &generator) ? 5e12 : nil,
+                    alive: Double(Int.random(in: 0...3, using: &generator))),
+                at: at(second))
             if tick % 37 == 0 { flush() }
         }
         flush()
@@ -142,11 +151,13 @@ import Testing
             #expect(before.map(\.bucketStart) == after.map(\.bucketStart), "\(resolution)")
             #expect(before.map(\.samples) == after.map(\.samples), "\(resolution)")
             for (expected, actual) in zip(before, after) {
-                #expect(abs(expected.figures.totalPower - actual.figures.totalPower) <= 1e-9 * expected.figures.totalPower)
+                #expect(
+                    abs(expected.figures.totalPower - actual.figures.totalPower) <= 1e-9 * expected.figures.totalPower)
             }
         }
         let pending = restored.pendingRows()
-        #expect(pending.filter { $0.resolution == .tick }.map(\.bucketStart) == [1.0, 2, 3].map { now.adding(seconds: $0) })
+        #expect(
+            pending.filter { $0.resolution == .tick }.map(\.bucketStart) == [1.0, 2, 3].map { now.adding(seconds: $0) })
         #expect(pending.last { $0.resolution == .minute } == restored.rows(.minute).last)
         #expect(pending.last { $0.resolution == .hour } == restored.rows(.hour).last)
 
@@ -157,7 +168,9 @@ import Testing
         // (Compared with what the store holds: `original` has gone on past the last flush.)
         let storedMinutes = store.values.filter { $0.resolution == .minute }.sorted { $0.bucketStart < $1.bucketStart }
         #expect(aged.rows(.minute) == storedMinutes.filter { $0.bucketStart >= muchLater.adding(seconds: -86_400) })
-        #expect(aged.rows(.hour) == store.values.filter { $0.resolution == .hour }.sorted { $0.bucketStart < $1.bucketStart })
+        #expect(
+            aged.rows(.hour)
+                == store.values.filter { $0.resolution == .hour }.sorted { $0.bucketStart < $1.bucketStart })
     }
 
     @Test func theHistoryJSONHasOneEntryPerRow() throws {
@@ -165,11 +178,12 @@ import Testing
         history.record(figures(power: 100.25, bitcoin: 1.5e14), at: at(10))
         history.record(figures(power: 200, bitcoin: 2.5e14, alive: 3), at: at(20))
         let bytes = AggregatedHistoryJSON.encode(resolution: .minute, since: at(0), rows: history.rows(.minute))
-        #expect(String(decoding: bytes, as: UTF8.self) == """
-            {"resolution":"1m","since":"2026-11-29T12:00:00Z","entries":[{"bucket_start":"2026-11-29T12:00:00Z",\
-            "samples":2,"coin_hashrate_map":{"Bitcoin":2e+14},"total_power":150.125,"alive":2.5,"registered":3,\
-            "status_counts":{"online":2.5,"stale":0,"offline":0.5,"disabled":1}}]}
-            """)
+        #expect(
+            String(decoding: bytes, as: UTF8.self) == """
+                {"resolution":"1m","since":"2026-11-29T12:00:00Z","entries":[{"bucket_start":"2026-11-29T12:00:00Z",\
+                "samples":2,"coin_hashrate_map":{"Bitcoin":2e+14},"total_power":150.125,"alive":2.5,"registered":3,\
+                "status_counts":{"online":2.5,"stale":0,"offline":0.5,"disabled":1}}]}
+                """)
         let empty = try Fixtures.parse(AggregatedHistoryJSON.encode(resolution: .tick, since: nil, rows: []))
         #expect(empty["since"] is NSNull)
         #expect((empty["entries"] as? [Any])?.isEmpty == true)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MinerIndex
 
 @Suite struct AggregationTests {
@@ -6,9 +7,12 @@ import Testing
 
     @Test func mixedUnitsForOneCoinSumExactly() async {
         let index = AsicMinerOperationalIndex()
-        await index.put(Fixtures.asicLog(id: 1, hashrate: 100, unit: .terahashesPerSecond, power: 3000), receivedAt: now)
-        await index.put(Fixtures.asicLog(id: 2, hashrate: 500, unit: .gigahashesPerSecond, power: 1500.5), receivedAt: now)
-        await index.put(Fixtures.asicLog(id: 3, hashrate: 0.25, unit: .petahashesPerSecond, power: 2000), receivedAt: now)
+        await index.put(
+            Fixtures.asicLog(id: 1, hashrate: 100, unit: .terahashesPerSecond, power: 3000), receivedAt: now)
+        await index.put(
+            Fixtures.asicLog(id: 2, hashrate: 500, unit: .gigahashesPerSecond, power: 1500.5), receivedAt: now)
+        await index.put(
+            Fixtures.asicLog(id: 3, hashrate: 0.25, unit: .petahashesPerSecond, power: 2000), receivedAt: now)
         let aggregate = await index.snapshot().aggregate()
         // 100e12 + 0.5e12 + 250e12 = 350.5e12 H/s
         #expect(aggregate.coinHashrates["Bitcoin"] == Hashrate(hashesPerSecond: 350.5e12))
@@ -20,11 +24,15 @@ import Testing
     @Test func coinCasingGroupsTogether() async {
         let index = AsicMinerOperationalIndex()
         for (id, coin) in [(1, "bitcoin"), (2, "BITCOIN"), (3, " Bitcoin "), (4, "kaspa")] as [(Int64, String)] {
-            await index.put(Fixtures.asicLog(id: id, hashrate: 1, unit: .terahashesPerSecond, coin: coin), receivedAt: now)
+            await index.put(
+                Fixtures.asicLog(id: id, hashrate: 1, unit: .terahashesPerSecond, coin: coin), receivedAt: now)
         }
         let aggregate = await index.snapshot().aggregate()
-        #expect(aggregate.coinHashrates == ["Bitcoin": Hashrate(3, .terahashesPerSecond),
-                                            "Kaspa": Hashrate(1, .terahashesPerSecond)])
+        #expect(
+            aggregate.coinHashrates == [
+                "Bitcoin": Hashrate(3, .terahashesPerSecond),
+                "Kaspa": Hashrate(1, .terahashesPerSecond),
+            ])
     }
 
     func rig(id: Int64, cpuCoin: String?, slot1Coin: String?, slot2Coin: String? = nil) -> CpuGpuMinerLog {
@@ -32,10 +40,16 @@ import Testing
             cpuGpuMinerId: id, cpuHashrate: cpuCoin == nil ? nil : 500,
             cpuMining: cpuCoin.map { .init(coinName: $0, algorithm: "a", hashrateUnit: .megahashesPerSecond) },
             cpuPower: 100,
-            gpus: [.init(hashrate1: 200, hashrate2: 3, power: 150), .init(hashrate1: 300, hashrate2: 4, power: 250),
-                   .init(power: 10)],
-            gpuSlots: [.init(mining: slot1Coin.map { .init(coinName: $0, algorithm: "b", hashrateUnit: .megahashesPerSecond) }),
-                       .init(mining: slot2Coin.map { .init(coinName: $0, algorithm: "c", hashrateUnit: .gigahashesPerSecond) })])
+            gpus: [
+                .init(hashrate1: 200, hashrate2: 3, power: 150), .init(hashrate1: 300, hashrate2: 4, power: 250),
+                .init(power: 10),
+            ],
+            gpuSlots: [
+                .init(
+                    mining: slot1Coin.map { .init(coinName: $0, algorithm: "b", hashrateUnit: .megahashesPerSecond) }),
+                .init(
+                    mining: slot2Coin.map { .init(coinName: $0, algorithm: "c", hashrateUnit: .gigahashesPerSecond) }),
+            ])
     }
 
     @Test func cpuAndGpuOnTheSameCoinAdd() async {
@@ -53,11 +67,12 @@ import Testing
         await index.put(rig(id: 1, cpuCoin: "monero", slot1Coin: "Ergo", slot2Coin: "kaspa"), receivedAt: now)
         await index.put(rig(id: 2, cpuCoin: nil, slot1Coin: "ergo", slot2Coin: "KASPA"), receivedAt: now)
         let aggregate = await index.snapshot().aggregate()
-        #expect(aggregate.coinHashrates == [
-            "Monero": Hashrate(500, .megahashesPerSecond),
-            "Ergo": Hashrate(1000, .megahashesPerSecond),
-            "Kaspa": Hashrate(14, .gigahashesPerSecond),
-        ])
+        #expect(
+            aggregate.coinHashrates == [
+                "Monero": Hashrate(500, .megahashesPerSecond),
+                "Ergo": Hashrate(1000, .megahashesPerSecond),
+                "Kaspa": Hashrate(14, .gigahashesPerSecond),
+            ])
         #expect(aggregate.alive == "2/2")
         #expect(aggregate.totalPower == 1020)
     }
@@ -120,9 +135,11 @@ import Testing
                     insertedAt: Fixtures.seconds(clock - Double.random(in: 0...40, using: &generator)))
                 await asic.put(log, receivedAt: time)
                 let slot1Coin = Bool.random(using: &generator) ? coins.randomElement(using: &generator) : nil
-                await rigs.put(rig(id: id, cpuCoin: coins.randomElement(using: &generator), slot1Coin: slot1Coin,
-                                   slot2Coin: coins.randomElement(using: &generator)),
-                               receivedAt: time)
+                await rigs.put(
+                    rig(
+                        id: id, cpuCoin: coins.randomElement(using: &generator), slot1Coin: slot1Coin,
+                        slot2Coin: coins.randomElement(using: &generator)),
+                    receivedAt: time)
             case 60..<72:
                 let activated = Bool.random(using: &generator)
                 await asic.upsert(AsicMiner(id: id, activated: activated))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MinerIndex
 
 /// The changed fields a delta sends for a log its subscribers hold: merged into the log as written before, they
@@ -17,7 +18,9 @@ import Testing
         #expect(beforeBytes == before.encodedJSON(), "recording a fingerprint must not change what is written")
         writer.removeAll()
         after.writeJSON(to: &writer, fingerprint: &fingerprint, onlyChanged: true)
-        return (try Fixtures.parse(beforeBytes), try Fixtures.parse(after.encodedJSON()), try Fixtures.parse(writer.bytes))
+        return (
+            try Fixtures.parse(beforeBytes), try Fixtures.parse(after.encodedJSON()), try Fixtures.parse(writer.bytes)
+        )
     }
 
     /// The keys whose values differ between two records, compared as written.
@@ -31,12 +34,17 @@ import Testing
 
     @Test func anAsicLogSendsOnlyWhatChangedAndMergesBackToTheWholeRecord() throws {
         let before = try AsicMinerLog.decode(json: Fixtures.json(Fixtures.asicLogObject(id: 7)))
-        let after = try AsicMinerLog.decode(json: Fixtures.json(Fixtures.asicLogObject(id: 7, overrides: [
-            "hashrate_5_min": 97.25, "pool_2_state": "Alive", "fan_3_speed": 6000, "uptime": "03:11:22:50",
-            "wan_ip": NSNull(), "inserted_at": "2023-11-14T22:13:25.000Z",
-        ])))
+        let after = try AsicMinerLog.decode(
+            json: Fixtures.json(
+                Fixtures.asicLogObject(
+                    id: 7,
+                    overrides: [
+                        "hashrate_5_min": 97.25, "pool_2_state": "Alive", "fan_3_speed": 6000, "uptime": "03:11:22:50",
+                        "wan_ip": NSNull(), "inserted_at": "2023-11-14T22:13:25.000Z",
+                    ])))
         let (whole, next, changed) = try changes(from: before, to: after)
-        #expect(Set(changed.keys) == ["hashrate_5_min", "pool_2_state", "fan_3_speed", "uptime", "wan_ip", "inserted_at"])
+        #expect(
+            Set(changed.keys) == ["hashrate_5_min", "pool_2_state", "fan_3_speed", "uptime", "wan_ip", "inserted_at"])
         #expect(Set(changed.keys) == differingKeys(whole, next))
         #expect(changed["wan_ip"] is NSNull, "a field that became null is sent as null")
         let merged = whole.merging(changed) { _, new in new }
@@ -45,10 +53,14 @@ import Testing
 
     @Test func aCpuGpuLogSendsOnlyWhatChangedAndMergesBackToTheWholeRecord() throws {
         let before = try CpuGpuMinerLog.decode(json: Fixtures.json(Fixtures.cpuGpuLogObject(id: 3)))
-        let after = try CpuGpuMinerLog.decode(json: Fixtures.json(Fixtures.cpuGpuLogObject(id: 3, overrides: [
-            "gpu_5_core_temp": 70, "gpu_2_hashrate_1": 121.0, "gpu_pool_address_2": "kas.example.org:2020",
-            "cpu_power": 96.5,
-        ])))
+        let after = try CpuGpuMinerLog.decode(
+            json: Fixtures.json(
+                Fixtures.cpuGpuLogObject(
+                    id: 3,
+                    overrides: [
+                        "gpu_5_core_temp": 70, "gpu_2_hashrate_1": 121.0, "gpu_pool_address_2": "kas.example.org:2020",
+                        "cpu_power": 96.5,
+                    ])))
         let (whole, next, changed) = try changes(from: before, to: after)
         #expect(Set(changed.keys) == ["gpu_5_core_temp", "gpu_2_hashrate_1", "gpu_pool_address_2", "cpu_power"])
         let merged = whole.merging(changed) { _, new in new }
@@ -79,7 +91,8 @@ import Testing
     /// A fingerprint records the fields in writing order, so the record written next compares field by field.
     @Test func aFingerprintHasOneEntryPerFieldAndFollowsEveryWrite() throws {
         let first = try AsicMinerLog.decode(json: Fixtures.json(Fixtures.asicLogObject(id: 1)))
-        let second = try AsicMinerLog.decode(json: Fixtures.json(Fixtures.asicLogObject(id: 1, overrides: ["power": 3300])))
+        let second = try AsicMinerLog.decode(
+            json: Fixtures.json(Fixtures.asicLogObject(id: 1, overrides: ["power": 3300])))
         var fingerprint: [UInt64] = []
         var writer = JSONWriter()
         first.writeJSON(to: &writer, fingerprint: &fingerprint, onlyChanged: false)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MinerIndex
 
 @Suite struct DecodingTests {
@@ -24,7 +25,8 @@ import Testing
     }
 
     @Test func decodesACompleteAsicLog() throws {
-        let command = try decoder.decode(routingKey: "asic_miner.log", body: Fixtures.json(Fixtures.asicLogObject(id: 42)))
+        let command = try decoder.decode(
+            routingKey: "asic_miner.log", body: Fixtures.json(Fixtures.asicLogObject(id: 42)))
         guard case let .asic(.log(log)) = command else {
             Issue.record("expected an ASIC log, got \(command)")
             return
@@ -42,8 +44,9 @@ import Testing
     }
 
     @Test func decodesACompleteCpuGpuLog() throws {
-        let command = try decoder.decode(routingKey: "cpu_gpu_miner.log",
-                                         body: Fixtures.json(Fixtures.cpuGpuLogObject(id: 7)))
+        let command = try decoder.decode(
+            routingKey: "cpu_gpu_miner.log",
+            body: Fixtures.json(Fixtures.cpuGpuLogObject(id: 7)))
         guard case let .cpuGpu(.log(log)) = command else {
             Issue.record("expected a CPU/GPU log, got \(command)")
             return
@@ -82,13 +85,17 @@ import Testing
 
     @Test func routesEveryKey() throws {
         let upsert = Fixtures.json(["id": 5, "name": "S19-5", "activated": false, "api_code": "secret"])
-        #expect(try decoder.decode(routingKey: "asic_miner.upsert", body: upsert)
+        #expect(
+            try decoder.decode(routingKey: "asic_miner.upsert", body: upsert)
                 == .asic(.upsert(AsicMiner(id: 5, name: "S19-5", activated: false))))
-        #expect(try decoder.decode(routingKey: "cpu_gpu_miner.upsert", body: upsert)
+        #expect(
+            try decoder.decode(routingKey: "cpu_gpu_miner.upsert", body: upsert)
                 == .cpuGpu(.upsert(CpuGpuMiner(id: 5, name: "S19-5", activated: false))))
-        #expect(try decoder.decode(routingKey: "asic_miner.delete", body: Array(#"{"id": 9}"#.utf8))
+        #expect(
+            try decoder.decode(routingKey: "asic_miner.delete", body: Array(#"{"id": 9}"#.utf8))
                 == .asic(.delete(id: 9)))
-        #expect(try decoder.decode(routingKey: "cpu_gpu_miner.delete", body: Array(#"{"id": 9.0}"#.utf8))
+        #expect(
+            try decoder.decode(routingKey: "cpu_gpu_miner.delete", body: Array(#"{"id": 9.0}"#.utf8))
                 == .cpuGpu(.delete(id: 9)))
     }
 
@@ -99,27 +106,34 @@ import Testing
     }
 
     @Test func acceptsFloatsWhereTheReferenceSaysInteger() throws {
-        let log = try AsicMinerLog.decode(json: Fixtures.json(Fixtures.asicLogObject(overrides: [
-            "power": 3250.75, "fan_1_speed": 5400.0, "pool_1_accepted_share": 10.5, "asic_miner_id": 3.0,
-        ])))
+        let log = try AsicMinerLog.decode(
+            json: Fixtures.json(
+                Fixtures.asicLogObject(overrides: [
+                    "power": 3250.75, "fan_1_speed": 5400.0, "pool_1_accepted_share": 10.5, "asic_miner_id": 3.0,
+                ])))
         #expect(log.power == 3250.75)
         #expect(log.fanSpeeds[0] == 5400)
         #expect(log.asicMinerId == 3)
     }
 
     @Test func unitsMatchCaseInsensitively() throws {
-        for (text, unit) in [("th/s", HashrateUnit.terahashesPerSecond), ("Gh/S", .gigahashesPerSecond),
-                             ("h/s", .hashesPerSecond), ("PH/s", .petahashesPerSecond), ("kH/s", .kilohashesPerSecond),
-                             ("MH/S", .megahashesPerSecond)] {
-            let log = try AsicMinerLog.decode(json: Fixtures.json(Fixtures.asicLogObject(overrides: ["hashrate_uom": text])))
+        for (text, unit) in [
+            ("th/s", HashrateUnit.terahashesPerSecond), ("Gh/S", .gigahashesPerSecond),
+            ("h/s", .hashesPerSecond), ("PH/s", .petahashesPerSecond), ("kH/s", .kilohashesPerSecond),
+            ("MH/S", .megahashesPerSecond),
+        ] {
+            let log = try AsicMinerLog.decode(
+                json: Fixtures.json(Fixtures.asicLogObject(overrides: ["hashrate_uom": text])))
             #expect(log.hashrateUnit == unit, "\(text)")
         }
     }
 
     @Test func nullOptionalFieldsAreAbsent() throws {
-        let log = try AsicMinerLog.decode(json: Fixtures.json(Fixtures.asicLogObject(overrides: [
-            "wan_ip": NSNull(), "pool_2_address": NSNull(),
-        ])))
+        let log = try AsicMinerLog.decode(
+            json: Fixtures.json(
+                Fixtures.asicLogObject(overrides: [
+                    "wan_ip": NSNull(), "pool_2_address": NSNull(),
+                ])))
         #expect(log.wanIp == nil)
         #expect(log.pools[1].address == nil)
     }
@@ -190,7 +204,8 @@ import Testing
         let sorted = object.keys.sorted()
         var generator = SystemRandomNumberGenerator()
         let orders = [sorted, sorted.reversed(), sorted.shuffled(using: &generator), sorted.filter { $0 != "wan_ip" }]
-        guard case let .asic(.log(expected)) = try decoder.decode(routingKey: "asic_miner.log", body: body(keys: sorted))
+        guard
+            case let .asic(.log(expected)) = try decoder.decode(routingKey: "asic_miner.log", body: body(keys: sorted))
         else { Issue.record("not an ASIC log"); return }
         for round in 0..<20 {
             let keys = orders[round % orders.count]
@@ -205,8 +220,13 @@ import Testing
     }
 
     @Test func escapedKeysAreMatched() throws {
-        let body = #"{"asic_miner_\u0069d":7,"# + String(decoding: Fixtures.json(Fixtures.asicLogObject(
-            removing: ["asic_miner_id"])), as: UTF8.self).dropFirst()
+        let body =
+            #"{"asic_miner_\u0069d":7,"#
+            + String(
+                decoding: Fixtures.json(
+                    Fixtures.asicLogObject(
+                        removing: ["asic_miner_id"])), as: UTF8.self
+            ).dropFirst()
         guard case let .asic(.log(log)) = try decoder.decode(routingKey: "asic_miner.log", body: Array(body.utf8))
         else { Issue.record("not an ASIC log"); return }
         #expect(log.asicMinerId == 7)
@@ -239,12 +259,15 @@ import Testing
     }
 
     @Test func missingRequiredFields() {
-        for key in ["asic_miner_id", "hashrate_5_min", "hashrate_uom", "uptime", "pool_1_address", "pool_1_user",
-                    "pool_1_state", "hashboard_1_temp_1", "fan_1_speed", "lan_ip", "coin_name", "power"] {
+        for key in [
+            "asic_miner_id", "hashrate_5_min", "hashrate_uom", "uptime", "pool_1_address", "pool_1_user",
+            "pool_1_state", "hashboard_1_temp_1", "fan_1_speed", "lan_ip", "coin_name", "power",
+        ] {
             #expect(asicLogError(Fixtures.asicLogObject(removing: [key])) == "\(key): missing required field")
         }
         #expect(asicLogError(Fixtures.asicLogObject(removing: ["pool_2_address", "wan_ip", "inserted_at"])) == nil)
-        #expect(cpuGpuLogError(Fixtures.cpuGpuLogObject(removing: ["cpu_gpu_miner_id"]))
+        #expect(
+            cpuGpuLogError(Fixtures.cpuGpuLogObject(removing: ["cpu_gpu_miner_id"]))
                 == "cpu_gpu_miner_id: missing required field")
         #expect(throws: RecordDecodingError(field: "activated", problem: .missingRequiredField)) {
             try AsicMiner.decode(json: Fixtures.json(["id": 3]))
@@ -255,23 +278,33 @@ import Testing
     }
 
     @Test func wrongTypes() {
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["power": "3250"]))
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["power": "3250"]))
                 == "power: expected a number, found a string")
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["coin_name": 7])) == "coin_name: expected a string, found a number")
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["asic_miner_id": "1"]))
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["coin_name": 7]))
+                == "coin_name: expected a string, found a number")
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["asic_miner_id": "1"]))
                 == "asic_miner_id: expected an integer, found a string")
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["fan_2_speed": [1, 2]]))
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["fan_2_speed": [1, 2]]))
                 == "fan_2_speed: expected a number, found an array")
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["uptime": ["d": 1]]))
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["uptime": ["d": 1]]))
                 == "uptime: expected a string, found an object")
-        #expect(throws: RecordDecodingError(field: "activated", problem: .wrongType(expected: "a boolean", found: "a string"))) {
+        #expect(
+            throws: RecordDecodingError(
+                field: "activated", problem: .wrongType(expected: "a boolean", found: "a string"))
+        ) {
             try AsicMiner.decode(json: Fixtures.json(["id": 3, "activated": "yes"]))
         }
     }
 
     @Test func idsMustBeNonNegativeIntegers() {
         for bad in [-1.0, 1.5] {
-            #expect(asicLogError(Fixtures.asicLogObject(overrides: ["asic_miner_id": bad]))
+            #expect(
+                asicLogError(Fixtures.asicLogObject(overrides: ["asic_miner_id": bad]))
                     == "asic_miner_id: must be a non-negative integer that fits in 64 bits")
         }
         #expect(throws: RecordDecodingError(field: "id", problem: .notAnInteger)) {
@@ -281,80 +314,112 @@ import Testing
 
     @Test func negativeNumbers() {
         for key in ["power", "hashrate_5_min", "hashboard_1_temp_1", "hashboard_2_temp_2", "fan_3_speed"] {
-            #expect(asicLogError(Fixtures.asicLogObject(overrides: [key: -1])) == "\(key): must be a finite non-negative number")
+            #expect(
+                asicLogError(Fixtures.asicLogObject(overrides: [key: -1]))
+                    == "\(key): must be a finite non-negative number")
         }
-        #expect(cpuGpuLogError(Fixtures.cpuGpuLogObject(overrides: ["gpu_3_power": -0.5]))
+        #expect(
+            cpuGpuLogError(Fixtures.cpuGpuLogObject(overrides: ["gpu_3_power": -0.5]))
                 == "gpu_3_power: must be a finite non-negative number")
     }
 
     @Test func nonFiniteNumbers() {
         // JSON cannot spell infinity, but a huge exponent overflows; and a finite PH/s figure can overflow in H/s.
-        let overflowing = Array(String(decoding: Fixtures.json(Fixtures.asicLogObject()), as: UTF8.self)
-            .replacingOccurrences(of: "\"power\":3250", with: "\"power\":1e999").utf8)
+        let overflowing = Array(
+            String(decoding: Fixtures.json(Fixtures.asicLogObject()), as: UTF8.self)
+                .replacingOccurrences(of: "\"power\":3250", with: "\"power\":1e999").utf8)
         #expect(throws: RecordDecodingError.self) { try AsicMinerLog.decode(json: overflowing) }
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["hashrate_5_min": 1e300, "hashrate_uom": "PH/s"]))
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["hashrate_5_min": 1e300, "hashrate_uom": "PH/s"]))
                 == "hashrate_5_min: must be at most 1e+18")
     }
 
     @Test func figuresTheTotalsCannotCarryAreRefused() {
         #expect(asicLogError(Fixtures.asicLogObject(overrides: ["power": 1e18])) == nil)
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["power": 1.0000001e18])) == "power: must be at most 1e+18")
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["fan_2_speed": 1e300])) == "fan_2_speed: must be at most 1e+18")
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["hashrate_5_min": 0.9e9, "hashrate_uom": "PH/s"])) == nil)
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["hashrate_5_min": 1.5e9, "hashrate_uom": "PH/s"]))
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["power": 1.0000001e18])) == "power: must be at most 1e+18")
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["fan_2_speed": 1e300]))
+                == "fan_2_speed: must be at most 1e+18")
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["hashrate_5_min": 0.9e9, "hashrate_uom": "PH/s"])) == nil)
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["hashrate_5_min": 1.5e9, "hashrate_uom": "PH/s"]))
                 == "hashrate_5_min: must be at most 1e+24 H/s")
-        #expect(cpuGpuLogError(Fixtures.cpuGpuLogObject(overrides: ["gpu_1_hashrate_1": 1e18, "gpu_2_hashrate_1": 1e18,
-                                                                  "gpu_hashrate_uom_1": "MH/s"]))
+        #expect(
+            cpuGpuLogError(
+                Fixtures.cpuGpuLogObject(overrides: [
+                    "gpu_1_hashrate_1": 1e18, "gpu_2_hashrate_1": 1e18,
+                    "gpu_hashrate_uom_1": "MH/s",
+                ]))
                 == "gpu_n_hashrate_1: must be at most 1e+24 H/s")
     }
 
     @Test func unknownHashrateUnit() {
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["hashrate_uom": "ZH/s"])) == "hashrate_uom: unknown unit 'ZH/s'")
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["hashrate_uom": "EH/s"])) == "hashrate_uom: unknown unit 'EH/s'")
-        #expect(cpuGpuLogError(Fixtures.cpuGpuLogObject(overrides: ["gpu_hashrate_uom_2": "Sol/s"]))
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["hashrate_uom": "ZH/s"]))
+                == "hashrate_uom: unknown unit 'ZH/s'")
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["hashrate_uom": "EH/s"]))
+                == "hashrate_uom: unknown unit 'EH/s'")
+        #expect(
+            cpuGpuLogError(Fixtures.cpuGpuLogObject(overrides: ["gpu_hashrate_uom_2": "Sol/s"]))
                 == "gpu_hashrate_uom_2: unknown unit 'Sol/s'")
-        #expect(cpuGpuLogError(Fixtures.cpuGpuLogObject(overrides: ["gpu_fan_uom": "rpmx"]))
+        #expect(
+            cpuGpuLogError(Fixtures.cpuGpuLogObject(overrides: ["gpu_fan_uom": "rpmx"]))
                 == "gpu_fan_uom: unknown fan unit 'rpmx' (expected % or RPM)")
     }
 
     @Test func partialCoinGroups() {
-        #expect(cpuGpuLogError(Fixtures.cpuGpuLogObject(removing: ["cpu_hashrate_uom"]))
+        #expect(
+            cpuGpuLogError(Fixtures.cpuGpuLogObject(removing: ["cpu_hashrate_uom"]))
                 == "cpu_hashrate_uom: missing while cpu_coin_name is present (the group is all or nothing)")
-        #expect(cpuGpuLogError(Fixtures.cpuGpuLogObject(removing: ["cpu_coin_name"]))
+        #expect(
+            cpuGpuLogError(Fixtures.cpuGpuLogObject(removing: ["cpu_coin_name"]))
                 == "cpu_coin_name: missing while cpu_algorithm is present (the group is all or nothing)")
-        #expect(cpuGpuLogError(Fixtures.cpuGpuLogObject(removing: ["gpu_algorithm_1"]))
+        #expect(
+            cpuGpuLogError(Fixtures.cpuGpuLogObject(removing: ["gpu_algorithm_1"]))
                 == "gpu_algorithm_1: missing while gpu_coin_name_1 is present (the group is all or nothing)")
-        #expect(cpuGpuLogError(Fixtures.cpuGpuLogObject(removing: ["gpu_coin_name_2", "gpu_algorithm_2"]))
+        #expect(
+            cpuGpuLogError(Fixtures.cpuGpuLogObject(removing: ["gpu_coin_name_2", "gpu_algorithm_2"]))
                 == "gpu_coin_name_2: missing while gpu_hashrate_uom_2 is present (the group is all or nothing)")
         // A whole group may be absent.
-        #expect(cpuGpuLogError(Fixtures.cpuGpuLogObject(removing: [
-            "cpu_coin_name", "cpu_algorithm", "cpu_hashrate", "cpu_hashrate_uom",
-            "gpu_coin_name_2", "gpu_algorithm_2", "gpu_hashrate_uom_2",
-        ])) == nil)
+        #expect(
+            cpuGpuLogError(
+                Fixtures.cpuGpuLogObject(removing: [
+                    "cpu_coin_name", "cpu_algorithm", "cpu_hashrate", "cpu_hashrate_uom",
+                    "gpu_coin_name_2", "gpu_algorithm_2", "gpu_hashrate_uom_2",
+                ])) == nil)
     }
 
     @Test func stringLongerThanTheLimit() {
         let long = String(repeating: "a", count: 257)
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["pool_2_user": long]))
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["pool_2_user": long]))
                 == "pool_2_user: string of 257 bytes exceeds the 256-byte limit")
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["pool_2_user": String(repeating: "a", count: 256)])) == nil)
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["pool_2_user": String(repeating: "a", count: 256)])) == nil)
         // Bytes, not characters: 129 two-byte characters are 258 bytes.
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["uptime": String(repeating: "é", count: 129)]))
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["uptime": String(repeating: "é", count: 129)]))
                 == "uptime: string of 258 bytes exceeds the 256-byte limit")
     }
 
     @Test func invalidTimestamp() {
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["inserted_at": "yesterday"]))
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["inserted_at": "yesterday"]))
                 == "inserted_at: not an ISO-8601 timestamp")
-        #expect(asicLogError(Fixtures.asicLogObject(overrides: ["inserted_at": "2023-02-30T00:00:00Z"]))
+        #expect(
+            asicLogError(Fixtures.asicLogObject(overrides: ["inserted_at": "2023-02-30T00:00:00Z"]))
                 == "inserted_at: not an ISO-8601 timestamp")
     }
 
     @Test func unknownFieldsAreIgnored() throws {
-        let log = try AsicMinerLog.decode(json: Fixtures.json(Fixtures.asicLogObject(overrides: [
-            "firmware_extra": ["nested": [1, 2, 3]], "pool_4_address": "x",
-        ])))
+        let log = try AsicMinerLog.decode(
+            json: Fixtures.json(
+                Fixtures.asicLogObject(overrides: [
+                    "firmware_extra": ["nested": [1, 2, 3]], "pool_4_address": "x",
+                ])))
         #expect(log.asicMinerId == 1)
     }
 }
-

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import MinerIndex
 
 /// Message bodies shaped like the producers' and helpers to build records without JSON.
@@ -42,13 +43,16 @@ enum Fixtures {
         var object: [String: Any] = [
             "cpu_gpu_miner_id": id, "cpu_temp": 61.5, "cpu_hashrate": 14.2, "cpu_hashrate_uom": "KH/s",
             "cpu_algorithm": "RandomX", "cpu_coin_name": "monero", "cpu_pool_address": "pool.supportxmr.com:443",
-            "cpu_wallet_address": "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A",
+            "cpu_wallet_address":
+                "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A",
             "cpu_power": 95, "gpu_fan_uom": "%", "lan_ip": "10.0.9.4", "wan_ip": "198.51.100.7",
             "uptime": "00:04:12:09", "inserted_at": "2023-11-14T22:13:20Z", "api_code": "rig-secret",
             "gpu_algorithm_1": "Autolykos2", "gpu_hashrate_uom_1": "MH/s", "gpu_coin_name_1": "ergo",
-            "gpu_pool_address_1": "erg.2miners.com:8888", "gpu_wallet_address_1": "9f4QF8AD1nQ3nJahQVkMj8hFSVVzVom77b52JU7EW71Zexg6N8v",
+            "gpu_pool_address_1": "erg.2miners.com:8888",
+            "gpu_wallet_address_1": "9f4QF8AD1nQ3nJahQVkMj8hFSVVzVom77b52JU7EW71Zexg6N8v",
             "gpu_algorithm_2": "KHeavyHash", "gpu_hashrate_uom_2": "GH/s", "gpu_coin_name_2": "kaspa",
-            "gpu_pool_address_2": "kas.2miners.com:2020", "gpu_wallet_address_2": "kaspa:qz0c8gf8lm54u4m3dw6p0z23vhfmryj8x7qxmq9k5v",
+            "gpu_pool_address_2": "kas.2miners.com:2020",
+            "gpu_wallet_address_2": "kaspa:qz0c8gf8lm54u4m3dw6p0z23vhfmryj8x7qxmq9k5v",
         ]
         for gpu in 1...8 {
             object["gpu_\(gpu)_core_temp"] = 58 + gpu
@@ -72,12 +76,15 @@ enum Fixtures {
         return Array(data)
     }
 
-    static func asicLog(id: Int64, hashrate: Double = 100, unit: HashrateUnit = .terahashesPerSecond,
-                        coin: String = "bitcoin", power: Double = 3000, insertedAt: Timestamp? = nil) -> AsicMinerLog {
-        AsicMinerLog(asicMinerId: id, hashrate5Min: hashrate, hashrateUnit: unit, uptime: "00:00:01:00",
-                     pools: [AsicMinerLog.Pool(address: "stratum+tcp://pool", user: "u", state: "Alive")],
-                     hashboards: [AsicMinerLog.Hashboard(temperature1: 60)], fanSpeeds: [5000],
-                     lanIp: "10.0.0.\(id % 250)", coinName: coin, power: power, insertedAt: insertedAt)
+    static func asicLog(
+        id: Int64, hashrate: Double = 100, unit: HashrateUnit = .terahashesPerSecond,
+        coin: String = "bitcoin", power: Double = 3000, insertedAt: Timestamp? = nil
+    ) -> AsicMinerLog {
+        AsicMinerLog(
+            asicMinerId: id, hashrate5Min: hashrate, hashrateUnit: unit, uptime: "00:00:01:00",
+            pools: [AsicMinerLog.Pool(address: "stratum+tcp://pool", user: "u", state: "Alive")],
+            hashboards: [AsicMinerLog.Hashboard(temperature1: 60)], fanSpeeds: [5000],
+            lanIp: "10.0.0.\(id % 250)", coinName: coin, power: power, insertedAt: insertedAt)
     }
 
     static func parse(_ bytes: [UInt8]) throws -> [String: Any] {

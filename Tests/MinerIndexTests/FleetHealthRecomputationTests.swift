@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MinerIndex
 
 /// The fleet-health figures the index keeps up to date must always equal the ones computed from scratch, the
@@ -20,7 +21,8 @@ import Testing
         // Values that sums hold exactly (halves, eighths, whole shares, whole units), so that any order of
         // adding and subtracting gives the same double and the comparison can be exact.
         func temperature() -> Double? {
-            Int.random(in: 0..<6, using: &generator) == 0 ? nil : Double(Int.random(in: 80...200, using: &generator)) / 2
+            Int.random(in: 0..<6, using: &generator) == 0
+                ? nil : Double(Int.random(in: 80...200, using: &generator)) / 2
         }
         func fan() -> Double? {
             switch Int.random(in: 0..<8, using: &generator) {
@@ -47,8 +49,9 @@ import Testing
                     asicMinerId: id, hashrate5Min: Double(Int.random(in: 0...500, using: &generator)),
                     hashrateUnit: units.randomElement(using: &generator) ?? .terahashesPerSecond, uptime: "00:00:00:01",
                     pools: (0..<3).map { _ in
-                        .init(address: pools.randomElement(using: &generator) ?? nil, acceptedShare: shares(),
-                              rejectedShare: shares())
+                        .init(
+                            address: pools.randomElement(using: &generator) ?? nil, acceptedShare: shares(),
+                            rejectedShare: shares())
                     },
                     hashboards: (0..<3).map { _ in .init(temperature1: temperature(), temperature2: temperature()) },
                     fanSpeeds: (0..<4).map { _ in fan() }, lanIp: "10.0.0.1",
@@ -64,10 +67,11 @@ import Testing
                 await rigs.put(rig, receivedAt: time)
             case 55..<70:
                 let activated = Int.random(in: 0..<4, using: &generator) > 0
-                await asic.upsert(AsicMiner(
-                    id: id, name: Bool.random(using: &generator) ? "miner-\(id)" : nil,
-                    model: models.randomElement(using: &generator) ?? nil, activated: activated,
-                    asicExpectedStatus: statuses.randomElement(using: &generator) ?? nil))
+                await asic.upsert(
+                    AsicMiner(
+                        id: id, name: Bool.random(using: &generator) ? "miner-\(id)" : nil,
+                        model: models.randomElement(using: &generator) ?? nil, activated: activated,
+                        asicExpectedStatus: statuses.randomElement(using: &generator) ?? nil))
                 await rigs.upsert(CpuGpuMiner(id: id, name: "rig-\(id)", activated: activated))
             case 70..<76:
                 await asic.delete(id: id)
@@ -114,7 +118,9 @@ import Testing
         }
     }
 
-    private func expectEqual<Miner: FleetHealthMiner, Log: FleetHealthLog>(_ snapshot: MinerIndexSnapshot<Miner, Log>, sweptAt: Timestamp?, step: Int) {
+    private func expectEqual<Miner: FleetHealthMiner, Log: FleetHealthLog>(
+        _ snapshot: MinerIndexSnapshot<Miner, Log>, sweptAt: Timestamp?, step: Int
+    ) {
         let staleBefore = sweptAt.map { $0.adding(seconds: -Self.staleAfter).microsecondsSinceEpoch + 1 } ?? .min
         let recomputed = FleetHealthRecomputation.of(snapshot, staleBefore: staleBefore)
         let running = snapshot.aggregate().health
@@ -129,7 +135,9 @@ import Testing
 
 /// The fleet-health figures from scratch, by the definitions, scanning every miner: what the index must keep.
 enum FleetHealthRecomputation {
-    static func of<Miner: FleetHealthMiner, Log: FleetHealthLog>(_ snapshot: MinerIndexSnapshot<Miner, Log>, staleBefore: Int64) -> FleetHealth {
+    static func of<Miner: FleetHealthMiner, Log: FleetHealthLog>(
+        _ snapshot: MinerIndexSnapshot<Miner, Log>, staleBefore: Int64
+    ) -> FleetHealth {
         var health = FleetHealth()
         var listed: [(id: Int64, entry: OperationalMap<Log>.Entry)] = []
         snapshot.forEachListedLog { listed.append(($0, $1)) }
@@ -137,8 +145,9 @@ enum FleetHealthRecomputation {
         let activated = registry.entries.values.filter(\.activated).count
 
         let stale = listed.filter { $0.entry.observedAt.microsecondsSinceEpoch < staleBefore }.count
-        health.statusCounts = .init(online: listed.count - stale, stale: stale, offline: activated - listed.count,
-                                    disabled: registry.entries.count - activated)
+        health.statusCounts = .init(
+            online: listed.count - stale, stale: stale, offline: activated - listed.count,
+            disabled: registry.entries.count - activated)
 
         for (_, entry) in listed {
             guard let (coin, _) = entry.log.singleCoin else { continue }
@@ -180,7 +189,8 @@ enum FleetHealthRecomputation {
             var coins: [String: [String: Double]] = [:]
             for registration in registry.entries.values where registration.activated {
                 let model = registration.miner.breakdownModel
-                var figures = health.models[model] ?? .init(liveCount: 0, registeredCount: 0, coinHashrates: [:], power: 0)
+                var figures =
+                    health.models[model] ?? .init(liveCount: 0, registeredCount: 0, coinHashrates: [:], power: 0)
                 figures.registeredCount += 1
                 if let entry = snapshot.operational[registration.miner.id] {
                     figures.liveCount += 1

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MinerIndex
 
 @Suite struct FleetHealthTests {
@@ -15,12 +16,16 @@ import Testing
     ) -> AsicMinerLog {
         var boards: [AsicMinerLog.Hashboard] = []
         for pair in stride(from: 0, to: temperatures.count, by: 2) {
-            boards.append(.init(temperature1: temperatures[pair],
-                                temperature2: pair + 1 < temperatures.count ? temperatures[pair + 1] : nil))
+            boards.append(
+                .init(
+                    temperature1: temperatures[pair],
+                    temperature2: pair + 1 < temperatures.count ? temperatures[pair + 1] : nil))
         }
         return AsicMinerLog(
             asicMinerId: id, hashrate5Min: hashrate, hashrateUnit: unit, uptime: "00:00:01:00",
-            pools: pools.map { .init(address: $0.0, user: "u", state: "Alive", acceptedShare: $0.1, rejectedShare: $0.2) },
+            pools: pools.map {
+                .init(address: $0.0, user: "u", state: "Alive", acceptedShare: $0.1, rejectedShare: $0.2)
+            },
             hashboards: boards, fanSpeeds: fans, lanIp: "10.0.0.\(id)", coinName: coin, power: power,
             insertedAt: insertedAt)
     }
@@ -33,19 +38,23 @@ import Testing
         await index.upsert(AsicMiner(id: 1, name: "S19-1", model: "Antminer S19", asicExpectedStatus: "on"))
         await index.upsert(AsicMiner(id: 2, name: "S19-2", model: "Antminer S19", asicExpectedStatus: "ON"))
         await index.upsert(AsicMiner(id: 3, name: "KS3-3", model: "Antminer KS3", asicExpectedStatus: "on"))
-        await index.upsert(AsicMiner(id: 4, name: "L7-4", model: "Antminer L7", activated: false, asicExpectedStatus: "on"))
+        await index.upsert(
+            AsicMiner(id: 4, name: "L7-4", model: "Antminer L7", activated: false, asicExpectedStatus: "on"))
         await index.upsert(AsicMiner(id: 6, name: "S21-6", asicExpectedStatus: "on"))
         let logs = [
-            log(1, 100, power: 3000, temperatures: [60, 84], fans: [5000, 0],
+            log(
+                1, 100, power: 3000, temperatures: [60, 84], fans: [5000, 0],
                 pools: [(Self.poolA, 900, 100), (Self.poolB, 0, 0)]),
             log(2, 200, power: 3500, temperatures: [84], pools: [(Self.poolA, 100, nil)]),
             log(4, 90, power: 9999, temperatures: [99], fans: [0], pools: [(Self.poolC, 5, 5)]),
             log(5, 0, .hashesPerSecond, coin: "KASPA", power: 500, temperatures: [70], pools: [(Self.poolB, nil, nil)]),
             log(6, 140, power: 3010, temperatures: [95], pools: [(Self.poolC, 1, 1)]),
             log(8, 50, power: 1000, temperatures: [nil, 90], pools: [(Self.poolA, 0, 50)]),
-            log(9, 9.5, .gigahashesPerSecond, coin: "litecoin", power: 3425, temperatures: [70],
+            log(
+                9, 9.5, .gigahashesPerSecond, coin: "litecoin", power: 3425, temperatures: [70],
                 pools: [(Self.poolD, 10, 0), (Self.poolD, 0, 0)]),
-            log(10, 500, .megahashesPerSecond, coin: " Litecoin", power: 75, temperatures: [50],
+            log(
+                10, 500, .megahashesPerSecond, coin: " Litecoin", power: 75, temperatures: [50],
                 pools: [(Self.poolD, 30, 10)]),
         ]
         for log in logs { await index.put(log, receivedAt: now) }
@@ -56,52 +65,64 @@ import Testing
     @Test func everyAsicKeyHasItsExactValueOnACraftedFleet() async throws {
         let aggregate = await craftedFleet().versionedAggregate().aggregate
         #expect(aggregate.alive == "6/7")
-        #expect(aggregate.health == FleetHealth(
-            statusCounts: .init(online: 6, stale: 0, offline: 1, disabled: 1),
-            coinPower: ["Bitcoin": 7500, "Kaspa": 500, "Litecoin": 3500],
-            thermal: .init(
-                maxTemperature: 90, averageTemperature: 74.67,  // (84 + 84 + 70 + 90 + 70 + 50) / 6
-                hottest: [.init(id: 8, name: nil, temperature: 90), .init(id: 1, name: "S19-1", temperature: 84),
-                          .init(id: 2, name: "S19-2", temperature: 84), .init(id: 5, name: nil, temperature: 70),
-                          .init(id: 9, name: nil, temperature: 70)],
-                fansStopped: 1),
-            pools: [
-                Self.poolA: .init(miners: 3, accepted: 1000, rejected: 150),
-                Self.poolB: .init(miners: 2, accepted: 0, rejected: 0),
-                Self.poolD: .init(miners: 2, accepted: 40, rejected: 10),
-            ],
-            expectedMissing: .init(count: 1, ids: [3]),
-            models: [
-                "Antminer S19": .init(liveCount: 2, registeredCount: 2,
-                                      coinHashrates: ["Bitcoin": Hashrate(300, .terahashesPerSecond)], power: 6500),
-                "Antminer KS3": .init(liveCount: 0, registeredCount: 1, coinHashrates: [:], power: 0),
-                "unknown": .init(liveCount: 4, registeredCount: 4,
-                                 coinHashrates: ["Bitcoin": Hashrate(50, .terahashesPerSecond), "Kaspa": .zero,
-                                                 "Litecoin": Hashrate(10, .gigahashesPerSecond)],
-                                 power: 5000),
-            ]))
+        #expect(
+            aggregate.health
+                == FleetHealth(
+                    statusCounts: .init(online: 6, stale: 0, offline: 1, disabled: 1),
+                    coinPower: ["Bitcoin": 7500, "Kaspa": 500, "Litecoin": 3500],
+                    thermal: .init(
+                        maxTemperature: 90, averageTemperature: 74.67,  // (84 + 84 + 70 + 90 + 70 + 50) / 6
+                        hottest: [
+                            .init(id: 8, name: nil, temperature: 90), .init(id: 1, name: "S19-1", temperature: 84),
+                            .init(id: 2, name: "S19-2", temperature: 84), .init(id: 5, name: nil, temperature: 70),
+                            .init(id: 9, name: nil, temperature: 70),
+                        ],
+                        fansStopped: 1),
+                    pools: [
+                        Self.poolA: .init(miners: 3, accepted: 1000, rejected: 150),
+                        Self.poolB: .init(miners: 2, accepted: 0, rejected: 0),
+                        Self.poolD: .init(miners: 2, accepted: 40, rejected: 10),
+                    ],
+                    expectedMissing: .init(count: 1, ids: [3]),
+                    models: [
+                        "Antminer S19": .init(
+                            liveCount: 2, registeredCount: 2,
+                            coinHashrates: ["Bitcoin": Hashrate(300, .terahashesPerSecond)], power: 6500),
+                        "Antminer KS3": .init(liveCount: 0, registeredCount: 1, coinHashrates: [:], power: 0),
+                        "unknown": .init(
+                            liveCount: 4, registeredCount: 4,
+                            coinHashrates: [
+                                "Bitcoin": Hashrate(50, .terahashesPerSecond), "Kaspa": .zero,
+                                "Litecoin": Hashrate(10, .gigahashesPerSecond),
+                            ],
+                            power: 5000),
+                    ]))
 
         // The payload: exact bytes of the new keys, after the seed's three.
         let text = String(decoding: AsicMinerPayloadEncoder().aggregateJSON(aggregate), as: UTF8.self)
         let health = try #require(text.range(of: #","status_counts""#).map { String(text[$0.lowerBound...]) })
-        #expect(health == """
-            ,"status_counts":{"online":6,"stale":0,"offline":1,"disabled":1},\
-            "coin_power_map":{"Bitcoin":7500,"Kaspa":500,"Litecoin":3500},\
-            "coin_efficiency_map":{"Bitcoin":[21.428571429,"J/TH"],"Litecoin":[350.0,"J/GH"]},\
-            "thermal":{"max_temp":90,"avg_temp":74.67,"hottest":[{"id":8,"name":null,"temp":90},\
-            {"id":1,"name":"S19-1","temp":84},{"id":2,"name":"S19-2","temp":84},{"id":5,"name":null,"temp":70},\
-            {"id":9,"name":null,"temp":70}],"fans_stopped":1},\
-            "pools":{"\(Self.poolA)":{"miners":3,"accepted":1000,"rejected":150,"reject_ratio":0.1304},\
-            "\(Self.poolB)":{"miners":2,"accepted":0,"rejected":0,"reject_ratio":0.0},\
-            "\(Self.poolD)":{"miners":2,"accepted":40,"rejected":10,"reject_ratio":0.2}},\
-            "expected_missing":{"count":1,"ids":[3]},\
-            "model_map":{"Antminer KS3":{"alive":"0/1","coin_hashrate_map":{},"power":0},\
-            "Antminer S19":{"alive":"2/2","coin_hashrate_map":{"Bitcoin":[300.0,"TH/s"]},"power":6500},\
-            "unknown":{"alive":"4/4","coin_hashrate_map":{"Bitcoin":[50.0,"TH/s"],"Kaspa":[0.0,"H/s"],\
-            "Litecoin":[10.0,"GH/s"]},"power":5000}},"canaries":{}}
-            """)
+        #expect(
+            health == """
+                ,"status_counts":{"online":6,"stale":0,"offline":1,"disabled":1},\
+                "coin_power_map":{"Bitcoin":7500,"Kaspa":500,"Litecoin":3500},\
+                "coin_efficiency_map":{"Bitcoin":[21.428571429,"J/TH"],"Litecoin":[350.0,"J/GH"]},\
+                "thermal":{"max_temp":90,"avg_temp":74.67,"hottest":[{"id":8,"name":null,"temp":90},\
+                {"id":1,"name":"S19-1","temp":84},{"id":2,"name":"S19-2","temp":84},{"id":5,"name":null,"temp":70},\
+                {"id":9,"name":null,"temp":70}],"fans_stopped":1},\
+                "pools":{"\(Self.poolA)":{"miners":3,"accepted":1000,"rejected":150,"reject_ratio":0.1304},\
+                "\(Self.poolB)":{"miners":2,"accepted":0,"rejected":0,"reject_ratio":0.0},\
+                "\(Self.poolD)":{"miners":2,"accepted":40,"rejected":10,"reject_ratio":0.2}},\
+                "expected_missing":{"count":1,"ids":[3]},\
+                "model_map":{"Antminer KS3":{"alive":"0/1","coin_hashrate_map":{},"power":0},\
+                "Antminer S19":{"alive":"2/2","coin_hashrate_map":{"Bitcoin":[300.0,"TH/s"]},"power":6500},\
+                "unknown":{"alive":"4/4","coin_hashrate_map":{"Bitcoin":[50.0,"TH/s"],"Kaspa":[0.0,"H/s"],\
+                "Litecoin":[10.0,"GH/s"]},"power":5000}},"canaries":{}}
+                """)
         // The seed's keys keep their values.
-        #expect(text.hasPrefix(#"{"coin_hashrate_map":{"Bitcoin":[350.0,"TH/s"],"Kaspa":[0.0,"H/s"],"Litecoin":[10.0,"GH/s"]},"total_power":11500,"asic_miner_alive":"6/7""#))
+        #expect(
+            text.hasPrefix(
+                #"{"coin_hashrate_map":{"Bitcoin":[350.0,"TH/s"],"Kaspa":[0.0,"H/s"],"Litecoin":[10.0,"GH/s"]},"total_power":11500,"asic_miner_alive":"6/7""#
+            ))
     }
 
     @Test func aDeleteAndADeactivationTakeAMinerOutOfEveryFigure() async {
@@ -116,7 +137,8 @@ import Testing
         #expect(health.statusCounts == .init(online: 5, stale: 0, offline: 1, disabled: 1))
 
         // Miner 1 deactivated: disabled, out of the pools, the temperatures and its model; not "missing".
-        await index.upsert(AsicMiner(id: 1, name: "S19-1", model: "Antminer S19", activated: false, asicExpectedStatus: "on"))
+        await index.upsert(
+            AsicMiner(id: 1, name: "S19-1", model: "Antminer S19", activated: false, asicExpectedStatus: "on"))
         health = await index.versionedAggregate().aggregate.health
         #expect(health.statusCounts == .init(online: 4, stale: 0, offline: 1, disabled: 2))
         #expect(health.pools[Self.poolB] == .init(miners: 1, accepted: 0, rejected: 0))
@@ -129,8 +151,11 @@ import Testing
         await index.upsert(AsicMiner(id: 2, name: "S19-2b", model: "Antminer S19 XP", asicExpectedStatus: "on"))
         health = await index.versionedAggregate().aggregate.health
         #expect(health.models["Antminer S19"] == nil)
-        #expect(health.models["Antminer S19 XP"] == .init(
-            liveCount: 1, registeredCount: 1, coinHashrates: ["Bitcoin": Hashrate(200, .terahashesPerSecond)], power: 3500))
+        #expect(
+            health.models["Antminer S19 XP"]
+                == .init(
+                    liveCount: 1, registeredCount: 1, coinHashrates: ["Bitcoin": Hashrate(200, .terahashesPerSecond)],
+                    power: 3500))
         #expect(health.thermal.hottest.first == .init(id: 2, name: "S19-2b", temperature: 84))
 
         // Its log removed: it is expected to run, so now it is missing, ids ascending.
@@ -142,10 +167,13 @@ import Testing
     }
 
     @Test func aMinerPassesFromOnlineToStaleToOfflineAsTheClockMoves() async {
-        let index = AsicMinerOperationalIndex(configuration: IndexConfiguration(offlineAfterSeconds: 60, staleAfterSeconds: 20))
+        let index = AsicMinerOperationalIndex(
+            configuration: IndexConfiguration(offlineAfterSeconds: 60, staleAfterSeconds: 20))
         await index.upsert(AsicMiner(id: 1, name: "one"))
         await index.put(log(1, 100, power: 3000, insertedAt: now), receivedAt: now)
-        func counts() async -> FleetHealth.StatusCounts { await index.versionedAggregate().aggregate.health.statusCounts }
+        func counts() async -> FleetHealth.StatusCounts {
+            await index.versionedAggregate().aggregate.health.statusCounts
+        }
 
         #expect(await counts() == .init(online: 1, stale: 0, offline: 0, disabled: 0))
         await index.expire(now: now.adding(seconds: 19.999_999))
@@ -185,18 +213,26 @@ import Testing
         await index.upsert(CpuGpuMiner(id: 1, name: "rig-1"))
         await index.upsert(CpuGpuMiner(id: 2, name: "rig-2"))
         await index.upsert(CpuGpuMiner(id: 3, name: "rig-3", activated: false))
-        await index.put(CpuGpuMinerLog(cpuGpuMinerId: 1, cpuTemperature: 71.5,
-                                       gpus: [.init(coreTemperature: 64, fan: 40), .init(coreTemperature: 77, fan: 0)]),
-                        receivedAt: now)
+        await index.put(
+            CpuGpuMinerLog(
+                cpuGpuMinerId: 1, cpuTemperature: 71.5,
+                gpus: [.init(coreTemperature: 64, fan: 40), .init(coreTemperature: 77, fan: 0)]),
+            receivedAt: now)
         await index.put(CpuGpuMinerLog(cpuGpuMinerId: 3, cpuTemperature: 99), receivedAt: now)
         await index.put(CpuGpuMinerLog(cpuGpuMinerId: 4, gpus: [.init(fan: 55)]), receivedAt: now)
         let aggregate = await index.versionedAggregate().aggregate
-        #expect(aggregate.health == FleetHealth(
-            statusCounts: .init(online: 2, stale: 0, offline: 1, disabled: 1),
-            thermal: .init(maxTemperature: 77, averageTemperature: 77,
-                           hottest: [.init(id: 1, name: "rig-1", temperature: 77)], fansStopped: 1)))
+        #expect(
+            aggregate.health
+                == FleetHealth(
+                    statusCounts: .init(online: 2, stale: 0, offline: 1, disabled: 1),
+                    thermal: .init(
+                        maxTemperature: 77, averageTemperature: 77,
+                        hottest: [.init(id: 1, name: "rig-1", temperature: 77)], fansStopped: 1)))
         let payload = try Fixtures.parse(CpuGpuMinerPayloadEncoder().aggregateJSON(aggregate))
-        #expect(Set(payload.keys) == ["total_power", "cpu_gpu_miner_alive", "coin_hashrate_map", "status_counts", "thermal", "canaries"])
+        #expect(
+            Set(payload.keys) == [
+                "total_power", "cpu_gpu_miner_alive", "coin_hashrate_map", "status_counts", "thermal", "canaries",
+            ])
     }
 
     @Test func efficiencyIsShownInTheSmallestUnitAtLeastOne() {
@@ -231,8 +267,9 @@ import Testing
                 }
             }
             #expect(table.count == reference.count)
-            #expect(table.entries.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-                == reference.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+            #expect(
+                table.entries.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                    == reference.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
             for key in Int64(-300)...300 { #expect(table[key] == reference[key]) }
         }
     }
@@ -273,7 +310,8 @@ import Testing
         for step in 0..<8_000 {
             let id = Int64.random(in: 0..<400, using: &generator)
             // Halves, which sums hold exactly, and a few miners that report no temperature.
-            let temperature = Int.random(in: 0..<10, using: &generator) == 0
+            let temperature =
+                Int.random(in: 0..<10, using: &generator) == 0
                 ? Double.nan : Double(Int.random(in: 60...200, using: &generator)) / 2
             // Departures outnumber arrivals for a while, then the reverse, so the fleet empties and refills.
             let leaving = Double.random(in: 0...1, using: &generator) < (step / 1_000 % 2 == 0 ? 0.3 : 0.7)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MinerIndex
 
 /// Hostile and broken bodies: nothing may crash, and every failure must be a `RecordDecodingError`. The
@@ -62,7 +63,10 @@ import Testing
         let seeds: [(String, [UInt8])] = [
             ("asic_miner.log", Fixtures.json(Fixtures.asicLogObject())),
             ("cpu_gpu_miner.log", Fixtures.json(Fixtures.cpuGpuLogObject())),
-            ("asic_miner.upsert", Fixtures.json(["id": 1, "activated": true, "name": "a", "inserted_at": "2024-01-01T00:00:00Z"])),
+            (
+                "asic_miner.upsert",
+                Fixtures.json(["id": 1, "activated": true, "name": "a", "inserted_at": "2024-01-01T00:00:00Z"])
+            ),
             ("cpu_gpu_miner.delete", Array(#"{"id": 12}"#.utf8)),
         ]
         let interesting: [UInt8] = Array("{}[]\",:-0123456789.eE\\ntfu".utf8) + [0, 0x7F, 0xC3, 0xFF]
@@ -86,7 +90,9 @@ import Testing
     }
 
     @Test func deeplyNestedAndOversizedValues() {
-        let nested = Array(("{\"asic_miner_id\":" + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "}").utf8)
+        let nested = Array(
+            ("{\"asic_miner_id\":" + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "}")
+                .utf8)
         #expect(!attempt("asic_miner.log", nested))
         let manyKeys = Array(("{" + (0..<3000).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + "}").utf8)
         #expect(!attempt("asic_miner.log", manyKeys))

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MinerIndex
 
 /// Figures a decoder accepts must never make the running totals overflow: an infinite sum turns into NaN once a
@@ -18,8 +19,12 @@ import Testing
     @Test func totalsStayFiniteWhenThousandsOfTheLargestAcceptedLogsComeAndGo() async throws {
         let index = AsicMinerOperationalIndex()
         for id: Int64 in 1...2000 {
-            let body = Fixtures.json(Fixtures.asicLogObject(
-                id: id, overrides: ["power": DecodingLimits.largestMeasure, "hashrate_5_min": 0.9e9, "hashrate_uom": "PH/s"]))
+            let body = Fixtures.json(
+                Fixtures.asicLogObject(
+                    id: id,
+                    overrides: [
+                        "power": DecodingLimits.largestMeasure, "hashrate_5_min": 0.9e9, "hashrate_uom": "PH/s",
+                    ]))
             await index.put(try AsicMinerLog.decode(json: body), receivedAt: now)
         }
         let busy = await index.versionedAggregate().aggregate

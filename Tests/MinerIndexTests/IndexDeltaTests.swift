@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MinerIndex
 
 /// Deltas, computed with an injected clock: applying each delta to the maps listed at its base version gives the
@@ -21,7 +22,9 @@ import Testing
             for (id, entry) in delta.upsertedLogs { logs[id] = entry.revision }
         }
 
-        var description: String { "miners \(miners.sorted { $0.key < $1.key }) logs \(logs.sorted { $0.key < $1.key })" }
+        var description: String {
+            "miners \(miners.sorted { $0.key < $1.key }) logs \(logs.sorted { $0.key < $1.key })"
+        }
     }
 
     @Test func aDeltaNamesWhatChangedSinceItsBase() async throws {

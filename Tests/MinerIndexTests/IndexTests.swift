@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MinerIndex
 
 @Suite struct IndexTests {
@@ -9,7 +10,9 @@ import Testing
         // Exactly 60 s old is not "more than" 60 s.
         #expect(await index.expire(now: observed.adding(seconds: 60)) == [])
         #expect(await index.get(1) != nil)
-        #expect(await index.expire(now: Timestamp(microsecondsSinceEpoch: observed.microsecondsSinceEpoch + 60_000_001)) == [1])
+        #expect(
+            await index.expire(now: Timestamp(microsecondsSinceEpoch: observed.microsecondsSinceEpoch + 60_000_001))
+                == [1])
         #expect(await index.get(1) == nil)
         #expect(await index.snapshot().aggregate().alive == "0/1")
     }
@@ -42,10 +45,15 @@ import Testing
 
     @Test func observationTimeClampsAndFallsBack() async {
         let received = Fixtures.seconds(100)
-        #expect(ObservationTime.of(insertedAt: Fixtures.seconds(500), receivedAt: received, amqpTimestamp: nil) == received)
-        #expect(ObservationTime.of(insertedAt: Fixtures.seconds(90), receivedAt: received, amqpTimestamp: Fixtures.seconds(1))
+        #expect(
+            ObservationTime.of(insertedAt: Fixtures.seconds(500), receivedAt: received, amqpTimestamp: nil) == received)
+        #expect(
+            ObservationTime.of(
+                insertedAt: Fixtures.seconds(90), receivedAt: received, amqpTimestamp: Fixtures.seconds(1))
                 == Fixtures.seconds(90))
-        #expect(ObservationTime.of(insertedAt: nil, receivedAt: received, amqpTimestamp: Fixtures.seconds(95)) == Fixtures.seconds(95))
+        #expect(
+            ObservationTime.of(insertedAt: nil, receivedAt: received, amqpTimestamp: Fixtures.seconds(95))
+                == Fixtures.seconds(95))
         #expect(ObservationTime.of(insertedAt: nil, receivedAt: received, amqpTimestamp: nil) == received)
 
         // A miner whose clock runs ahead still goes offline 60 s after it was last heard from.
@@ -77,16 +85,19 @@ import Testing
         let versionBefore = await index.version
 
         await index.upsert(AsicMiner(id: 2))
-        #expect(await index.put(Fixtures.asicLog(id: 2, insertedAt: Fixtures.seconds(100)), receivedAt: outageEnd)
+        #expect(
+            await index.put(Fixtures.asicLog(id: 2, insertedAt: Fixtures.seconds(100)), receivedAt: outageEnd)
                 == .ignoredOffline)
         #expect(await index.history(2, now: outageEnd).count == 1)  // still recorded as history
         #expect(await index.version == versionBefore + 1)  // only the upsert changed the broadcast
     }
 
     @Test func historyStaysBoundedByCountAndAge() async {
-        let index = AsicMinerOperationalIndex(configuration: IndexConfiguration(historyCapacity: 5, historyMaxAgeSeconds: 100))
+        let index = AsicMinerOperationalIndex(
+            configuration: IndexConfiguration(historyCapacity: 5, historyMaxAgeSeconds: 100))
         for second in 0..<20 {
-            await index.put(Fixtures.asicLog(id: 1, hashrate: Double(second)), receivedAt: Fixtures.seconds(Double(second)))
+            await index.put(
+                Fixtures.asicLog(id: 1, hashrate: Double(second)), receivedAt: Fixtures.seconds(Double(second)))
         }
         let history = await index.history(1, now: Fixtures.seconds(20))
         // Stored as Float, so compare in whole TH/s.

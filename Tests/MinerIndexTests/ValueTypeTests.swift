@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MinerIndex
 
 @Suite struct HashrateTests {
@@ -43,7 +44,8 @@ import Testing
         #expect(ISO8601Timestamp.parse("2023-11-14T22:13:20") == base)
         #expect(ISO8601Timestamp.parse("2023-11-14 22:13:20Z") == base)
         #expect(ISO8601Timestamp.parse("2023-11-14T22:13:20.5Z") == base.adding(seconds: 0.5))
-        #expect(ISO8601Timestamp.parse("2023-11-14T22:13:20.123456789Z")?.microsecondsSinceEpoch
+        #expect(
+            ISO8601Timestamp.parse("2023-11-14T22:13:20.123456789Z")?.microsecondsSinceEpoch
                 == base.microsecondsSinceEpoch + 123_456)
         #expect(ISO8601Timestamp.parse("2023-11-15T00:13:20+02:00") == base)
         #expect(ISO8601Timestamp.parse("2023-11-14T21:13:20-0100") == base)
@@ -52,16 +54,23 @@ import Testing
     }
 
     @Test func rejectsMalformedTimes() {
-        for text in ["2023-11-14", "2023-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2023-11-14T24:00:00Z",
-                     "2023-11-14T22:13:20.Z", "2023-11-14T22:13:20Zjunk", "2023-11-14T22:13:20+25:00", ""] {
+        for text in [
+            "2023-11-14", "2023-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2023-11-14T24:00:00Z",
+            "2023-11-14T22:13:20.Z", "2023-11-14T22:13:20Zjunk", "2023-11-14T22:13:20+25:00", "",
+        ] {
             #expect(ISO8601Timestamp.parse(text) == nil, "\(text)")
         }
     }
 
     @Test func formatsRoundTrip() {
-        #expect(ISO8601Timestamp.format(Timestamp(microsecondsSinceEpoch: 1_700_000_000_000_000)) == "2023-11-14T22:13:20Z")
-        #expect(ISO8601Timestamp.format(Timestamp(microsecondsSinceEpoch: 1_700_000_000_250_000)) == "2023-11-14T22:13:20.250Z")
-        #expect(ISO8601Timestamp.format(Timestamp(microsecondsSinceEpoch: 1_700_000_000_000_007)) == "2023-11-14T22:13:20.000007Z")
+        #expect(
+            ISO8601Timestamp.format(Timestamp(microsecondsSinceEpoch: 1_700_000_000_000_000)) == "2023-11-14T22:13:20Z")
+        #expect(
+            ISO8601Timestamp.format(Timestamp(microsecondsSinceEpoch: 1_700_000_000_250_000))
+                == "2023-11-14T22:13:20.250Z")
+        #expect(
+            ISO8601Timestamp.format(Timestamp(microsecondsSinceEpoch: 1_700_000_000_000_007))
+                == "2023-11-14T22:13:20.000007Z")
         #expect(ISO8601Timestamp.format(Timestamp(microsecondsSinceEpoch: -1_000_000)) == "1969-12-31T23:59:59Z")
         for micros in stride(from: Int64(-10_000_000_000_000), to: 4_000_000_000_000_000, by: 97_654_321_987) {
             let timestamp = Timestamp(microsecondsSinceEpoch: micros)

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+
 @testable import MinerLoadKit
 
 /// miner-load across a broker restart (`rabbitmqctl stop_app`, a pause, `start_app`), with the service in-process.
@@ -14,7 +15,9 @@ import Testing
         // Expiry plays no part: every miner stays live through the outage, so every figure must be exact.
         let service = try InProcessService(offlineAfter: .seconds(120))
         try await service.start()
-        try await withTearDown { await service.stop() } body: {
+        try await withTearDown {
+            await service.stop()
+        } body: {
             let connectionName = "miner-load outage test \(UUID().uuidString)"
             let configuration = service.loadConfiguration().make { configuration in
                 configuration.amqp.connectionName = connectionName
@@ -35,8 +38,9 @@ import Testing
             try suspendChannelsOnceOpen(connectionNamed: connectionName, after: .milliseconds(500))
             let run = LoadRun(configuration: configuration, showsProgress: false, logger: logger)
             let running = Task { try await run.run() }
-            try #require(await eventually(timeout: .seconds(30)) { run.counters.snapshot.inFlight >= 100 },
-                         "not suspended: \(run.counters.snapshot); \(suspensionState(connectionNamed: connectionName))")
+            try #require(
+                await eventually(timeout: .seconds(30)) { run.counters.snapshot.inFlight >= 100 },
+                "not suspended: \(run.counters.snapshot); \(suspensionState(connectionNamed: connectionName))")
             #expect(run.counters.snapshot.logs > 0)
             try await TestBroker.restartBrokerApp(downtime: .seconds(4))
             let summary = try await running.value
@@ -58,9 +62,12 @@ import Testing
             // republished or redelivered across the outage.
             let malformed = counts.malformed
             let deadLetters = try DeadLetterReader(service: service)
-            await withTearDown { await deadLetters.close() } body: {
-                #expect(await eventually(timeout: .seconds(15)) { deadLetters.distinctMessageIDs == malformed },
-                        "dead-lettered \(deadLetters.distinctMessageIDs) distinct messages of \(malformed) malformed")
+            await withTearDown {
+                await deadLetters.close()
+            } body: {
+                #expect(
+                    await eventually(timeout: .seconds(15)) { deadLetters.distinctMessageIDs == malformed },
+                    "dead-lettered \(deadLetters.distinctMessageIDs) distinct messages of \(malformed) malformed")
                 #expect(deadLetters.total >= malformed)
             }
         }
@@ -115,7 +122,9 @@ import Testing
 /// suspends its channels: the broker still reads what they publish, but neither routes nor confirms it. Armed
 /// before the run starts, so the fault does not depend on how long rabbitmqctl takes to start.
 private func suspendChannelsOnceOpen(connectionNamed name: String, after delay: Duration) throws {
-    try TestBroker.rabbitmqctl("eval", """
+    try TestBroker.rabbitmqctl(
+        "eval",
+        """
         Name = <<"\(name)">>,
         Named = fun(C) ->
             case catch rabbit_reader:info(C, [client_properties]) of

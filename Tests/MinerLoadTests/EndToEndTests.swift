@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import MinerIndex
 import Testing
+
 @testable import MinerLoadKit
 
 /// miner-load against a real miner-index, in-process, on the real broker.
@@ -13,7 +14,9 @@ import Testing
     @Test func aVerifiedRunWithRegistrationChurnAndBadMessagesPasses() async throws {
         let service = try InProcessService(offlineAfter: .seconds(3))
         try await service.start()
-        try await withTearDown { await service.stop() } body: {
+        try await withTearDown {
+            await service.stop()
+        } body: {
             let configuration = service.loadConfiguration().make { configuration in
                 configuration.asicCount = 30
                 configuration.cpuGpuCount = 20
@@ -60,7 +63,9 @@ import Testing
     /// fresh index without a probe.
     @Test func lagProbesLeaveEveryFleetFigureAsTheFleetAloneMakesIt() async throws {
         let service = try InProcessService(offlineAfter: .seconds(60))
-        let (asic, rigs) = try await withTearDown { await service.stop() } body: {
+        let (asic, rigs) = try await withTearDown {
+            await service.stop()
+        } body: {
             try await service.start()
             let configuration = service.loadConfiguration().make { configuration in
                 configuration.asicCount = 30
@@ -100,7 +105,8 @@ import Testing
     ) throws {
         let encoder = MinerPayloadEncoder<AsicMiner, AsicMinerLog>(vocabulary: vocabulary, cachesRecords: false)
         func payload(_ aggregate: MinerAggregate) throws -> [String: Any] {
-            let bytes = encoder.aggregatedPayload(aggregate, sequence: 1, generatedAt: Timestamp(microsecondsSinceEpoch: 0))
+            let bytes = encoder.aggregatedPayload(
+                aggregate, sequence: 1, generatedAt: Timestamp(microsecondsSinceEpoch: 0))
             var object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
             object["canaries"] = nil
             return object
@@ -119,7 +125,9 @@ import Testing
         // expects to be live.
         let service = try InProcessService(offlineAfter: .seconds(1))
         try await service.start()
-        try await withTearDown { await service.stop() } body: {
+        try await withTearDown {
+            await service.stop()
+        } body: {
             let configuration = service.loadConfiguration(verifyOfflineAfter: .seconds(60)).make { configuration in
                 configuration.asicCount = 20
                 configuration.cpuGpuCount = 20
@@ -132,8 +140,14 @@ import Testing
             let verification = try #require(summary.verification)
             #expect(!verification.passed)
             #expect(!summary.succeeded)
-            #expect(verification.kinds.contains { kind in kind.differences.contains { $0.hasPrefix("live miners: expected") } })
-            #expect(verification.kinds.contains { kind in kind.differences.contains { $0.hasPrefix("status_counts.offline: expected") } })
+            #expect(
+                verification.kinds.contains { kind in
+                    kind.differences.contains { $0.hasPrefix("live miners: expected") }
+                })
+            #expect(
+                verification.kinds.contains { kind in
+                    kind.differences.contains { $0.hasPrefix("status_counts.offline: expected") }
+                })
             #expect(summary.text().contains("verify: FAILED"))
         }
     }
@@ -166,7 +180,9 @@ import Testing
         configuration.verification = verification
         let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: logger).run()
         let exchange = configuration.exchange
-        _ = try? await AMQPAdmin.withChannel(configuration.amqp) { channel throws(AMQPError) in try channel.deleteExchange(exchange) }
+        _ = try? await AMQPAdmin.withChannel(configuration.amqp) { channel throws(AMQPError) in
+            try channel.deleteExchange(exchange)
+        }
         return summary
     }
 
@@ -177,8 +193,10 @@ import Testing
         let summary = try await runToNobody(messages: 100, verification: verification)
         let report = try #require(summary.verification)
         #expect(!report.passed && !summary.succeeded)
-        #expect(report.failures.first?.hasPrefix("\(summary.counts.unroutable) of \(summary.counts.sent) messages were unroutable") == true,
-                "\(report.failures)")
+        #expect(
+            report.failures.first?.hasPrefix(
+                "\(summary.counts.unroutable) of \(summary.counts.sent) messages were unroutable") == true,
+            "\(report.failures)")
         #expect(summary.text().contains("verify: FAILED, \(summary.counts.unroutable) of"))
     }
 

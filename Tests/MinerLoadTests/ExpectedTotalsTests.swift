@@ -1,6 +1,7 @@
 import Foundation
 import MinerIndex
 import Testing
+
 @testable import MinerLoadKit
 
 @Suite struct ExpectedTotalsTests {
@@ -9,14 +10,17 @@ import Testing
     func state(secondsAgo: Double, _ coins: [(String, Double)], power: Double, temperature: Double? = nil)
         -> MinerLedger.LoggedState
     {
-        .init(insertedAt: now.adding(seconds: -secondsAgo),
-              contribution: MinerContribution(
-                coins: coins.map { .init(coin: $0.0, hashesPerSecond: $0.1) }, power: power, maxTemperature: temperature,
+        .init(
+            insertedAt: now.adding(seconds: -secondsAgo),
+            contribution: MinerContribution(
+                coins: coins.map { .init(coin: $0.0, hashesPerSecond: $0.1) }, power: power,
+                maxTemperature: temperature,
                 coinPower: coins.first.map { [$0.0: power] } ?? [:]))
     }
 
     func totals(_ ledger: MinerLedger, _ kind: MinerKind = .asic) -> ExpectedTotals {
-        ExpectedTotals.compute(entries: ledger.entries(of: kind), at: now, offlineAfter: .seconds(60), sweepInterval: .seconds(1))
+        ExpectedTotals.compute(
+            entries: ledger.entries(of: kind), at: now, offlineAfter: .seconds(60), sweepInterval: .seconds(1))
     }
 
     @Test func liveActivatedMinersAddUpPerCoinAndOnlyTheyCount() {
@@ -27,7 +31,8 @@ import Testing
         ledger.logConfirmed(MinerSlot(kind: .asic, index: 0), state(secondsAgo: 2, [("Bitcoin", 100e12)], power: 3000))
         ledger.logConfirmed(MinerSlot(kind: .asic, index: 1), state(secondsAgo: 2, [("Bitcoin", 90e12)], power: 3100))
         // Never upserted: its log registers it.
-        ledger.logConfirmed(MinerSlot(kind: .asic, index: 2), state(secondsAgo: 3, [("Bitcoin", 500e12), ("Kaspa", 2e12)], power: 4000))
+        ledger.logConfirmed(
+            MinerSlot(kind: .asic, index: 2), state(secondsAgo: 3, [("Bitcoin", 500e12), ("Kaspa", 2e12)], power: 4000))
         // Silent for two minutes: expired, but still registered.
         ledger.logConfirmed(MinerSlot(kind: .asic, index: 3), state(secondsAgo: 120, [("Kaspa", 9e12)], power: 3500))
         let expected = totals(ledger)
@@ -45,7 +50,8 @@ import Testing
     @Test func aLogWithinTheSweepPeriodOfExpiringMayGoEitherWay() {
         var ledger = MinerLedger(asicCount: 2, cpuGpuCount: 0)
         ledger.logConfirmed(MinerSlot(kind: .asic, index: 0), state(secondsAgo: 1, [("Bitcoin", 100e12)], power: 3000))
-        ledger.logConfirmed(MinerSlot(kind: .asic, index: 1), state(secondsAgo: 60.5, [("Bitcoin", 50e12)], power: 1000))
+        ledger.logConfirmed(
+            MinerSlot(kind: .asic, index: 1), state(secondsAgo: 60.5, [("Bitcoin", 50e12)], power: 1000))
         let expected = totals(ledger)
         #expect(expected.live == .init(low: 1, high: 2))
         #expect(expected.registered == .init(low: 2, high: 2))
@@ -75,28 +81,40 @@ import Testing
 
     @Test func aSnapshotIsComparedFigureByFigure() throws {
         var ledger = MinerLedger(asicCount: 3, cpuGpuCount: 0)
-        ledger.logConfirmed(MinerSlot(kind: .asic, index: 0), state(secondsAgo: 1, [("Bitcoin", 100.1e12)], power: 3000.5,
-                                                                    temperature: 84))
-        ledger.logConfirmed(MinerSlot(kind: .asic, index: 1), state(secondsAgo: 1, [("Litecoin", 9.5e9)], power: 3425,
-                                                                    temperature: 71))
+        ledger.logConfirmed(
+            MinerSlot(kind: .asic, index: 0),
+            state(
+                secondsAgo: 1, [("Bitcoin", 100.1e12)], power: 3000.5,
+                temperature: 84))
+        ledger.logConfirmed(
+            MinerSlot(kind: .asic, index: 1),
+            state(
+                secondsAgo: 1, [("Litecoin", 9.5e9)], power: 3425,
+                temperature: 71))
         ledger.upserted(MinerSlot(kind: .asic, index: 2), activated: false, confirmed: true)
         let expected = totals(ledger)
         let generatedAt = ISO8601Timestamp.format(now)
         // Online and stale split the live miners as time goes; only their sum is checked.
-        let matching = try AggregatedSnapshot(kind: .asic, body: Array("""
-            {"coin_hashrate_map":{"Bitcoin":[100.1,"TH/s"],"Litecoin":[9.5,"GH/s"]},"total_power":6425.5,\
-            "asic_miner_alive":"2/2","status_counts":{"online":1,"stale":1,"offline":0,"disabled":1},\
-            "coin_power_map":{"Bitcoin":3000.5,"Litecoin":3425},"thermal":{"max_temp":84},\
-            "sequence":3,"generated_at":"\(generatedAt)"}
-            """.utf8), arrivedAt: .now)
+        let matching = try AggregatedSnapshot(
+            kind: .asic,
+            body: Array(
+                """
+                {"coin_hashrate_map":{"Bitcoin":[100.1,"TH/s"],"Litecoin":[9.5,"GH/s"]},"total_power":6425.5,\
+                "asic_miner_alive":"2/2","status_counts":{"online":1,"stale":1,"offline":0,"disabled":1},\
+                "coin_power_map":{"Bitcoin":3000.5,"Litecoin":3425},"thermal":{"max_temp":84},\
+                "sequence":3,"generated_at":"\(generatedAt)"}
+                """.utf8), arrivedAt: .now)
         #expect(TotalsComparison(expected: expected, observed: matching).matches)
 
-        let wrong = try AggregatedSnapshot(kind: .asic, body: Array("""
-            {"coin_hashrate_map":{"Bitcoin":[100.1,"GH/s"],"Dash":[1.0,"TH/s"]},"total_power":6425,\
-            "asic_miner_alive":"1/2","status_counts":{"online":2,"stale":0,"offline":1,"disabled":0},\
-            "coin_power_map":{"Bitcoin":3000,"Litecoin":3425},"thermal":{"max_temp":null},\
-            "sequence":4,"generated_at":"\(generatedAt)"}
-            """.utf8), arrivedAt: .now)
+        let wrong = try AggregatedSnapshot(
+            kind: .asic,
+            body: Array(
+                """
+                {"coin_hashrate_map":{"Bitcoin":[100.1,"GH/s"],"Dash":[1.0,"TH/s"]},"total_power":6425,\
+                "asic_miner_alive":"1/2","status_counts":{"online":2,"stale":0,"offline":1,"disabled":0},\
+                "coin_power_map":{"Bitcoin":3000,"Litecoin":3425},"thermal":{"max_temp":null},\
+                "sequence":4,"generated_at":"\(generatedAt)"}
+                """.utf8), arrivedAt: .now)
         let differences = TotalsComparison(expected: expected, observed: wrong).differences
         #expect(differences.contains("status_counts: online 2 + stale 0 is not the 1 live miners"), "\(differences)")
         #expect(differences.contains("status_counts.offline: expected 0, got 1"))
@@ -117,10 +135,13 @@ import Testing
         }
         // A snapshot without the fleet-health keys that verify checks is unreadable, not a pass.
         #expect(throws: AggregatedSnapshot.ParseError.self) {
-            try AggregatedSnapshot(kind: .cpuGpu, body: Array(#"""
-                {"coin_hashrate_map":{},"total_power":0,"cpu_gpu_miner_alive":"0/0","sequence":1,\#
-                "generated_at":"2026-11-29T12:00:00Z","thermal":{"max_temp":null}}
-                """#.utf8), arrivedAt: .now)
+            try AggregatedSnapshot(
+                kind: .cpuGpu,
+                body: Array(
+                    #"""
+                    {"coin_hashrate_map":{},"total_power":0,"cpu_gpu_miner_alive":"0/0","sequence":1,\#
+                    "generated_at":"2026-11-29T12:00:00Z","thermal":{"max_temp":null}}
+                    """#.utf8), arrivedAt: .now)
         }
     }
 }
@@ -175,8 +196,9 @@ import Testing
         let start = ContinuousClock.now
         let wallStart = Date(timeIntervalSince1970: 1_000)
         for serial in 1...4 {
-            tracker.probeSent(.asic, serial: Int64(serial), at: start + .milliseconds(100 * serial),
-                              wallClock: wallStart.addingTimeInterval(0.1 * Double(serial)))
+            tracker.probeSent(
+                .asic, serial: Int64(serial), at: start + .milliseconds(100 * serial),
+                wallClock: wallStart.addingTimeInterval(0.1 * Double(serial)))
         }
         tracker.probeFailed(.asic, serial: 2)
         tracker.probeConfirmed(.asic, serial: 1, at: start + .milliseconds(150))
@@ -187,7 +209,8 @@ import Testing
         #expect(abs(timeline[0].sentAt - 1_000.1) < 1e-6)
         #expect(abs((timeline[0].confirmedAt ?? 0) - 1_000.15) < 1e-6)
         #expect(timeline[1].confirmedAt == nil, "probe 3 has no confirm yet")
-        #expect(abs((timeline[0].reflectedAt ?? 0) - 1_001.0) < 1e-6, "the first snapshot reflecting it, not a later one")
+        #expect(
+            abs((timeline[0].reflectedAt ?? 0) - 1_001.0) < 1e-6, "the first snapshot reflecting it, not a later one")
         #expect(abs((timeline[1].reflectedAt ?? 0) - 1_001.0) < 1e-6)
         #expect(timeline[2].reflectedAt == nil, "no snapshot reflected probe 4")
         #expect(tracker.timeline(of: .cpuGpu).isEmpty)

@@ -1,5 +1,6 @@
 import MinerIndex
 import Testing
+
 @testable import MinerLoadKit
 
 @Suite struct FleetTests {
@@ -37,13 +38,18 @@ import Testing
     @Test func asicLogsDecodeAndCarryTheContributionTheServiceWillSee() throws {
         var fleet = Fleet(asicCount: 500, cpuGpuCount: 0, seed: 11)
         for (slot, log) in round(&fleet) {
-            guard case .asic(.log(let decoded)) = try decoder.decode(routingKey: "asic_miner.log", body: log.body) else {
+            guard case .asic(.log(let decoded)) = try decoder.decode(routingKey: "asic_miner.log", body: log.body)
+            else {
                 Issue.record("not an ASIC log")
                 continue
             }
             #expect(decoded.asicMinerId == slot.id)
-            #expect(log.contribution.coins == [.init(coin: CoinName.normalized(decoded.coinName),
-                                                     hashesPerSecond: decoded.hashrate.hashesPerSecond)])
+            #expect(
+                log.contribution.coins == [
+                    .init(
+                        coin: CoinName.normalized(decoded.coinName),
+                        hashesPerSecond: decoded.hashrate.hashesPerSecond)
+                ])
             #expect(log.contribution.power == decoded.power)
             #expect(log.contribution.maxTemperature == decoded.peakTemperature)
             #expect(log.contribution.coinPower == [CoinName.normalized(decoded.coinName): decoded.power])
@@ -53,13 +59,16 @@ import Testing
     @Test func rigLogsDecodeAndCarryTheContributionTheServiceWillSee() throws {
         var fleet = Fleet(asicCount: 0, cpuGpuCount: 500, seed: 12)
         for (slot, log) in round(&fleet) {
-            guard case .cpuGpu(.log(let decoded)) = try decoder.decode(routingKey: "cpu_gpu_miner.log", body: log.body) else {
+            guard case .cpuGpu(.log(let decoded)) = try decoder.decode(routingKey: "cpu_gpu_miner.log", body: log.body)
+            else {
                 Issue.record("not a CPU/GPU log")
                 continue
             }
             #expect(decoded.cpuGpuMinerId == slot.id)
             var shares: [MinerContribution.CoinShare] = []
-            decoded.forEachCoinContribution { shares.append(.init(coin: CoinName.normalized($0), hashesPerSecond: $1.hashesPerSecond)) }
+            decoded.forEachCoinContribution {
+                shares.append(.init(coin: CoinName.normalized($0), hashesPerSecond: $1.hashesPerSecond))
+            }
             #expect(log.contribution.coins == shares)
             #expect(log.contribution.power == decoded.totalPower)
             #expect(log.contribution.maxTemperature == decoded.peakTemperature)
@@ -121,7 +130,9 @@ import Testing
             case .cpuGpu(.log(let decoded)):
                 let slots = decoded.gpuSlots.compactMap(\.mining)
                 if slots.count == 2 { dualMining += 1 }
-                if let cpu = decoded.cpuMining, slots.contains(where: { CoinName.normalized($0.coinName) == CoinName.normalized(cpu.coinName) }) {
+                if let cpu = decoded.cpuMining,
+                    slots.contains(where: { CoinName.normalized($0.coinName) == CoinName.normalized(cpu.coinName) })
+                {
                     cpuAndGpuSameCoin += 1
                 }
                 gpuCounts.insert(decoded.gpus.filter { $0.power != nil }.count)
@@ -155,7 +166,9 @@ import Testing
         let churning = (0..<1000).filter { plan.churns(kind: .asic, index: $0) }
         #expect((200...400).contains(churning.count))
         for index in churning.prefix(50) {
-            let states = stride(from: 0.0, to: 40, by: 1).map { plan.isSilent(kind: .asic, index: index, elapsedSeconds: $0) }
+            let states = stride(from: 0.0, to: 40, by: 1).map {
+                plan.isSilent(kind: .asic, index: index, elapsedSeconds: $0)
+            }
             #expect(states.contains(true) && states.contains(false))
             #expect(states.filter { $0 }.count == 20, "silent half of each 20 s cycle")
         }

@@ -74,9 +74,10 @@ final class InProcessService: Sendable {
 
     func deadLetterCount() async throws -> Int {
         let queue = configuration.deadLetterQueue
-        return Int(try await AMQPAdmin.withChannel(configuration.amqp) { channel throws(AMQPError) in
-            try channel.inspectQueue(queue).messageCount
-        })
+        return Int(
+            try await AMQPAdmin.withChannel(configuration.amqp) { channel throws(AMQPError) in
+                try channel.inspectQueue(queue).messageCount
+            })
     }
 
     /// miner-load settings aimed at this instance's exchanges; `verifyOfflineAfter` defaults to the service's own.

@@ -1,6 +1,7 @@
 import Foundation
 import MinerIndex
 import Testing
+
 @testable import MinerLoadKit
 
 /// The reference subscriber's logic on the encoder's own keyframes and deltas, split into small parts, with an
@@ -29,11 +30,13 @@ import Testing
         let maxBytes = 4096
         for id in Int64(1)...40 { await index.put(log(id, Double(id)), receivedAt: t0) }
         let first = await index.publication(since: nil, includeSnapshot: true)
-        let keyframe = encoder.keyframeParts(try #require(first.snapshot), stamp: stamp(1, previous: nil, base: nil), maxBytes: maxBytes)
+        let keyframe = encoder.keyframeParts(
+            try #require(first.snapshot), stamp: stamp(1, previous: nil, base: nil), maxBytes: maxBytes)
         #expect(keyframe.count > 1)
         #expect(keyframe.allSatisfy { $0.count <= maxBytes })
         for (number, part) in keyframe.enumerated() {
-            #expect(assembler.receive(part, as: .keyframe) == (number == keyframe.count - 1 ? .keyframeApplied : .partial))
+            #expect(
+                assembler.receive(part, as: .keyframe) == (number == keyframe.count - 1 ? .keyframeApplied : .partial))
         }
         #expect(assembler.index?.miners.count == 40 && assembler.index?.logs.count == 40)
 
@@ -51,7 +54,8 @@ import Testing
             _ = await index.expire(now: clock)
             let publication = await index.publication(since: version, includeSnapshot: false)
             let delta = try #require(publication.delta)
-            let parts = encoder.deltaParts(delta, stamp: stamp(sequence + 1, previous: sequence, base: 1), maxBytes: maxBytes)
+            let parts = encoder.deltaParts(
+                delta, stamp: stamp(sequence + 1, previous: sequence, base: 1), maxBytes: maxBytes)
             #expect(parts.allSatisfy { $0.count <= maxBytes })
             for part in parts {
                 let object = try #require(try JSONSerialization.jsonObject(with: Data(part)) as? [String: Any])
@@ -87,7 +91,9 @@ import Testing
         var assembler = IndexStreamAssembler(keys: .of(.asic))
         await index.put(log(1, 10), receivedAt: t0)
         let first = await index.publication(since: nil, includeSnapshot: true)
-        for part in encoder.keyframeParts(try #require(first.snapshot), stamp: stamp(1, previous: nil, base: nil), maxBytes: 1 << 20) {
+        for part in encoder.keyframeParts(
+            try #require(first.snapshot), stamp: stamp(1, previous: nil, base: nil), maxBytes: 1 << 20)
+        {
             #expect(assembler.receive(part, as: .keyframe) == .keyframeApplied)
         }
         // A subscriber whose copy lost the log (as a bug or a stray message could make it) cannot merge fields.
@@ -167,10 +173,13 @@ import Testing
             let value = try JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)
             return String(decoding: IndexStreamAssembler.canonical(value), as: UTF8.self)
         }
-        #expect(try canonical(#"{"b":1,"a":{"d":[true,null],"c":"x"}}"#) == canonical(#"{"a":{"c":"x","d":[true,null]},"b":1}"#))
+        #expect(
+            try canonical(#"{"b":1,"a":{"d":[true,null],"c":"x"}}"#)
+                == canonical(#"{"a":{"c":"x","d":[true,null]},"b":1}"#))
         #expect(try canonical(#"{"b":1,"a":{"d":[true,null],"c":"x"}}"#) == #"{"a":{"c":"x","d":[true,null]},"b":1}"#)
         // A boolean is not the number 1, an integer keeps every digit, a fraction its shortest form.
-        #expect(try canonical(#"[true,1,false,0,12345678901234567,-3,0.1,1.5e300]"#)
+        #expect(
+            try canonical(#"[true,1,false,0,12345678901234567,-3,0.1,1.5e300]"#)
                 == "[true,1,false,0,12345678901234567,-3,0.1,1.5e+300]")
         // Escapes come out as JSON that parses back to the same string; keys sort by bytes, not by locale.
         let escaped = try canonical(#"{"é":"q\"\\\n\u0001","Z":"","a":"ünï"}"#)

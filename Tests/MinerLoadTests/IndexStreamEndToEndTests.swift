@@ -1,10 +1,11 @@
 import AMQP
 import BrokerTestSupport
 import Foundation
-import MinerIndex
 import Logging
+import MinerIndex
 import MinerIndexService
 import Testing
+
 @testable import MinerLoadKit
 
 /// The keyframe-and-delta protocol against a real miner-index, in-process, on the real broker: the reference
@@ -45,10 +46,13 @@ import Testing
         // ones asked for.
         let service = try InProcessService(offlineAfter: .seconds(2)) { $0.keyframeInterval = .seconds(3600) }
         try await service.start()
-        try await withTearDown { await service.stop() } body: {
+        try await withTearDown {
+            await service.stop()
+        } body: {
             let running = Task { try await load(service, seconds: 5) }
             // Joins late: once the fleet is live.
-            #expect(await eventually { await service.service.indexes.asic.versionedAggregate().aggregate.liveCount > 0 })
+            #expect(
+                await eventually { await service.service.indexes.asic.versionedAggregate().aggregate.liveCount > 0 })
 
             let asic = subscriber(service, .asic)
             try await asic.start(timeout: .seconds(10))
@@ -71,7 +75,9 @@ import Testing
     @Test func aGapIsMendedByAKeyframe() async throws {
         let service = try InProcessService(offlineAfter: .seconds(2)) { $0.keyframeInterval = .seconds(3600) }
         try await service.start()
-        try await withTearDown { await service.stop() } body: {
+        try await withTearDown {
+            await service.stop()
+        } body: {
             let cpuGpu = subscriber(service, .cpuGpu, requestRetry: .milliseconds(300))
             try await cpuGpu.start(timeout: .seconds(10))
             let running = Task { try await load(service, seconds: 5) }
@@ -80,9 +86,10 @@ import Testing
             let keyframesBefore = cpuGpu.assembler.counters.keyframes
             cpuGpu.dropNextDeltaMessage()
             #expect(await eventually(timeout: .seconds(10)) { cpuGpu.assembler.counters.gaps == 1 })
-            #expect(await eventually(timeout: .seconds(10)) {
-                cpuGpu.assembler.counters.keyframes > keyframesBefore && cpuGpu.assembler.index != nil
-            })
+            #expect(
+                await eventually(timeout: .seconds(10)) {
+                    cpuGpu.assembler.counters.keyframes > keyframesBefore && cpuGpu.assembler.index != nil
+                })
             _ = try await running.value
             let check = try #require(await cpuGpu.checkAgainstFreshKeyframe(timeout: .seconds(10)))
             await cpuGpu.close()
@@ -94,7 +101,9 @@ import Testing
         // Neither the keyframe interval nor requests can cause a keyframe here: only the failed delta can.
         let service = try InProcessService(offlineAfter: .seconds(60)) { $0.keyframeInterval = .seconds(3600) }
         try await service.start()
-        try await withTearDown { await service.stop() } body: {
+        try await withTearDown {
+            await service.stop()
+        } body: {
             let asic = subscriber(service, .asic, requestRetry: .seconds(3600))
             try await asic.start(timeout: .seconds(10))
             let running = Task { try await load(service, seconds: 6, miners: 8) }
@@ -122,7 +131,9 @@ import Testing
             $0.keyframeInterval = .seconds(3600)
         }
         try await service.start()
-        try await withTearDown { await service.stop() } body: {
+        try await withTearDown {
+            await service.stop()
+        } body: {
             let asic = subscriber(service, .asic, requestRetry: .seconds(3600))
             try await asic.start(timeout: .seconds(10))
             #expect(await eventually(timeout: .seconds(10)) { asic.assembler.index != nil })
@@ -133,7 +144,9 @@ import Testing
             try await requests.waitUntilConnected(timeout: .seconds(10))
             let exchange = service.configuration.outputExchanges.keyframeRequests
             let burst = (0..<50).map { _ in
-                OutgoingMessage(exchange: exchange, routingKey: "", body: Array(#"{"exchange": "\#(asic.exchanges.keyframe)"}"#.utf8))
+                OutgoingMessage(
+                    exchange: exchange, routingKey: "",
+                    body: Array(#"{"exchange": "\#(asic.exchanges.keyframe)"}"#.utf8))
             }
             for result in await requests.publish(burst) { _ = try result.get() }
             await requests.close()
@@ -157,7 +170,9 @@ import Testing
             $0.keyframeInterval = .seconds(2)
         }
         try await service.start()
-        try await withTearDown { await service.stop() } body: {
+        try await withTearDown {
+            await service.stop()
+        } body: {
             let asic = subscriber(service, .asic)
             try await asic.start(timeout: .seconds(10))
             _ = try await load(service, seconds: 3, miners: 200)

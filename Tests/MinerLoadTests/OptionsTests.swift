@@ -1,5 +1,6 @@
 import ArgumentParser
 import Testing
+
 @testable import MinerLoadKit
 
 @Suite struct OptionsTests {
@@ -8,8 +9,10 @@ import Testing
     }
 
     @Test func durationsAndRatesAreReadLikeTheServices() throws {
-        let configuration = try resolve(["--report-interval", "500ms", "--duration", "2m", "--rate", "max", "--verify",
-                                         "--verify-timeout", "1s", "--offline-after", "10s", "--churn", "--churn-silence", "90s"])
+        let configuration = try resolve([
+            "--report-interval", "500ms", "--duration", "2m", "--rate", "max", "--verify",
+            "--verify-timeout", "1s", "--offline-after", "10s", "--churn", "--churn-silence", "90s",
+        ])
         #expect(configuration.reportInterval == .milliseconds(500))
         #expect(configuration.length == .duration(.seconds(120)))
         #expect(configuration.rate == .unlimited)
@@ -26,10 +29,14 @@ import Testing
     }
 
     @Test func theURLComesFromTheFlagThenTheEnvironment() throws {
-        let fromEnvironment = try LoadOptions.parse([]).resolve(environment: ["MINER_LOAD_AMQP_URL": "amqp://u:secret@127.0.0.1:5673/v"])
+        let fromEnvironment = try LoadOptions.parse([]).resolve(environment: [
+            "MINER_LOAD_AMQP_URL": "amqp://u:secret@127.0.0.1:5673/v"
+        ])
         #expect(fromEnvironment.amqp.port == 5673)
         #expect(!fromEnvironment.amqp.redactedURL.contains("secret"))
-        let fromFlag = try LoadOptions.parse(["--amqp-url", "amqp://127.0.0.1:5674/"]).resolve(environment: ["MINER_LOAD_AMQP_URL": "amqp://127.0.0.1:5673/"])
+        let fromFlag = try LoadOptions.parse(["--amqp-url", "amqp://127.0.0.1:5674/"]).resolve(environment: [
+            "MINER_LOAD_AMQP_URL": "amqp://127.0.0.1:5673/"
+        ])
         #expect(fromFlag.amqp.port == 5674)
     }
 

@@ -1,5 +1,6 @@
 import AMQP
 import Testing
+
 @testable import MinerLoadKit
 
 @Suite struct PacingTests {

@@ -3,6 +3,7 @@ import BrokerTestSupport
 import Foundation
 import Logging
 import Testing
+
 @testable import MinerLoadKit
 
 /// miner-index (in-process) and miner-load over `amqps://` with peer and host verification, against TLS listeners
@@ -25,8 +26,10 @@ import Testing
                 configuration.badFraction = 0.05
                 configuration.length = .count(400)
             }
-            let summary = try await LoadRun(configuration: configuration, showsProgress: false, logger: TestBroker.logger)
-                .run()
+            let summary = try await LoadRun(
+                configuration: configuration, showsProgress: false, logger: TestBroker.logger
+            )
+            .run()
             await service.stop()
 
             #expect(summary.broker.hasPrefix("amqps://guest:***@localhost:"))
@@ -43,16 +46,18 @@ import Testing
             let service = try InProcessService(
                 offlineAfter: .seconds(60), amqp: try ConnectionSettings(url: tls.url(.verified, caFile: caFile)))
             service.launch()
-            #expect(await eventually(timeout: .seconds(15)) {
-                service.service.readiness.reason.contains("certificate verify failed")
-            }, "readiness: \(service.service.readiness)")
+            #expect(
+                await eventually(timeout: .seconds(15)) {
+                    service.service.readiness.reason.contains("certificate verify failed")
+                }, "readiness: \(service.service.readiness)")
             #expect(!service.service.readiness.ready)
 
             // Fixing the file is enough: the service was retrying all along.
             try FileManager.default.removeItem(atPath: caFile)
             try FileManager.default.copyItem(atPath: tls.caFile, toPath: caFile)
-            #expect(await eventually(timeout: .seconds(15)) { service.service.readiness.ready },
-                    "readiness: \(service.service.readiness)")
+            #expect(
+                await eventually(timeout: .seconds(15)) { service.service.readiness.ready },
+                "readiness: \(service.service.readiness)")
             await service.stop()
         }
     }
@@ -62,9 +67,10 @@ import Testing
             let service = try InProcessService(
                 offlineAfter: .seconds(60), amqp: try ConnectionSettings(url: tls.url(.misnamed, host: "127.0.0.1")))
             service.launch()
-            #expect(await eventually(timeout: .seconds(15)) {
-                service.service.readiness.reason.contains("certificate verify failed: IP address mismatch")
-            }, "readiness: \(service.service.readiness)")
+            #expect(
+                await eventually(timeout: .seconds(15)) {
+                    service.service.readiness.reason.contains("certificate verify failed: IP address mismatch")
+                }, "readiness: \(service.service.readiness)")
             #expect(!service.service.readiness.ready)
             await service.stop()
         }
@@ -76,7 +82,8 @@ import Testing
             configuration.connectTimeout = .seconds(2)
             configuration.length = .count(10)
             do throws(LoadError) {
-                _ = try await LoadRun(configuration: configuration, showsProgress: false, logger: TestBroker.logger).run()
+                _ = try await LoadRun(configuration: configuration, showsProgress: false, logger: TestBroker.logger)
+                    .run()
                 Issue.record("a run against a misnamed broker certificate succeeded")
             } catch {
                 guard case .brokerUnreachable = error else {

@@ -12,7 +12,8 @@ import Testing
 
     init() throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let base = ProcessInfo.processInfo.environment["MINER_INDEX_TEST_POSTGRES_URL"]
+        let base =
+            ProcessInfo.processInfo.environment["MINER_INDEX_TEST_POSTGRES_URL"]
             ?? "postgres://miner_index:miner_index@127.0.0.1:5432/miner_index"
         state = base + "?sslmode=disable&schema=standby_" + UUID().uuidString.prefix(8).lowercased()
     }
@@ -46,23 +47,34 @@ import Testing
     @Test func aStandbyTakesOverWithinSecondsOfASigkill() async throws {
         let topology = try StateTopology()
         try await topology.listen()
-        try await withTearDown { await topology.tearDown() } body: {
+        try await withTearDown {
+            await topology.tearDown()
+        } body: {
             let leader = try start(topology, "leader")
-            #expect(await leader.becomesReady(), "\(leader.log)")
+            // Ready is not enough: a standby is ready too, and its queue is declared only once it leads.
+            #expect(
+                await eventually(timeout: .seconds(30)) { await readiness(leader) == "consuming\n" }, "\(leader.log)")
             let standby = try start(topology, "standby")
             #expect(await eventually { await readiness(standby) == "standby\n" }, "\(standby.log)")
             #expect(await readiness(leader) == "consuming\n")
 
-            let run = Task { try await LoadRun(configuration: fleet(topology, seconds: 14), showsProgress: false, logger: TestBroker.logger).run() }
-            #expect(await eventually(timeout: .seconds(20)) {
-                ((try? await leader.get("/v1/asic_miners/aggregated_index").body) ?? "").contains("\"asic_miner_alive\":\"1")
-            })
+            let run = Task {
+                try await LoadRun(
+                    configuration: fleet(topology, seconds: 14), showsProgress: false, logger: TestBroker.logger
+                ).run()
+            }
+            #expect(
+                await eventually(timeout: .seconds(20)) {
+                    ((try? await leader.get("/v1/asic_miners/aggregated_index").body) ?? "").contains(
+                        "\"asic_miner_alive\":\"1")
+                })
             // A few broadcast intervals of load (and so of checkpoints) before the kill.
             #expect(await topology.asicSnapshotsArrive(12))
             let epochBefore = topology.snapshots.withLock { $0.last?.epoch }
             leader.signal(SIGKILL)
             #expect(await leader.waitForExit() == -SIGKILL)
-            #expect(await eventually(timeout: .seconds(10)) { await readiness(standby) == "consuming\n" }, "\(standby.log)")
+            #expect(
+                await eventually(timeout: .seconds(10)) { await readiness(standby) == "consuming\n" }, "\(standby.log)")
 
             let summary = try await run.value
             let verification = try #require(summary.verification)
@@ -79,18 +91,27 @@ import Testing
     @Test func aStoppedLeaderIsReplacedAndStandsByWhenItWakes() async throws {
         let topology = try StateTopology()
         try await topology.listen()
-        try await withTearDown { await topology.tearDown() } body: {
+        try await withTearDown {
+            await topology.tearDown()
+        } body: {
             let lease = ["--leader-lease", "4s"]
             let leader = try start(topology, "stopped-leader", extra: lease)
-            #expect(await leader.becomesReady(), "\(leader.log)")
+            // Ready is not enough: a standby is ready too, and its queue is declared only once it leads.
+            #expect(
+                await eventually(timeout: .seconds(30)) { await readiness(leader) == "consuming\n" }, "\(leader.log)")
             let standby = try start(topology, "stopped-standby", extra: lease)
             #expect(await eventually { await readiness(standby) == "standby\n" }, "\(standby.log)")
 
-            let run = Task { try await LoadRun(configuration: fleet(topology, seconds: 22), showsProgress: false, logger: TestBroker.logger).run() }
+            let run = Task {
+                try await LoadRun(
+                    configuration: fleet(topology, seconds: 22), showsProgress: false, logger: TestBroker.logger
+                ).run()
+            }
             #expect(await topology.asicSnapshotsArrive(12) { !$0.alive.hasPrefix("0/") })
             let stoppedEpoch = topology.snapshots.withLock { $0.last?.epoch } ?? 0
             leader.signal(SIGSTOP)
-            #expect(await eventually(timeout: .seconds(20)) { await readiness(standby) == "consuming\n" }, "\(standby.log)")
+            #expect(
+                await eventually(timeout: .seconds(20)) { await readiness(standby) == "consuming\n" }, "\(standby.log)")
             // The new leader publishes for a lease and more before the old one wakes.
             #expect(await topology.asicSnapshotsArrive(16) { ($0.epoch ?? 0) > stoppedEpoch })
             leader.signal(SIGCONT)
@@ -101,13 +122,16 @@ import Testing
             #expect(try #require(summary.verification).passed, "\(summary.text())")
             // One publisher per epoch, ever.
             let publishers = topology.snapshots.withLock { seen in
-                Dictionary(grouping: seen.compactMap { snapshot in snapshot.epoch.map { ($0, snapshot.publisher) } }, by: \.0)
-                    .mapValues { Set($0.map(\.1)) }
+                Dictionary(
+                    grouping: seen.compactMap { snapshot in snapshot.epoch.map { ($0, snapshot.publisher) } }, by: \.0
+                )
+                .mapValues { Set($0.map(\.1)) }
             }
             #expect(publishers.count >= 2)
             #expect(publishers.values.allSatisfy { $0.count == 1 }, "\(publishers)")
             // Every aggregated snapshot carries its epoch in the body too, equal to the header.
-            #expect(topology.snapshots.withLock { seen in seen.allSatisfy { $0.epoch != nil && $0.bodyEpoch == $0.epoch } })
+            #expect(
+                topology.snapshots.withLock { seen in seen.allSatisfy { $0.epoch != nil && $0.bodyEpoch == $0.epoch } })
             for service in [leader, standby] { service.signal(SIGTERM) }
             #expect(await leader.waitForExit() == 0)
             #expect(await standby.waitForExit() == 0)
@@ -117,11 +141,19 @@ import Testing
     @Test func theLeaderRidesOutAPostgresRestart() async throws {
         let topology = try StateTopology()
         try await topology.listen()
-        try await withTearDown { await topology.tearDown() } body: {
+        try await withTearDown {
+            await topology.tearDown()
+        } body: {
             let leader = try start(topology, "restart-leader")
-            #expect(await leader.becomesReady(), "\(leader.log)")
+            // Ready is not enough: a standby is ready too, and its queue is declared only once it leads.
+            #expect(
+                await eventually(timeout: .seconds(30)) { await readiness(leader) == "consuming\n" }, "\(leader.log)")
 
-            let run = Task { try await LoadRun(configuration: fleet(topology, seconds: 14), showsProgress: false, logger: TestBroker.logger).run() }
+            let run = Task {
+                try await LoadRun(
+                    configuration: fleet(topology, seconds: 14), showsProgress: false, logger: TestBroker.logger
+                ).run()
+            }
             #expect(await topology.asicSnapshotsArrive(16) { !$0.alive.hasPrefix("0/") })
             let restart = try await PostgresServer.restart()
             #expect(restart.status == 0, "\(restart.output)")

@@ -46,11 +46,13 @@ final class StateTopology: Sendable {
 
     /// `miner-index` flags for this topology, on `state`.
     func serviceArguments(state: String) -> [String] {
-        ["--amqp-url", TestBroker.url, "--queue", queue, "--exchange", input,
-         "--dead-letter-exchange", "\(prefix).dlx", "--dead-letter-queue", "\(prefix).dlq",
-         "--asic-index-exchange", asicIndex, "--asic-aggregated-exchange", asicAggregated,
-         "--cpu-gpu-index-exchange", cpuGpuIndex, "--cpu-gpu-aggregated-exchange", cpuGpuAggregated,
-         "--broadcast-interval", "250ms", "--state", state]
+        [
+            "--amqp-url", TestBroker.url, "--queue", queue, "--exchange", input,
+            "--dead-letter-exchange", "\(prefix).dlx", "--dead-letter-queue", "\(prefix).dlq",
+            "--asic-index-exchange", asicIndex, "--asic-aggregated-exchange", asicAggregated,
+            "--cpu-gpu-index-exchange", cpuGpuIndex, "--cpu-gpu-aggregated-exchange", cpuGpuAggregated,
+            "--broadcast-interval", "250ms", "--state", state,
+        ]
     }
 
     func listen() async throws {
@@ -67,9 +69,10 @@ final class StateTopology: Sendable {
                     if case .int(let value) = delivery.properties.headers["leader_epoch"] { epoch = value }
                     var publisher = ""
                     if case .string(let value) = delivery.properties.headers["publisher"] { publisher = value }
-                    let seen = Seen(exchange: delivery.exchange, sequence: sequence, alive: alive, epoch: epoch,
-                                    bodyEpoch: (json["leader_epoch"] as? NSNumber)?.int64Value,
-                                    publisher: publisher, at: .now)
+                    let seen = Seen(
+                        exchange: delivery.exchange, sequence: sequence, alive: alive, epoch: epoch,
+                        bodyEpoch: (json["leader_epoch"] as? NSNumber)?.int64Value,
+                        publisher: publisher, at: .now)
                     self.snapshots.withLock { $0.append(seen) }
                     listener.ack(delivery.tag)
                 }
@@ -81,7 +84,8 @@ final class StateTopology: Sendable {
     /// goes out every broadcast interval, so this lets the load run for that many intervals, measured by the
     /// service's own output rather than a sleep.
     func asicSnapshotsArrive(
-        _ count: Int, timeout: Duration = .seconds(30), where condition: @escaping @Sendable (Seen) -> Bool = { _ in true }
+        _ count: Int, timeout: Duration = .seconds(30),
+        where condition: @escaping @Sendable (Seen) -> Bool = { _ in true }
     ) async -> Bool {
         let exchange = asicAggregated
         let matching: @Sendable () -> Int = { [self] in
@@ -108,15 +112,17 @@ final class StateTopology: Sendable {
 
     func publish(_ publisher: AMQPPublisher, _ routingKey: String, _ object: [String: Any]) async throws {
         let body = try JSONSerialization.data(withJSONObject: object)
-        _ = try await publisher.publish(OutgoingMessage(
-            exchange: input, routingKey: routingKey, body: Array(body),
-            properties: MessageProperties(contentType: "application/json", deliveryMode: .persistent)))
+        _ = try await publisher.publish(
+            OutgoingMessage(
+                exchange: input, routingKey: routingKey, body: Array(body),
+                properties: MessageProperties(contentType: "application/json", deliveryMode: .persistent)))
     }
 
     /// Ready and unacknowledged messages of the input queue, as the broker counts them.
     func queueDepth() throws -> (ready: Int, unacknowledged: Int) {
-        let output = try TestBroker.rabbitmqctl("list_queues", "--quiet", "--no-table-headers", "name", "messages_ready",
-                                                "messages_unacknowledged")
+        let output = try TestBroker.rabbitmqctl(
+            "list_queues", "--quiet", "--no-table-headers", "name", "messages_ready",
+            "messages_unacknowledged")
         for line in output.split(separator: "\n") {
             let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
             if fields.count == 3, fields[0] == queue, let ready = Int(fields[1]), let unacked = Int(fields[2]) {
@@ -144,8 +150,10 @@ final class StateTopology: Sendable {
         listening.withLock { $0?.cancel() }
         await listener.close()
         let names = [queue, "\(prefix).dlq"]
-        let exchanges = [input, "\(prefix).dlx", asicIndex, asicAggregated, cpuGpuIndex, cpuGpuAggregated,
-                         "\(asicIndex).delta", "\(cpuGpuIndex).delta"]
+        let exchanges = [
+            input, "\(prefix).dlx", asicIndex, asicAggregated, cpuGpuIndex, cpuGpuAggregated,
+            "\(asicIndex).delta", "\(cpuGpuIndex).delta",
+        ]
         _ = try? await AMQPAdmin.withChannel(try TestBroker.settings) { channel throws(AMQPError) in
             for queue in names { try channel.deleteQueue(queue) }
             for exchange in exchanges { try channel.deleteExchange(exchange) }

@@ -39,7 +39,8 @@ extension AMQPConsumer: SupervisedClient {
         }
         emit(.connected(generation: generation))
         logger.info(
-            "consumer connected", metadata: ["amqp.generation": "\(generation)", "amqp.prefetch": "\(configuration.prefetch)"])
+            "consumer connected",
+            metadata: ["amqp.generation": "\(generation)", "amqp.prefetch": "\(configuration.prefetch)"])
         return consumerTag
     }
 
@@ -83,7 +84,8 @@ extension AMQPConsumer: SupervisedClient {
         for command in commands {
             guard command.tag.generation == generation else {
                 logger.debug(
-                    "dropping an acknowledgement from an older channel", metadata: ["amqp.delivery_tag": "\(command.tag)"])
+                    "dropping an acknowledgement from an older channel",
+                    metadata: ["amqp.delivery_tag": "\(command.tag)"])
                 continue
             }
             switch command {
@@ -145,11 +147,13 @@ extension AMQPConsumer: SupervisedClient {
     /// good. Its tag is known, so it is rejected without requeue, which sends it to the queue's dead-letter
     /// exchange untouched. The reject goes out before the connection is dropped; the broker handles the two in
     /// that order.
-    private func rejectUndecodable(_ deliveryTag: UInt64, reason: String, connection: RawConnection, generation: UInt64) {
+    private func rejectUndecodable(_ deliveryTag: UInt64, reason: String, connection: RawConnection, generation: UInt64)
+    {
         do {
             try connection.reject(deliveryTag, requeue: false, channel: channel)
         } catch {
-            logger.error("could not reject an undecodable delivery; it will be redelivered", metadata: ["error": "\(error)"])
+            logger.error(
+                "could not reject an undecodable delivery; it will be redelivered", metadata: ["error": "\(error)"])
             return
         }
         logger.error(
@@ -167,7 +171,8 @@ extension AMQPConsumer: SupervisedClient {
             throw SessionInterruption.channelClosed(
                 .server(operation: "consuming", scope: .channel, replyCode: replyCode, replyText: replyText))
         case .connectionClose(let replyCode, let replyText):
-            throw AMQPError.server(operation: "consuming", scope: .connection, replyCode: replyCode, replyText: replyText)
+            throw AMQPError.server(
+                operation: "consuming", scope: .connection, replyCode: replyCode, replyText: replyText)
         case .basicCancel:
             throw SessionInterruption.consumerCancelled
         case .connectionBlocked(let reason):

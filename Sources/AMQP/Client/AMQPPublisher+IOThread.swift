@@ -30,7 +30,9 @@ final class InFlightRequest {
 /// Publishes waiting for their confirm, by publish sequence number, plus what `basic.return` said about some of them.
 struct Outstanding {
     private var slots:
-        [UInt64: (request: InFlightRequest, index: Int, mandatory: Bool, route: String, sentAt: ContinuousClock.Instant)] =
+        [UInt64: (
+            request: InFlightRequest, index: Int, mandatory: Bool, route: String, sentAt: ContinuousClock.Instant
+        )] =
             [:]
     private var returned: [UInt64: PublishOutcome] = [:]
     private var lowest: UInt64 = 1

@@ -127,7 +127,8 @@ struct ConnectionStateMachine {
             }
             return retry(after: error, closeRequested: closeRequested, waiting: .waitingToReopen, disposal: .close)
         case .connectionFailed(let error):
-            var step = retry(after: error, closeRequested: closeRequested, waiting: .waitingToReconnect, disposal: .none)
+            var step = retry(
+                after: error, closeRequested: closeRequested, waiting: .waitingToReconnect, disposal: .none)
             step.dropConnection = true
             return step
         }
@@ -164,7 +165,8 @@ struct ConnectionStateMachine {
             return step
         }
         // A channel reopened at once the first time backs off from the start of the curve after that.
-        let curvePosition = channelRecovery == .atOnceThenBackoff && waiting == .waitingToReopen ? consecutive - 1 : consecutive
+        let curvePosition =
+            channelRecovery == .atOnceThenBackoff && waiting == .waitingToReopen ? consecutive - 1 : consecutive
         let delay = backoff.delay(afterFailures: curvePosition, random: random())
         state = waiting
         return Step(failure: Failure(error: error, consecutive: consecutive, retryIn: delay), action: .wait(delay))
@@ -191,7 +193,11 @@ extension ConnectionStateMachine.SessionEnd {
         case SessionInterruption.channelClosed(let error): self = .channelFailed(error)
         case SessionInterruption.consumerCancelled: self = .cancelledByBroker
         case let error as AMQPError:
-            if case .server(_, .channel, _, _) = error { self = .channelFailed(error) } else { self = .connectionFailed(error) }
+            if case .server(_, .channel, _, _) = error {
+                self = .channelFailed(error)
+            } else {
+                self = .connectionFailed(error)
+            }
         default: self = .connectionFailed(.library(operation: operation, status: -1, message: "\(error)"))
         }
     }

@@ -83,7 +83,7 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
         let entity = String(operation.dropFirst("declaring ".count))
         let marker = "inequivalent arg '"
         guard let start = replyText.range(of: marker)?.upperBound,
-              let end = replyText[start...].firstIndex(of: "'")
+            let end = replyText[start...].firstIndex(of: "'")
         else { return (entity, nil) }
         return (entity, String(replyText[start..<end]))
     }

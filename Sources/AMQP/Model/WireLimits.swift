@@ -34,7 +34,8 @@ extension OutgoingMessage {
         var size = WireSize()
         size.add(properties.headers, depth: 1)
         if let problem = size.problem { return problem }
-        let headerFrame = WireLimits.frameOverheadBytes + WireLimits.contentHeaderFixedBytes
+        let headerFrame =
+            WireLimits.frameOverheadBytes + WireLimits.contentHeaderFixedBytes
             + properties.encodedBytesWithoutHeaders + (properties.headers.isEmpty ? 0 : size.bytes)
         guard headerFrame <= frameMax else {
             return "the properties and headers need a \(headerFrame)-byte frame, over the connection's \(frameMax)"

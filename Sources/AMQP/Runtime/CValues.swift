@@ -52,7 +52,7 @@ final class CScratch {
             return amqp_bytes_t(len: 0, bytes: nil)
         }
         data.withUnsafeBytes { source in
-            memory.copyMemory(from: source.baseAddress!, byteCount: data.count)
+            UnsafeMutableRawBufferPointer(start: memory, count: data.count).copyMemory(from: source)
         }
         return amqp_bytes_t(len: data.count, bytes: memory)
     }

@@ -134,13 +134,16 @@ final class RawConnection {
         let failure = verifyFailure.pointee
         if failure.error != 0 {
             verifyFailure.pointee.error = 0
-            let reason = X509_verify_cert_error_string(Int(failure.error)).map { String(cString: $0) }
+            let reason =
+                X509_verify_cert_error_string(Int(failure.error)).map { String(cString: $0) }
                 ?? "error \(failure.error)"
             let subject = withUnsafeBytes(of: failure.subject) { bytes in
                 String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
             }
-            let certificate = failure.depth == 0 ? "the broker's certificate" : "certificate \(failure.depth) of its chain"
-            return "\(message): certificate verify failed: \(reason) (\(certificate)\(subject.isEmpty ? "" : " \(subject)"))"
+            let certificate =
+                failure.depth == 0 ? "the broker's certificate" : "certificate \(failure.depth) of its chain"
+            return
+                "\(message): certificate verify failed: \(reason) (\(certificate)\(subject.isEmpty ? "" : " \(subject)"))"
         }
         guard let openSSLError else { return message }
         return "\(message): OpenSSL: \(openSSLError)"

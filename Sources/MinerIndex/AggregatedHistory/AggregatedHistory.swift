@@ -98,9 +98,11 @@ public struct AggregatedHistory: Sendable {
             bucket.samples += 1
             bucket.sums.add(figures)
             openBuckets[resolution] = bucket
-            store(AggregatedHistoryRow(
-                resolution: resolution, bucketStart: Timestamp(microsecondsSinceEpoch: start), samples: bucket.samples,
-                figures: bucket.sums.scaled(by: Double(bucket.samples), /)))
+            store(
+                AggregatedHistoryRow(
+                    resolution: resolution, bucketStart: Timestamp(microsecondsSinceEpoch: start),
+                    samples: bucket.samples,
+                    figures: bucket.sums.scaled(by: Double(bucket.samples), /)))
         }
         prune(now: time)
     }

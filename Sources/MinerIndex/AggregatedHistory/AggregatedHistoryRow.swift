@@ -30,9 +30,11 @@ public struct AggregatedHistoryFigures: Sendable, Hashable {
     public var offline: Double
     public var disabled: Double
 
-    public init(coinHashesPerSecond: [String: Double] = [:], totalPower: Double = 0, alive: Double = 0,
-                registered: Double = 0, online: Double = 0, stale: Double = 0, offline: Double = 0,
-                disabled: Double = 0) {
+    public init(
+        coinHashesPerSecond: [String: Double] = [:], totalPower: Double = 0, alive: Double = 0,
+        registered: Double = 0, online: Double = 0, stale: Double = 0, offline: Double = 0,
+        disabled: Double = 0
+    ) {
         self.coinHashesPerSecond = coinHashesPerSecond
         self.totalPower = totalPower
         self.alive = alive
@@ -54,7 +56,9 @@ public struct AggregatedHistoryFigures: Sendable, Hashable {
     }
 
     mutating func add(_ other: AggregatedHistoryFigures) {
-        for (coin, hashesPerSecond) in other.coinHashesPerSecond { coinHashesPerSecond[coin, default: 0] += hashesPerSecond }
+        for (coin, hashesPerSecond) in other.coinHashesPerSecond {
+            coinHashesPerSecond[coin, default: 0] += hashesPerSecond
+        }
         totalPower += other.totalPower
         alive += other.alive
         registered += other.registered
@@ -85,8 +89,10 @@ public struct AggregatedHistoryRow: Sendable, Hashable {
     public var samples: Int
     public var figures: AggregatedHistoryFigures
 
-    public init(resolution: AggregatedHistoryResolution, bucketStart: Timestamp, samples: Int,
-                figures: AggregatedHistoryFigures) {
+    public init(
+        resolution: AggregatedHistoryResolution, bucketStart: Timestamp, samples: Int,
+        figures: AggregatedHistoryFigures
+    ) {
         self.resolution = resolution
         self.bucketStart = bucketStart
         self.samples = samples

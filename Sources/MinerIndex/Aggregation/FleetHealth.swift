@@ -45,8 +45,10 @@ public struct FleetHealth: Sendable, Hashable {
         /// Live miners with a fan speed of exactly 0.
         public var fansStopped = 0
 
-        public init(maxTemperature: Double? = nil, averageTemperature: Double? = nil, hottest: [HotMiner] = [],
-                    fansStopped: Int = 0) {
+        public init(
+            maxTemperature: Double? = nil, averageTemperature: Double? = nil, hottest: [HotMiner] = [],
+            fansStopped: Int = 0
+        ) {
             self.maxTemperature = maxTemperature
             self.averageTemperature = averageTemperature
             self.hottest = hottest
@@ -117,8 +119,10 @@ public struct FleetHealth: Sendable, Hashable {
     /// Keyed by registry model (ASICs).
     public var models: [String: Model] = [:]
 
-    public init(statusCounts: StatusCounts = .init(), coinPower: [String: Double] = [:], thermal: Thermal = .init(),
-                pools: [String: Pool] = [:], expectedMissing: ExpectedMissing = .init(), models: [String: Model] = [:]) {
+    public init(
+        statusCounts: StatusCounts = .init(), coinPower: [String: Double] = [:], thermal: Thermal = .init(),
+        pools: [String: Pool] = [:], expectedMissing: ExpectedMissing = .init(), models: [String: Model] = [:]
+    ) {
         self.statusCounts = statusCounts
         self.coinPower = coinPower
         self.thermal = thermal

@@ -77,8 +77,9 @@ extension AsicMinerLog: FleetHealthLog {
 
     public func poolShares(slot: Int) -> PoolShares? {
         guard pools.indices.contains(slot), let address = pools[slot].address, !address.isEmpty else { return nil }
-        return PoolShares(address: address, accepted: pools[slot].acceptedShare ?? 0,
-                          rejected: pools[slot].rejectedShare ?? 0)
+        return PoolShares(
+            address: address, accepted: pools[slot].acceptedShare ?? 0,
+            rejected: pools[slot].rejectedShare ?? 0)
     }
 }
 

@@ -64,8 +64,10 @@ struct ModelBreakdown: Sendable {
     }
 
     /// A miner's next log on the same coin: hashrate and power move by the difference.
-    mutating func move(model: InternTable.ID, coin: InternTable.ID, from old: (hashesPerSecond: Double, watts: Double),
-                       to new: (hashesPerSecond: Double, watts: Double)) {
+    mutating func move(
+        model: InternTable.ID, coin: InternTable.ID, from old: (hashesPerSecond: Double, watts: Double),
+        to new: (hashesPerSecond: Double, watts: Double)
+    ) {
         let index = Int(model)
         power[index].add(-old.watts)
         power[index].add(new.watts)
@@ -81,8 +83,8 @@ struct ModelBreakdown: Sendable {
         table.forEachInUse { id, model, registered in
             var hashrates: [String: Hashrate] = [:]
             for (coin, total) in coins[Int(id)] {
-                hashrates[CoinName.normalized(rawCoinName(coin)), default: .zero]
-                    += Hashrate(hashesPerSecond: total.hashesPerSecond.value)
+                hashrates[CoinName.normalized(rawCoinName(coin)), default: .zero] += Hashrate(
+                    hashesPerSecond: total.hashesPerSecond.value)
             }
             result[model] = FleetHealth.Model(
                 liveCount: liveCounts[Int(id)], registeredCount: registered, coinHashrates: hashrates,

@@ -11,7 +11,9 @@ struct PoolTotals: Sendable {
         var slots = PoolSlots()
         for slot in 0..<min(Log.poolSlotCount, PoolSlots.capacity) {
             guard let pool = log.poolShares(slot: slot) else { continue }
-            if let earlier = (0..<slot).first(where: { slots.ids[$0] >= 0 && table.matches(slots.ids[$0], pool.address) }) {
+            if let earlier = (0..<slot).first(where: {
+                slots.ids[$0] >= 0 && table.matches(slots.ids[$0], pool.address)
+            }) {
                 slots.ids[slot] = slots.ids[earlier]
             } else {
                 slots.ids[slot] = table.retain(pool.address)

@@ -48,8 +48,10 @@ struct ThermalTracker: Sendable {
     }
 
     /// The same miner's next log; an unchanged temperature costs no reordering.
-    mutating func replace(id: Int64, from old: (temperature: Double, hasStoppedFan: Bool),
-                          to new: (temperature: Double, hasStoppedFan: Bool)) {
+    mutating func replace(
+        id: Int64, from old: (temperature: Double, hasStoppedFan: Bool),
+        to new: (temperature: Double, hasStoppedFan: Bool)
+    ) {
         if old.temperature != new.temperature, !(old.temperature.isNaN && new.temperature.isNaN) {
             if !old.temperature.isNaN { exclude(ThermalKey(temperature: old.temperature, id: id)) }
             if !new.temperature.isNaN { include(ThermalKey(temperature: new.temperature, id: id)) }

@@ -12,8 +12,10 @@ public struct MinerAggregate: Sendable, Hashable {
     /// The latest canaries (see `Canary`): metadata of the pipeline, not of the fleet.
     public var canaries: [CanaryMark] = []
 
-    public init(coinHashrates: [String: Hashrate], totalPower: Double, liveCount: Int, registeredCount: Int,
-                health: FleetHealth = FleetHealth()) {
+    public init(
+        coinHashrates: [String: Hashrate], totalPower: Double, liveCount: Int, registeredCount: Int,
+        health: FleetHealth = FleetHealth()
+    ) {
         self.coinHashrates = coinHashrates
         self.totalPower = totalPower
         self.liveCount = liveCount
@@ -64,7 +66,8 @@ extension MinerIndexSnapshot {
             totalPower += entry.log.aggregatedPower
             liveCount += 1
         }
-        return MinerAggregate(coinHashrates: coins.totals(), totalPower: totalPower, liveCount: liveCount,
-                              registeredCount: listedMinerCount)
+        return MinerAggregate(
+            coinHashrates: coins.totals(), totalPower: totalPower, liveCount: liveCount,
+            registeredCount: listedMinerCount)
     }
 }

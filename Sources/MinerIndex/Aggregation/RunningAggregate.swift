@@ -55,8 +55,9 @@ struct RunningAggregate: Sendable {
         for (rawName, total) in coins {
             accumulator.add(rawCoinName: rawName, Hashrate(hashesPerSecond: total.hashesPerSecond.value))
         }
-        return MinerAggregate(coinHashrates: accumulator.totals(), totalPower: power.value, liveCount: liveCount,
-                              registeredCount: registeredCount)
+        return MinerAggregate(
+            coinHashrates: accumulator.totals(), totalPower: power.value, liveCount: liveCount,
+            registeredCount: registeredCount)
     }
 }
 

@@ -132,8 +132,9 @@ struct RunningFleetHealth<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendabl
         thermal.remove(id: id, temperature: record.temperature, hasStoppedFan: record.hasStoppedFan)
         pools.remove(record.pools)
         if record.model >= 0 {
-            models.remove(model: record.model, coin: record.coin, hashesPerSecond: record.hashesPerSecond,
-                          watts: record.power)
+            models.remove(
+                model: record.model, coin: record.coin, hashesPerSecond: record.hashesPerSecond,
+                watts: record.power)
         }
         if record.coin >= 0 { coins.remove(record.coin, watts: record.power) }
     }
@@ -165,8 +166,9 @@ struct RunningFleetHealth<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendabl
         }
         if old.model >= 0 {
             if new.coin == old.coin {
-                models.move(model: old.model, coin: old.coin, from: (old.hashesPerSecond, old.power),
-                            to: (new.hashesPerSecond, new.power))
+                models.move(
+                    model: old.model, coin: old.coin, from: (old.hashesPerSecond, old.power),
+                    to: (new.hashesPerSecond, new.power))
             } else {
                 models.remove(model: old.model, coin: old.coin, hashesPerSecond: old.hashesPerSecond, watts: old.power)
                 models.add(model: old.model, coin: new.coin, hashesPerSecond: new.hashesPerSecond, watts: new.power)

@@ -63,7 +63,8 @@ enum CanaryDecoding {
         try schema.withParsedObject(body, limits: limits) { (fields) throws(RecordDecodingError) in
             let id = try fields.requiredString(Self.id)
             guard !id.isEmpty else {
-                throw RecordDecodingError(field: "id", problem: .wrongType(expected: "a non-empty string", found: "\"\""))
+                throw RecordDecodingError(
+                    field: "id", problem: .wrongType(expected: "a non-empty string", found: "\"\""))
             }
             return Canary(id: id, sequence: try fields.requiredIdentifier(Self.sequence))
         }

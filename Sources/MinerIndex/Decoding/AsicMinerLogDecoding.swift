@@ -6,14 +6,15 @@ extension AsicMinerLog {
         static let hashboardFieldNames = ["hashrate_5_min", "hashrate_30_min", "temp_1", "temp_2"]
         static let layout = Fields()
 
-        let schema = JSONObjectSchema(keys: [
-            "asic_miner_id", "hashrate_5_min", "hashrate_30_min", "hashrate_uom", "pool_rejection_rate", "uptime",
-            "lan_ip", "wan_ip", "coin_name", "power", "inserted_at",
-        ] + (1...AsicMinerLog.poolCount).flatMap { pool in poolFieldNames.map { "pool_\(pool)_\($0)" } }
-          + (1...AsicMinerLog.hashboardCount).flatMap { board in
-              hashboardFieldNames.map { "hashboard_\(board)_\($0)" }
-          }
-          + (1...AsicMinerLog.fanCount).map { "fan_\($0)_speed" })
+        let schema = JSONObjectSchema(
+            keys: [
+                "asic_miner_id", "hashrate_5_min", "hashrate_30_min", "hashrate_uom", "pool_rejection_rate", "uptime",
+                "lan_ip", "wan_ip", "coin_name", "power", "inserted_at",
+            ] + (1...AsicMinerLog.poolCount).flatMap { pool in poolFieldNames.map { "pool_\(pool)_\($0)" } }
+                + (1...AsicMinerLog.hashboardCount).flatMap { board in
+                    hashboardFieldNames.map { "hashboard_\(board)_\($0)" }
+                }
+                + (1...AsicMinerLog.fanCount).map { "fan_\($0)_speed" })
 
         let asicMinerId, hashrate5Min, hashrate30Min, hashrateUnit, poolRejectionRate, uptime: Int
         let lanIp, wanIp, coinName, power, insertedAt: Int
@@ -35,7 +36,8 @@ extension AsicMinerLog {
                 "pool_\($0)_\($1)"
             }
             firstHashboardField = schema.firstSlot(
-                ofGroups: AsicMinerLog.hashboardCount, fields: Self.hashboardFieldNames) { "hashboard_\($0)_\($1)" }
+                ofGroups: AsicMinerLog.hashboardCount, fields: Self.hashboardFieldNames
+            ) { "hashboard_\($0)_\($1)" }
             firstFan = schema.firstSlot(ofGroups: AsicMinerLog.fanCount, fields: ["speed"]) { "fan_\($0)_\($1)" }
         }
 
@@ -64,23 +66,26 @@ extension AsicMinerLog {
                 let isFirst = index == 0
                 let address = layout.poolField(index, 0), user = layout.poolField(index, 1)
                 let state = layout.poolField(index, 2)
-                pools.append(Pool(
-                    address: isFirst ? try fields.requiredString(address) : try fields.string(address),
-                    user: isFirst ? try fields.requiredString(user) : try fields.string(user),
-                    state: isFirst ? try fields.requiredString(state) : try fields.string(state),
-                    acceptedShare: try fields.measure(layout.poolField(index, 3)),
-                    rejectedShare: try fields.measure(layout.poolField(index, 4))))
+                pools.append(
+                    Pool(
+                        address: isFirst ? try fields.requiredString(address) : try fields.string(address),
+                        user: isFirst ? try fields.requiredString(user) : try fields.string(user),
+                        state: isFirst ? try fields.requiredString(state) : try fields.string(state),
+                        acceptedShare: try fields.measure(layout.poolField(index, 3)),
+                        rejectedShare: try fields.measure(layout.poolField(index, 4))))
             }
             var hashboards: [Hashboard] = []
             hashboards.reserveCapacity(hashboardCount)
             for index in 0..<hashboardCount {
                 let temperature1 = layout.hashboardField(index, 2)
-                hashboards.append(Hashboard(
-                    hashrate5Min: try fields.measure(layout.hashboardField(index, 0)),
-                    hashrate30Min: try fields.measure(layout.hashboardField(index, 1)),
-                    temperature1: index == 0 ? try fields.requiredMeasure(temperature1)
-                        : try fields.measure(temperature1),
-                    temperature2: try fields.measure(layout.hashboardField(index, 3))))
+                hashboards.append(
+                    Hashboard(
+                        hashrate5Min: try fields.measure(layout.hashboardField(index, 0)),
+                        hashrate30Min: try fields.measure(layout.hashboardField(index, 1)),
+                        temperature1: index == 0
+                            ? try fields.requiredMeasure(temperature1)
+                            : try fields.measure(temperature1),
+                        temperature2: try fields.measure(layout.hashboardField(index, 3))))
             }
             var fans: [Double?] = []
             fans.reserveCapacity(fanCount)

@@ -1,9 +1,10 @@
 extension CpuGpuMiner {
     /// `api_code` is deliberately not a key here: the secret is never read into the record.
     private enum Fields {
-        static let schema = JSONObjectSchema(keys: [
-            "id", "name", "motherboard_name", "cpu_name", "ram_size", "activated", "inserted_at", "updated_at",
-        ] + (1...CpuGpuMiner.gpuCount).map { "gpu_\($0)_name" })
+        static let schema = JSONObjectSchema(
+            keys: [
+                "id", "name", "motherboard_name", "cpu_name", "ram_size", "activated", "inserted_at", "updated_at",
+            ] + (1...CpuGpuMiner.gpuCount).map { "gpu_\($0)_name" })
         static let id = schema.slot("id")
         static let name = schema.slot("name")
         static let motherboardName = schema.slot("motherboard_name")

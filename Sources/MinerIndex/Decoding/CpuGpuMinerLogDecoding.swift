@@ -8,12 +8,13 @@ extension CpuGpuMinerLog {
         static let slotFieldNames = ["algorithm", "hashrate_uom", "coin_name", "pool_address", "wallet_address"]
         static let layout = Fields()
 
-        let schema = JSONObjectSchema(keys: [
-            "cpu_gpu_miner_id", "cpu_temp", "cpu_hashrate", "cpu_hashrate_uom", "cpu_algorithm", "cpu_coin_name",
-            "cpu_pool_address", "cpu_wallet_address", "cpu_power", "gpu_fan_uom", "lan_ip", "wan_ip", "uptime",
-            "inserted_at",
-        ] + (1...CpuGpuMinerLog.gpuCount).flatMap { gpu in gpuFieldNames.map { "gpu_\(gpu)_\($0)" } }
-          + (1...CpuGpuMinerLog.slotCount).flatMap { slot in slotFieldNames.map { "gpu_\($0)_\(slot)" } })
+        let schema = JSONObjectSchema(
+            keys: [
+                "cpu_gpu_miner_id", "cpu_temp", "cpu_hashrate", "cpu_hashrate_uom", "cpu_algorithm", "cpu_coin_name",
+                "cpu_pool_address", "cpu_wallet_address", "cpu_power", "gpu_fan_uom", "lan_ip", "wan_ip", "uptime",
+                "inserted_at",
+            ] + (1...CpuGpuMinerLog.gpuCount).flatMap { gpu in gpuFieldNames.map { "gpu_\(gpu)_\($0)" } }
+                + (1...CpuGpuMinerLog.slotCount).flatMap { slot in slotFieldNames.map { "gpu_\($0)_\(slot)" } })
 
         let cpuGpuMinerId, cpuTemperature, cpuHashrate, cpuHashrateUnit, cpuAlgorithm, cpuCoinName: Int
         let cpuPoolAddress, cpuWalletAddress, cpuPower, gpuFanUnit, lanIp, wanIp, uptime, insertedAt: Int
@@ -66,13 +67,15 @@ extension CpuGpuMinerLog {
             (fields) throws(RecordDecodingError) in
             let id = try fields.requiredIdentifier(layout.cpuGpuMinerId)
 
-            try fields.requireWholeGroup(layout.cpuCoinName, layout.cpuAlgorithm, layout.cpuHashrate,
-                                         layout.cpuHashrateUnit)
+            try fields.requireWholeGroup(
+                layout.cpuCoinName, layout.cpuAlgorithm, layout.cpuHashrate,
+                layout.cpuHashrateUnit)
             let cpuHashrate = try fields.measure(layout.cpuHashrate)
             var cpuMining: CoinMining?
             if let coinName = try fields.string(layout.cpuCoinName),
-               let algorithm = try fields.string(layout.cpuAlgorithm),
-               let unit = try fields.hashrateUnit(layout.cpuHashrateUnit) {
+                let algorithm = try fields.string(layout.cpuAlgorithm),
+                let unit = try fields.hashrateUnit(layout.cpuHashrateUnit)
+            {
                 cpuMining = CoinMining(coinName: coinName, algorithm: algorithm, hashrateUnit: unit)
                 try requireFiniteHashesPerSecond(cpuHashrate ?? 0, unit, field: fields.key(layout.cpuHashrate))
             }
@@ -80,15 +83,16 @@ extension CpuGpuMinerLog {
             var gpus: [Gpu] = []
             gpus.reserveCapacity(gpuCount)
             for gpu in 0..<gpuCount {
-                gpus.append(Gpu(
-                    coreTemperature: try fields.measure(layout.gpuField(gpu, 0)),
-                    memoryTemperature: try fields.measure(layout.gpuField(gpu, 1)),
-                    hashrate1: try fields.measure(layout.gpuField(gpu, 2)),
-                    hashrate2: try fields.measure(layout.gpuField(gpu, 3)),
-                    coreClock: try fields.measure(layout.gpuField(gpu, 4)),
-                    memoryClock: try fields.measure(layout.gpuField(gpu, 5)),
-                    power: try fields.measure(layout.gpuField(gpu, 6)),
-                    fan: try fields.measure(layout.gpuField(gpu, 7))))
+                gpus.append(
+                    Gpu(
+                        coreTemperature: try fields.measure(layout.gpuField(gpu, 0)),
+                        memoryTemperature: try fields.measure(layout.gpuField(gpu, 1)),
+                        hashrate1: try fields.measure(layout.gpuField(gpu, 2)),
+                        hashrate2: try fields.measure(layout.gpuField(gpu, 3)),
+                        coreClock: try fields.measure(layout.gpuField(gpu, 4)),
+                        memoryClock: try fields.measure(layout.gpuField(gpu, 5)),
+                        power: try fields.measure(layout.gpuField(gpu, 6)),
+                        fan: try fields.measure(layout.gpuField(gpu, 7))))
             }
 
             var gpuSlots: [GpuSlot] = []
@@ -99,22 +103,25 @@ extension CpuGpuMinerLog {
                 try fields.requireWholeGroup(coinSlot, algorithmSlot, unitSlot)
                 var mining: CoinMining?
                 if let coinName = try fields.string(coinSlot), let algorithm = try fields.string(algorithmSlot),
-                   let unit = try fields.hashrateUnit(unitSlot) {
+                    let unit = try fields.hashrateUnit(unitSlot)
+                {
                     mining = CoinMining(coinName: coinName, algorithm: algorithm, hashrateUnit: unit)
                     let slotSum = gpus.reduce(0.0) { $0 + ($1.hashrate(slot: index + 1) ?? 0) }
                     try requireFiniteHashesPerSecond(slotSum, unit, field: "gpu_n_hashrate_\(index + 1)")
                 }
-                gpuSlots.append(GpuSlot(
-                    mining: mining, poolAddress: try fields.string(layout.miningSlotField(index, 3)),
-                    walletAddress: try fields.string(layout.miningSlotField(index, 4))))
+                gpuSlots.append(
+                    GpuSlot(
+                        mining: mining, poolAddress: try fields.string(layout.miningSlotField(index, 3)),
+                        walletAddress: try fields.string(layout.miningSlotField(index, 4))))
             }
 
             var fanUnit: FanUnit?
             if let bytes = try fields.stringBytes(layout.gpuFanUnit) {
                 fanUnit = parseFanUnit(bytes)
                 guard fanUnit != nil else {
-                    throw RecordDecodingError(field: fields.key(layout.gpuFanUnit),
-                                              problem: .unknownFanUnit(String(decoding: bytes, as: UTF8.self)))
+                    throw RecordDecodingError(
+                        field: fields.key(layout.gpuFanUnit),
+                        problem: .unknownFanUnit(String(decoding: bytes, as: UTF8.self)))
                 }
             }
 

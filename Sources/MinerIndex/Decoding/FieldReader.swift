@@ -60,8 +60,11 @@ struct FieldReader {
         guard value.kind == UInt8(CSJ_STRING.rawValue) else { throw wrongType(slot, expected: "a string") }
         let length = Int(value.string_length)
         guard length <= limits.maxStringBytes else {
-            throw RecordDecodingError(field: key(slot), problem: .stringTooLong(length: length,
-                                                                                 limit: limits.maxStringBytes))
+            throw RecordDecodingError(
+                field: key(slot),
+                problem: .stringTooLong(
+                    length: length,
+                    limit: limits.maxStringBytes))
         }
         return UnsafeRawBufferPointer(start: value.string_start, count: length)
     }
@@ -125,8 +128,9 @@ struct FieldReader {
     func hashrateUnit(_ slot: Int) throws(RecordDecodingError) -> HashrateUnit? {
         guard let bytes = try stringBytes(slot) else { return nil }
         guard let unit = HashrateUnit.parseInput(bytes) else {
-            throw RecordDecodingError(field: key(slot),
-                                      problem: .unknownHashrateUnit(String(decoding: bytes, as: UTF8.self)))
+            throw RecordDecodingError(
+                field: key(slot),
+                problem: .unknownHashrateUnit(String(decoding: bytes, as: UTF8.self)))
         }
         return unit
     }
@@ -166,14 +170,15 @@ struct FieldReader {
     }
 
     private func wrongType(_ slot: Int, expected: String) -> RecordDecodingError {
-        let found = switch Int32(slots[slot].kind) {
-        case Int32(CSJ_BOOL.rawValue): "a boolean"
-        case Int32(CSJ_NUMBER.rawValue): "a number"
-        case Int32(CSJ_STRING.rawValue): "a string"
-        case Int32(CSJ_ARRAY.rawValue): "an array"
-        case Int32(CSJ_OBJECT.rawValue): "an object"
-        default: "null"
-        }
+        let found =
+            switch Int32(slots[slot].kind) {
+            case Int32(CSJ_BOOL.rawValue): "a boolean"
+            case Int32(CSJ_NUMBER.rawValue): "a number"
+            case Int32(CSJ_STRING.rawValue): "a string"
+            case Int32(CSJ_ARRAY.rawValue): "an array"
+            case Int32(CSJ_OBJECT.rawValue): "an object"
+            default: "null"
+            }
         return RecordDecodingError(field: key(slot), problem: .wrongType(expected: expected, found: found))
     }
 }

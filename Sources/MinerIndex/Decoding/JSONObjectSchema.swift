@@ -13,13 +13,15 @@ final class JSONObjectSchema: @unchecked Sendable {
         self.keys = keys
         var lengths = keys.map { UInt32($0.utf8.count) }
         let cStrings = keys.map { strdup($0) }
-        defer { cStrings.forEach { free($0) } }
+        defer { for cString in cStrings { free(cString) } }
         let pointers = cStrings.map { UnsafePointer($0) }
-        guard let table = pointers.withUnsafeBufferPointer({ keyBuffer in
-            lengths.withUnsafeMutableBufferPointer { lengthBuffer in
-                csj_schema_create(keyBuffer.baseAddress, lengthBuffer.baseAddress, UInt32(keys.count))
-            }
-        }) else {
+        guard
+            let table = pointers.withUnsafeBufferPointer({ keyBuffer in
+                lengths.withUnsafeMutableBufferPointer { lengthBuffer in
+                    csj_schema_create(keyBuffer.baseAddress, lengthBuffer.baseAddress, UInt32(keys.count))
+                }
+            })
+        else {
             // Only reachable through this module's own literal keys: one longer than the C layer's 32-byte limit,
             // or no memory at start-up.
             fatalError("cannot build a JSON schema of \(keys.count) keys (a key over 32 bytes, or out of memory)")
@@ -44,8 +46,9 @@ final class JSONObjectSchema: @unchecked Sendable {
         let first = slot(key(1, fields[0]))
         for group in 0..<groups {
             for (offset, field) in fields.enumerated() {
-                precondition(slot(key(group + 1, field)) == first + group * fields.count + offset,
-                             "schema keys of \(key(group + 1, field)) are not listed group after group")
+                precondition(
+                    slot(key(group + 1, field)) == first + group * fields.count + offset,
+                    "schema keys of \(key(group + 1, field)) are not listed group after group")
             }
         }
         return first
@@ -62,13 +65,15 @@ final class JSONObjectSchema: @unchecked Sendable {
     ) throws(RecordDecodingError) -> Result {
         // Repeated here so that every public entry point, including the buffer-taking ones, enforces the limit.
         guard body.count <= limits.maxBodyBytes else {
-            throw RecordDecodingError(field: "body", problem: .bodyTooLarge(size: body.count, limit: limits.maxBodyBytes))
+            throw RecordDecodingError(
+                field: "body", problem: .bodyTooLarge(size: body.count, limit: limits.maxBodyBytes))
         }
         guard body.count > 0 else { throw RecordDecodingError(field: "body", problem: .invalidJSON) }
         var status = CSJ_OK
         // The slots belong to this thread's parser (see csj_parse_object), which is why `read` must not suspend.
-        let slots = csj_parse_object(table, body.baseAddress?.assumingMemoryBound(to: UInt8.self), body.count,
-                                     max(0, readableAfterEnd), &status)
+        let slots = csj_parse_object(
+            table, body.baseAddress?.assumingMemoryBound(to: UInt8.self), body.count,
+            max(0, readableAfterEnd), &status)
         switch status {
         case CSJ_OK:
             break
@@ -78,8 +83,10 @@ final class JSONObjectSchema: @unchecked Sendable {
             throw RecordDecodingError(field: "body", problem: .invalidJSON)
         }
         guard let slots else { throw RecordDecodingError(field: "body", problem: .invalidJSON) }
-        return try read(FieldReader(slots: UnsafeBufferPointer(start: slots, count: keys.count), schema: self,
-                                    limits: limits))
+        return try read(
+            FieldReader(
+                slots: UnsafeBufferPointer(start: slots, count: keys.count), schema: self,
+                limits: limits))
     }
 }
 

@@ -99,9 +99,10 @@ extension Array {
         for position in indices {
             let receivedAt = self[position].receivedAt
             let observedAt = self[position].observedLogTime ?? receivedAt
-            outcomes.append(self[position].command.dispatch(
-                log: { log($0, observedAt, receivedAt) }, upsert: upsert, delete: delete,
-                canary: { canary($0, receivedAt) }))
+            outcomes.append(
+                self[position].command.dispatch(
+                    log: { log($0, observedAt, receivedAt) }, upsert: upsert, delete: delete,
+                    canary: { canary($0, receivedAt) }))
         }
         return outcomes
     }

@@ -82,9 +82,11 @@ extension MinerPayloadEncoder {
         _ delta: IndexDelta<Miner, Log>, stamp: IndexStreamStamp, maxBytes: Int
     ) -> [[UInt8]] {
         var parts = PartWriter(
-            sections: [.object(vocabulary.minerMap), .array(vocabulary.removedMiners),
-                       .object(vocabulary.operationalMap), .array(vocabulary.removedLogs),
-                       .object(vocabulary.changedLogs)],
+            sections: [
+                .object(vocabulary.minerMap), .array(vocabulary.removedMiners),
+                .object(vocabulary.operationalMap), .array(vocabulary.removedLogs),
+                .object(vocabulary.changedLogs),
+            ],
             trailer: trailer(delta.aggregate, stamp: stamp), maxBytes: maxBytes, expectedSize: 4096,
             reusing: takePartBuffers())
         for (id, entry) in delta.upsertedMiners { parts.append(id: id, record: minerBytes(id, entry)) }

@@ -20,16 +20,22 @@ public struct AsicMinerHistoryEntry: Sendable, Hashable {
         powerStorage = Float(log.power)
         poolRejectionRateStorage = log.poolRejectionRate.map(Float.init) ?? .nan
         let boards = log.hashboards
-        temperatures = (Self.tenths(boards[0].temperature1), Self.tenths(boards[0].temperature2),
-                        Self.tenths(boards[1].temperature1), Self.tenths(boards[1].temperature2),
-                        Self.tenths(boards[2].temperature1), Self.tenths(boards[2].temperature2))
+        temperatures = (
+            Self.tenths(boards[0].temperature1), Self.tenths(boards[0].temperature2),
+            Self.tenths(boards[1].temperature1), Self.tenths(boards[1].temperature2),
+            Self.tenths(boards[2].temperature1), Self.tenths(boards[2].temperature2)
+        )
         let fanSpeeds = log.fanSpeeds
-        fans = (Self.clamped16(fanSpeeds[0]), Self.clamped16(fanSpeeds[1]),
-                Self.clamped16(fanSpeeds[2]), Self.clamped16(fanSpeeds[3]))
+        fans = (
+            Self.clamped16(fanSpeeds[0]), Self.clamped16(fanSpeeds[1]),
+            Self.clamped16(fanSpeeds[2]), Self.clamped16(fanSpeeds[3])
+        )
         let pools = log.pools
-        shares = (Self.clamped32(pools[0].acceptedShare), Self.clamped32(pools[0].rejectedShare),
-                  Self.clamped32(pools[1].acceptedShare), Self.clamped32(pools[1].rejectedShare),
-                  Self.clamped32(pools[2].acceptedShare), Self.clamped32(pools[2].rejectedShare))
+        shares = (
+            Self.clamped32(pools[0].acceptedShare), Self.clamped32(pools[0].rejectedShare),
+            Self.clamped32(pools[1].acceptedShare), Self.clamped32(pools[1].rejectedShare),
+            Self.clamped32(pools[2].acceptedShare), Self.clamped32(pools[2].rejectedShare)
+        )
     }
 
     /// The entry's stored numbers exactly as kept, so a store can write and read it back without rounding twice.
@@ -45,8 +51,10 @@ public struct AsicMinerHistoryEntry: Sendable, Hashable {
         /// Accepted then rejected shares of pools 1 to 3; `UInt32.max` when absent.
         public var shares: [UInt32]
 
-        public init(hashrate5Min: Float, hashrate30Min: Float, power: Float, poolRejectionRate: Float,
-                    temperatures: [Int16], fans: [UInt16], shares: [UInt32]) {
+        public init(
+            hashrate5Min: Float, hashrate30Min: Float, power: Float, poolRejectionRate: Float,
+            temperatures: [Int16], fans: [UInt16], shares: [UInt32]
+        ) {
             self.hashrate5Min = hashrate5Min
             self.hashrate30Min = hashrate30Min
             self.power = power
@@ -63,8 +71,10 @@ public struct AsicMinerHistoryEntry: Sendable, Hashable {
         Compact(
             hashrate5Min: hashrate5MinStorage, hashrate30Min: hashrate30MinStorage, power: powerStorage,
             poolRejectionRate: poolRejectionRateStorage,
-            temperatures: [temperatures.0, temperatures.1, temperatures.2, temperatures.3, temperatures.4,
-                           temperatures.5],
+            temperatures: [
+                temperatures.0, temperatures.1, temperatures.2, temperatures.3, temperatures.4,
+                temperatures.5,
+            ],
             fans: [fans.0, fans.1, fans.2, fans.3],
             shares: [shares.0, shares.1, shares.2, shares.3, shares.4, shares.5])
     }
@@ -76,7 +86,9 @@ public struct AsicMinerHistoryEntry: Sendable, Hashable {
         hashrate30MinStorage = compact.hashrate30Min
         powerStorage = compact.power
         poolRejectionRateStorage = compact.poolRejectionRate
-        func at<T: FixedWidthInteger>(_ values: [T], _ index: Int) -> T { values.indices.contains(index) ? values[index] : .max }
+        func at<T: FixedWidthInteger>(_ values: [T], _ index: Int) -> T {
+            values.indices.contains(index) ? values[index] : .max
+        }
         let t = compact.temperatures, f = compact.fans, s = compact.shares
         temperatures = (at(t, 0), at(t, 1), at(t, 2), at(t, 3), at(t, 4), at(t, 5))
         fans = (at(f, 0), at(f, 1), at(f, 2), at(f, 3))
@@ -120,7 +132,9 @@ public struct AsicMinerHistoryEntry: Sendable, Hashable {
             && lhs.hashrate30Min == rhs.hashrate30Min && lhs.power == rhs.power
             && lhs.poolRejectionRate == rhs.poolRejectionRate
             && (1...3).allSatisfy { board in
-                (1...2).allSatisfy { lhs.temperature(board: board, sensor: $0) == rhs.temperature(board: board, sensor: $0) }
+                (1...2).allSatisfy {
+                    lhs.temperature(board: board, sensor: $0) == rhs.temperature(board: board, sensor: $0)
+                }
             }
             && (1...4).allSatisfy { lhs.fanSpeed($0) == rhs.fanSpeed($0) }
             && (1...3).allSatisfy { lhs.shares(pool: $0) == rhs.shares(pool: $0) }

@@ -16,8 +16,9 @@ public actor AsicMinerOperationalIndex {
     public init(configuration: IndexConfiguration = .init()) {
         core = MinerIndexCore(configuration: configuration)
         historySampleMicroseconds = configuration.tracksChanges ? configuration.historySampleMicroseconds : 0
-        historical = AsicMinerHistoricalIndex(capacity: configuration.historyCapacity,
-                                              maxAgeSeconds: configuration.historyMaxAgeSeconds)
+        historical = AsicMinerHistoricalIndex(
+            capacity: configuration.historyCapacity,
+            maxAgeSeconds: configuration.historyMaxAgeSeconds)
     }
 
     /// Increases with every change a broadcast would show; equal versions mean identical snapshots.
@@ -38,8 +39,11 @@ public actor AsicMinerOperationalIndex {
     /// already offline when received (`.ignoredOffline`). Logs from known miners go to the history either way.
     @discardableResult
     public func put(_ log: AsicMinerLog, receivedAt: Timestamp, amqpTimestamp: Timestamp? = nil) -> ApplyOutcome {
-        put(log, observedAt: ObservationTime.of(insertedAt: log.insertedAt, receivedAt: receivedAt,
-                                                amqpTimestamp: amqpTimestamp), receivedAt: receivedAt)
+        put(
+            log,
+            observedAt: ObservationTime.of(
+                insertedAt: log.insertedAt, receivedAt: receivedAt,
+                amqpTimestamp: amqpTimestamp), receivedAt: receivedAt)
     }
 
     private func put(_ log: AsicMinerLog, observedAt: Timestamp, receivedAt: Timestamp) -> ApplyOutcome {

@@ -21,8 +21,9 @@ public actor CpuGpuMinerOperationalIndex {
     public func put(_ log: CpuGpuMinerLog, receivedAt: Timestamp, amqpTimestamp: Timestamp? = nil)
         -> ApplyOutcome
     {
-        let observedAt = ObservationTime.of(insertedAt: log.insertedAt, receivedAt: receivedAt,
-                                            amqpTimestamp: amqpTimestamp)
+        let observedAt = ObservationTime.of(
+            insertedAt: log.insertedAt, receivedAt: receivedAt,
+            amqpTimestamp: amqpTimestamp)
         return core.put(log, observedAt: observedAt, receivedAt: receivedAt)
     }
 

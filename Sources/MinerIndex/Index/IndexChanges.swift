@@ -54,8 +54,10 @@ public struct IndexChanges<Miner: RegisteredMiner, Log: MinerLog>: Sendable {
     /// History entries to persist, oldest first per miner (ASIC only).
     public var history: [HistorySample]
 
-    public init(drainNumber: UInt64, registry: [RegistryChange<Miner>] = [], logs: [ObservedLog<Log>] = [],
-                history: [HistorySample] = []) {
+    public init(
+        drainNumber: UInt64, registry: [RegistryChange<Miner>] = [], logs: [ObservedLog<Log>] = [],
+        history: [HistorySample] = []
+    ) {
         self.drainNumber = drainNumber
         self.registry = registry
         self.logs = logs
@@ -72,8 +74,10 @@ public struct PersistedChanges<Miner: RegisteredMiner, Log: MinerLog>: Sendable 
     /// Entries per miner, oldest first (ASIC only).
     public var history: [Int64: [AsicMinerHistoryEntry]]
 
-    public init(registry: [RegistryChange<Miner>] = [], logs: [ObservedLog<Log>] = [],
-                history: [Int64: [AsicMinerHistoryEntry]] = [:]) {
+    public init(
+        registry: [RegistryChange<Miner>] = [], logs: [ObservedLog<Log>] = [],
+        history: [Int64: [AsicMinerHistoryEntry]] = [:]
+    ) {
         self.registry = registry
         self.logs = logs
         self.history = history

@@ -115,8 +115,9 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
     }
 
     mutating func expire(now: Timestamp) -> [Int64] {
-        let cutoff = Timestamp(microsecondsSinceEpoch: now.microsecondsSinceEpoch
-                               - configuration.offlineAfterMicroseconds)
+        let cutoff = Timestamp(
+            microsecondsSinceEpoch: now.microsecondsSinceEpoch
+                - configuration.offlineAfterMicroseconds)
         let removed = operational.expire(before: cutoff)
         for (id, entry) in removed {
             guard let registration = registry.entries[id], registration.activated else { continue }
@@ -223,7 +224,8 @@ struct MinerIndexCore<Miner: FleetHealthMiner, Log: FleetHealthLog>: Sendable {
     }
 
     func snapshot() -> MinerIndexSnapshot<Miner, Log> {
-        MinerIndexSnapshot(version: version, registry: registry, operational: operational.entries,
-                           aggregate: aggregate)
+        MinerIndexSnapshot(
+            version: version, registry: registry, operational: operational.entries,
+            aggregate: aggregate)
     }
 }

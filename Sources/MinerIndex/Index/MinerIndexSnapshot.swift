@@ -8,8 +8,10 @@ public struct MinerIndexSnapshot<Miner: RegisteredMiner, Log: MinerLog>: Sendabl
     /// The aggregated index at this version, maintained by the index as logs come and go.
     private let runningAggregate: MinerAggregate
 
-    init(version: UInt64, registry: MinerRegistry<Miner>, operational: [Int64: OperationalMap<Log>.Entry],
-         aggregate: MinerAggregate) {
+    init(
+        version: UInt64, registry: MinerRegistry<Miner>, operational: [Int64: OperationalMap<Log>.Entry],
+        aggregate: MinerAggregate
+    ) {
         self.version = version
         self.registry = registry
         self.operational = operational

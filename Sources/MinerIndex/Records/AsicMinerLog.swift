@@ -10,8 +10,10 @@ public struct AsicMinerLog: Sendable, Hashable {
         public var acceptedShare: Double?
         public var rejectedShare: Double?
 
-        public init(address: String? = nil, user: String? = nil, state: String? = nil,
-                    acceptedShare: Double? = nil, rejectedShare: Double? = nil) {
+        public init(
+            address: String? = nil, user: String? = nil, state: String? = nil,
+            acceptedShare: Double? = nil, rejectedShare: Double? = nil
+        ) {
             self.address = address
             self.user = user
             self.state = state
@@ -26,8 +28,10 @@ public struct AsicMinerLog: Sendable, Hashable {
         public var temperature1: Double?
         public var temperature2: Double?
 
-        public init(hashrate5Min: Double? = nil, hashrate30Min: Double? = nil,
-                    temperature1: Double? = nil, temperature2: Double? = nil) {
+        public init(
+            hashrate5Min: Double? = nil, hashrate30Min: Double? = nil,
+            temperature1: Double? = nil, temperature2: Double? = nil
+        ) {
             self.hashrate5Min = hashrate5Min
             self.hashrate30Min = hashrate30Min
             self.temperature1 = temperature1

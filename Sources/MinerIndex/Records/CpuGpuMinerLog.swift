@@ -27,9 +27,11 @@ public struct CpuGpuMinerLog: Sendable, Hashable {
         /// In `gpuFanUnit`.
         public var fan: Double?
 
-        public init(coreTemperature: Double? = nil, memoryTemperature: Double? = nil, hashrate1: Double? = nil,
-                    hashrate2: Double? = nil, coreClock: Double? = nil, memoryClock: Double? = nil,
-                    power: Double? = nil, fan: Double? = nil) {
+        public init(
+            coreTemperature: Double? = nil, memoryTemperature: Double? = nil, hashrate1: Double? = nil,
+            hashrate2: Double? = nil, coreClock: Double? = nil, memoryClock: Double? = nil,
+            power: Double? = nil, fan: Double? = nil
+        ) {
             self.coreTemperature = coreTemperature
             self.memoryTemperature = memoryTemperature
             self.hashrate1 = hashrate1

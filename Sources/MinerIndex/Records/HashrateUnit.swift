@@ -47,7 +47,7 @@ public enum HashrateUnit: Int, Sendable, CaseIterable, Comparable {
         guard bytes.count >= 3, bytes.count <= 4 else { return nil }
         let tail = bytes.count - 3
         guard lowercased(bytes[tail]) == UInt8(ascii: "h"), bytes[tail + 1] == UInt8(ascii: "/"),
-              lowercased(bytes[tail + 2]) == UInt8(ascii: "s")
+            lowercased(bytes[tail + 2]) == UInt8(ascii: "s")
         else { return nil }
         if tail == 0 { return .hashesPerSecond }
         switch lowercased(bytes[0]) {

@@ -6,6 +6,9 @@ public enum MinerKind: String, Sendable, Hashable, CaseIterable, Codable, Custom
 
     public var description: String { rawValue }
 
+    /// For people: "ASIC", "CPU/GPU".
+    public var label: String { self == .asic ? "ASIC" : "CPU/GPU" }
+
     /// The prefix of the kind's routing keys and its metric label: `asic_miner`, `cpu_gpu_miner`.
     public var messagePrefix: String { self == .asic ? "asic_miner" : "cpu_gpu_miner" }
 

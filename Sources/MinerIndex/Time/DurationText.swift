@@ -1,3 +1,5 @@
+import Foundation
+
 /// Durations as operators write them: `250ms`, `1s`, `1.5s`, `2m`, `1h`. A bare number means seconds.
 public enum DurationText {
     public static func parse(_ text: String) -> Duration? {
@@ -27,5 +29,3 @@ public enum DurationText {
         return "\(milliseconds)ms"
     }
 }
-
-import Foundation

@@ -13,15 +13,15 @@ public enum ISO8601Timestamp {
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> Timestamp? {
         var cursor = Cursor(bytes: bytes)
         guard let year = cursor.digits(4), cursor.take(UInt8(ascii: "-")),
-              let month = cursor.digits(2), cursor.take(UInt8(ascii: "-")),
-              let day = cursor.digits(2),
-              cursor.take(UInt8(ascii: "T")) || cursor.take(UInt8(ascii: "t")) || cursor.take(UInt8(ascii: " ")),
-              let hour = cursor.digits(2), cursor.take(UInt8(ascii: ":")),
-              let minute = cursor.digits(2), cursor.take(UInt8(ascii: ":")),
-              let second = cursor.digits(2)
+            let month = cursor.digits(2), cursor.take(UInt8(ascii: "-")),
+            let day = cursor.digits(2),
+            cursor.take(UInt8(ascii: "T")) || cursor.take(UInt8(ascii: "t")) || cursor.take(UInt8(ascii: " ")),
+            let hour = cursor.digits(2), cursor.take(UInt8(ascii: ":")),
+            let minute = cursor.digits(2), cursor.take(UInt8(ascii: ":")),
+            let second = cursor.digits(2)
         else { return nil }
         guard (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month),
-              hour <= 23, minute <= 59, second <= 59
+            hour <= 23, minute <= 59, second <= 59
         else { return nil }
 
         var microseconds: Int64 = 0

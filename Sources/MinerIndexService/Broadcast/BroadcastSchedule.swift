@@ -45,8 +45,10 @@ struct StreamSchedule: Sendable {
     /// Requests counted up to the last keyframe that went out: a later count asks for another.
     private(set) var answeredRequests: UInt64 = 0
 
-    init(keyframeInterval: Duration, idleInterval: Duration, fullIndexBacklogInterval: Duration,
-         createdAt: ContinuousClock.Instant) {
+    init(
+        keyframeInterval: Duration, idleInterval: Duration, fullIndexBacklogInterval: Duration,
+        createdAt: ContinuousClock.Instant
+    ) {
         self.keyframeInterval = keyframeInterval
         self.idleInterval = idleInterval
         self.fullIndexBacklogInterval = fullIndexBacklogInterval
@@ -65,7 +67,8 @@ struct StreamSchedule: Sendable {
         // the next one current. That holds for the first keyframe of a term too, which would otherwise show a
         // backlog half applied after a redeploy.
         if !force, now - (lastPublishedAt ?? createdAt) < fullIndexBacklogInterval, ingestBehind() { return .wait }
-        let keyframe = force || !hasChain || requestCount > answeredRequests
+        let keyframe =
+            force || !hasChain || requestCount > answeredRequests
             || lastKeyframeAt.map { now - $0 >= keyframeInterval } ?? true
         let idle = lastPublishedAt.map { now - $0 >= idleInterval } ?? true
         return keyframe || idle ? .publish(keyframe: keyframe, idle: idle) : .deltaIfChanged

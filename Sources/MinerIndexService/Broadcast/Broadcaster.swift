@@ -36,7 +36,8 @@ struct Broadcaster: Sendable {
             metrics: metrics, pacing: pacing, stream: stream, chainID: chainID, logger: logger)
         asicAggregated = ExchangeBroadcaster(
             source: indexes.asic, exchange: exchanges.asicAggregatedIndex, kind: .asic,
-            publisher: publisher, sequences: sequences, authority: authority, metrics: metrics, pacing: pacing, logger: logger)
+            publisher: publisher, sequences: sequences, authority: authority, metrics: metrics, pacing: pacing,
+            logger: logger)
         cpuGpuIndex = IndexStreamBroadcaster(
             source: indexes.cpuGpu, keyframeExchange: exchanges.cpuGpuIndex,
             deltaExchange: exchanges.cpuGpuDeltaExchange, kind: .cpuGpu, publisher: fullIndexPublisher,
@@ -44,7 +45,8 @@ struct Broadcaster: Sendable {
             stream: stream, chainID: chainID, logger: logger)
         cpuGpuAggregated = ExchangeBroadcaster(
             source: indexes.cpuGpu, exchange: exchanges.cpuGpuAggregatedIndex, kind: .cpuGpu,
-            publisher: publisher, sequences: sequences, authority: authority, metrics: metrics, pacing: pacing, logger: logger)
+            publisher: publisher, sequences: sequences, authority: authority, metrics: metrics, pacing: pacing,
+            logger: logger)
     }
 
     /// Aggregated payloads first: they are the cheap ones dashboards wait for.

@@ -42,7 +42,9 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
     }
 
     private func headers(sequence: UInt64) -> FieldTable {
-        var headers: FieldTable = ["sequence": .int(Int64(sequence)), "publisher": .string(PublishingAuthority.instance)]
+        var headers: FieldTable = [
+            "sequence": .int(Int64(sequence)), "publisher": .string(PublishingAuthority.instance),
+        ]
         if let epoch = authority.epoch { headers["leader_epoch"] = .int(epoch) }
         return headers
     }
@@ -73,7 +75,8 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
             schedule.published(version: current.version, at: .now)
         } catch {
             logger.warning(
-                "snapshot not published; retrying next tick", metadata: ["exchange": "\(exchange)", "error": "\(error)"])
+                "snapshot not published; retrying next tick",
+                metadata: ["exchange": "\(exchange)", "error": "\(error)"])
         }
     }
 }

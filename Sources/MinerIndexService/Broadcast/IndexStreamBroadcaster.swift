@@ -166,7 +166,9 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
         let properties = MessageProperties(
             contentType: "application/json", timestamp: stamp.generatedAt.date, type: exchange,
             deliveryMode: .transient, headers: headers)
-        let messages = parts.map { OutgoingMessage(exchange: exchange, routingKey: "", body: $0, properties: properties) }
+        let messages = parts.map {
+            OutgoingMessage(exchange: exchange, routingKey: "", body: $0, properties: properties)
+        }
         // Building took a while: the lease is checked again right before the message leaves.
         guard authority.mayPublish else { return false }
         for result in await publisher.publish(messages) {

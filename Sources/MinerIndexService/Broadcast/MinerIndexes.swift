@@ -23,13 +23,18 @@ public protocol SnapshotSource: Sendable {
     func snapshot() async -> MinerIndexSnapshot<Miner, Log>
     func versionedAggregate() async -> VersionedAggregate
     func publication(since: UInt64?, includeSnapshot: Bool) async -> IndexPublication<Miner, Log>
+    func miner(_ id: Int64) async -> Miner?
+    func entry(_ id: Int64) async -> OperationalMap<Log>.Entry?
     static var vocabulary: PayloadVocabulary { get }
+    static var kind: MinerKind { get }
 }
 
 extension AsicMinerOperationalIndex: SnapshotSource {
     public static var vocabulary: PayloadVocabulary { .asicMiner }
+    public static var kind: MinerKind { .asic }
 }
 
 extension CpuGpuMinerOperationalIndex: SnapshotSource {
     public static var vocabulary: PayloadVocabulary { .cpuGpuMiner }
+    public static var kind: MinerKind { .cpuGpu }
 }

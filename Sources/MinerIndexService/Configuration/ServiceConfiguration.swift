@@ -94,7 +94,8 @@ public struct ServiceConfiguration: Sendable {
             "prefetch": "\(prefetch)",
             "queue": "\(queue)",
             "queue_type": "\(queueType.rawValue)",
-            "delivery_limit": "\(queueType == .quorum ? deliveryLimit.map(String.init) ?? "none" : "none (classic queue)")",
+            "delivery_limit":
+                "\(queueType == .quorum ? deliveryLimit.map(String.init) ?? "none" : "none (classic queue)")",
             "single_active_consumer": "\(singleActiveConsumer)",
             "exchange": "\(inputExchange)",
             "dead_letter_exchange": "\(deadLetterExchange)",

@@ -8,109 +8,185 @@ import MinerIndexStateStores
 /// The command-line flags of `miner-index`. Each flag falls back to an environment variable named after it
 /// (`--amqp-url` → `MINER_INDEX_AMQP_URL`), then to the default; a flag wins over its variable.
 public struct ServiceOptions: ParsableArguments, Sendable {
-    @Option(help: ServiceOptions.help("Broker URL, amqp:// or amqps://.", "amqp-url", default: defaultAMQPURL))
+    @Option(help: .documented("Broker URL, amqp:// or amqps://.", "amqp-url", defaultAMQPURL))
     public var amqpUrl: String?
 
-    @Option(help: ServiceOptions.help("Unacknowledged deliveries the broker may send ahead.", "prefetch", default: "\(defaults.prefetch)"))
+    @Option(
+        help: .documented("Unacknowledged deliveries the broker may send ahead.", "prefetch", "\(defaults.prefetch)"))
     public var prefetch: UInt16?
 
-    @Option(help: ServiceOptions.help("Input queue.", "queue", default: defaults.queue))
+    @Option(help: .documented("Input queue.", "queue", defaults.queue))
     public var queue: String?
 
-    @Option(help: ServiceOptions.help("classic or quorum.", "queue-type", default: defaults.queueType.rawValue))
+    @Option(help: .documented("classic or quorum.", "queue-type", defaults.queueType.rawValue))
     public var queueType: String?
 
-    @Option(help: ServiceOptions.help("Quorum queues: after this many failed deliveries of one message, the broker dead-letters it; 0 leaves the queue without a limit.", "delivery-limit", default: "\(defaults.deliveryLimit ?? 0)"))
+    @Option(
+        help: .documented(
+            "Quorum queues: after this many failed deliveries of one message, the broker dead-letters it; 0 leaves the queue without a limit.",
+            "delivery-limit", "\(defaults.deliveryLimit ?? 0)"))
     public var deliveryLimit: Int?
 
-    @Option(help: ServiceOptions.help("Input topic exchange.", "exchange", default: defaults.inputExchange))
+    @Option(help: .documented("Input topic exchange.", "exchange", defaults.inputExchange))
     public var exchange: String?
 
-    @Option(help: ServiceOptions.help("Fanout exchange for rejected messages.", "dead-letter-exchange", default: defaults.deadLetterExchange))
+    @Option(
+        help: .documented("Fanout exchange for rejected messages.", "dead-letter-exchange", defaults.deadLetterExchange)
+    )
     public var deadLetterExchange: String?
 
-    @Option(help: ServiceOptions.help("Queue bound to the dead-letter exchange.", "dead-letter-queue", default: defaults.deadLetterQueue))
+    @Option(
+        help: .documented("Queue bound to the dead-letter exchange.", "dead-letter-queue", defaults.deadLetterQueue))
     public var deadLetterQueue: String?
 
-    @Option(help: ServiceOptions.help("Fanout exchange for the full ASIC index.", "asic-index-exchange", default: defaults.outputExchanges.asicIndex))
+    @Option(
+        help: .documented(
+            "Fanout exchange for the full ASIC index.", "asic-index-exchange", defaults.outputExchanges.asicIndex))
     public var asicIndexExchange: String?
 
-    @Option(help: ServiceOptions.help("Fanout exchange for the ASIC aggregates.", "asic-aggregated-exchange", default: defaults.outputExchanges.asicAggregatedIndex))
+    @Option(
+        help: .documented(
+            "Fanout exchange for the ASIC aggregates.", "asic-aggregated-exchange",
+            defaults.outputExchanges.asicAggregatedIndex))
     public var asicAggregatedExchange: String?
 
-    @Option(help: ServiceOptions.help("Fanout exchange for the full CPU/GPU index.", "cpu-gpu-index-exchange", default: defaults.outputExchanges.cpuGpuIndex))
+    @Option(
+        help: .documented(
+            "Fanout exchange for the full CPU/GPU index.", "cpu-gpu-index-exchange",
+            defaults.outputExchanges.cpuGpuIndex))
     public var cpuGpuIndexExchange: String?
 
-    @Option(help: ServiceOptions.help("Fanout exchange for the CPU/GPU aggregates.", "cpu-gpu-aggregated-exchange", default: defaults.outputExchanges.cpuGpuAggregatedIndex))
+    @Option(
+        help: .documented(
+            "Fanout exchange for the CPU/GPU aggregates.", "cpu-gpu-aggregated-exchange",
+            defaults.outputExchanges.cpuGpuAggregatedIndex))
     public var cpuGpuAggregatedExchange: String?
 
-    @Option(help: ServiceOptions.help("Fanout exchange for the ASIC deltas.", "asic-delta-exchange", default: "the ASIC index exchange's name + .delta"))
+    @Option(
+        help: .documented(
+            "Fanout exchange for the ASIC deltas.", "asic-delta-exchange", "the ASIC index exchange's name + .delta"))
     public var asicDeltaExchange: String?
 
-    @Option(help: ServiceOptions.help("Fanout exchange for the CPU/GPU deltas.", "cpu-gpu-delta-exchange", default: "the CPU/GPU index exchange's name + .delta"))
+    @Option(
+        help: .documented(
+            "Fanout exchange for the CPU/GPU deltas.", "cpu-gpu-delta-exchange",
+            "the CPU/GPU index exchange's name + .delta"))
     public var cpuGpuDeltaExchange: String?
 
-    @Option(help: ServiceOptions.help("Fanout exchange subscribers ask for keyframes on.", "keyframe-request-exchange", default: defaults.outputExchanges.keyframeRequests))
+    @Option(
+        help: .documented(
+            "Fanout exchange subscribers ask for keyframes on.", "keyframe-request-exchange",
+            defaults.outputExchanges.keyframeRequests))
     public var keyframeRequestExchange: String?
 
-    @Option(help: ServiceOptions.help("Publish a full index (keyframe) this often; deltas go out every broadcast interval.", "keyframe-interval", default: format(defaults.keyframeInterval)))
+    @Option(
+        help: .documented(
+            "Publish a full index (keyframe) this often; deltas go out every broadcast interval.", "keyframe-interval",
+            format(defaults.keyframeInterval)))
     public var keyframeInterval: String?
 
-    @Option(help: ServiceOptions.help("Largest keyframe or delta message, in bytes; larger ones are split into parts.", "max-message-bytes", default: "\(defaults.maxMessageBytes)"))
+    @Option(
+        help: .documented(
+            "Largest keyframe or delta message, in bytes; larger ones are split into parts.", "max-message-bytes",
+            "\(defaults.maxMessageBytes)"))
     public var maxMessageBytes: Int?
 
-    @Option(help: ServiceOptions.help("Use single-active-consumer on the input queue, for standby instances.", "single-active-consumer", default: "\(defaults.singleActiveConsumer)"))
+    @Option(
+        help: .documented(
+            "Use single-active-consumer on the input queue, for standby instances.", "single-active-consumer",
+            "\(defaults.singleActiveConsumer)"))
     public var singleActiveConsumer: Bool?
 
-    @Option(help: ServiceOptions.help("At most one snapshot per exchange per interval, e.g. 500ms, 1s.", "broadcast-interval", default: format(defaults.broadcastInterval)))
+    @Option(
+        help: .documented(
+            "At most one snapshot per exchange per interval, e.g. 500ms, 1s.", "broadcast-interval",
+            format(defaults.broadcastInterval)))
     public var broadcastInterval: String?
 
-    @Option(help: ServiceOptions.help("Republish unchanged snapshots this often.", "idle-broadcast-interval", default: format(defaults.idleBroadcastInterval)))
+    @Option(
+        help: .documented(
+            "Republish unchanged snapshots this often.", "idle-broadcast-interval",
+            format(defaults.idleBroadcastInterval)))
     public var idleBroadcastInterval: String?
 
-    @Option(help: ServiceOptions.help("While ingest is behind the queue, build the full indexes at most this often.", "full-index-backlog-interval", default: format(defaults.fullIndexBacklogInterval)))
+    @Option(
+        help: .documented(
+            "While ingest is behind the queue, build the full indexes at most this often.",
+            "full-index-backlog-interval", format(defaults.fullIndexBacklogInterval)))
     public var fullIndexBacklogInterval: String?
 
-    @Option(help: ServiceOptions.help("A miner silent this long is offline and leaves the index.", "offline-after", default: format(defaults.offlineAfter)))
+    @Option(
+        help: .documented(
+            "A miner silent this long is offline and leaves the index.", "offline-after", format(defaults.offlineAfter))
+    )
     public var offlineAfter: String?
 
-    @Option(help: ServiceOptions.help("A live miner silent this long counts as stale, not online, in status_counts.", "stale-after", default: format(defaults.staleAfter)))
+    @Option(
+        help: .documented(
+            "A live miner silent this long counts as stale, not online, in status_counts.", "stale-after",
+            format(defaults.staleAfter)))
     public var staleAfter: String?
 
-    @Option(help: ServiceOptions.help("Recent logs kept per ASIC.", "history-limit", default: "\(defaults.historyLimit)"))
+    @Option(help: .documented("Recent logs kept per ASIC.", "history-limit", "\(defaults.historyLimit)"))
     public var historyLimit: Int?
 
-    @Option(help: ServiceOptions.help("Largest message body accepted, in bytes.", "max-body-bytes", default: "\(defaults.maxBodyBytes)"))
+    @Option(help: .documented("Largest message body accepted, in bytes.", "max-body-bytes", "\(defaults.maxBodyBytes)"))
     public var maxBodyBytes: Int?
 
-    @Option(help: ServiceOptions.help("trace, debug, info, notice, warning, error or critical.", "log-level", default: defaults.logLevel.rawValue))
+    @Option(
+        help: .documented(
+            "trace, debug, info, notice, warning, error or critical.", "log-level", defaults.logLevel.rawValue))
     public var logLevel: String?
 
-    @Option(help: ServiceOptions.help("HTTP listen address.", "http-host", default: defaults.httpHost))
+    @Option(help: .documented("HTTP listen address.", "http-host", defaults.httpHost))
     public var httpHost: String?
 
-    @Option(help: ServiceOptions.help("HTTP port for health, metrics and the read API; 0 picks a free port.", "http-port", default: defaults.httpPort.map(String.init) ?? "off"))
+    @Option(
+        help: .documented(
+            "HTTP port for health, metrics and the read API; 0 picks a free port.", "http-port",
+            defaults.httpPort.map(String.init) ?? "off"))
     public var httpPort: Int?
 
-    @Option(help: ServiceOptions.help("Where the index survives restarts: an SQLite file, a postgres:// URL shared by a leader and its standbys, or 'none' to keep everything in memory.", "state", default: defaultState))
+    @Option(
+        help: .documented(
+            "Where the index survives restarts: an SQLite file, a postgres:// URL shared by a leader and its standbys, or 'none' to keep everything in memory.",
+            "state", defaultState))
     public var state: String?
 
-    @Option(help: ServiceOptions.help("With a postgres:// state: how often a standby reads what the leader wrote.", "standby-refresh-interval", default: format(defaults.standbyRefreshInterval)))
+    @Option(
+        help: .documented(
+            "With a postgres:// state: how often a standby reads what the leader wrote.", "standby-refresh-interval",
+            format(defaults.standbyRefreshInterval)))
     public var standbyRefreshInterval: String?
 
-    @Option(help: ServiceOptions.help("With a postgres:// state: how long the leader's lock outlives its last sign of life.", "leader-lease", default: format(defaults.leaderLease)))
+    @Option(
+        help: .documented(
+            "With a postgres:// state: how long the leader's lock outlives its last sign of life.", "leader-lease",
+            format(defaults.leaderLease)))
     public var leaderLease: String?
 
-    @Option(help: ServiceOptions.help("Registered miners per kind at most; a log or upsert for a new id beyond it is dead-lettered.", "max-miners", default: "\(defaults.maxMiners)"))
+    @Option(
+        help: .documented(
+            "Registered miners per kind at most; a log or upsert for a new id beyond it is dead-lettered.",
+            "max-miners", "\(defaults.maxMiners)"))
     public var maxMiners: Int?
 
-    @Option(help: ServiceOptions.help("Write changed logs to the state store at least this often.", "checkpoint-interval", default: format(defaults.checkpointInterval)))
+    @Option(
+        help: .documented(
+            "Write changed logs to the state store at least this often.", "checkpoint-interval",
+            format(defaults.checkpointInterval)))
     public var checkpointInterval: String?
 
-    @Option(help: ServiceOptions.help("Bearer token the /v1 read API requires; prefer --http-token-file, since flags show in ps.", "http-token", default: "none"))
+    @Option(
+        help: .documented(
+            "Bearer token the /v1 read API requires; prefer --http-token-file, since flags show in ps.", "http-token",
+            "none"))
     public var httpToken: String?
 
-    @Option(help: ServiceOptions.help("File holding the read API's bearer token, e.g. a container secret; trailing whitespace is ignored.", "http-token-file", default: "none"))
+    @Option(
+        help: .documented(
+            "File holding the read API's bearer token, e.g. a container secret; trailing whitespace is ignored.",
+            "http-token-file", "none"))
     public var httpTokenFile: String?
 
     public init() {}
@@ -126,10 +202,6 @@ public struct ServiceOptions: ParsableArguments, Sendable {
 
     static func environmentVariable(_ flag: String) -> String {
         "MINER_INDEX_" + flag.uppercased().replacingOccurrences(of: "-", with: "_")
-    }
-
-    static func help(_ text: String, _ flag: String, default value: String) -> ArgumentHelp {
-        ArgumentHelp("\(text) (default: \(value), env: \(environmentVariable(flag)))")
     }
 
     private static func format(_ duration: Duration) -> String { DurationText.format(duration) }
@@ -156,7 +228,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             }
             return parsed
         }
-        func integer<Number: FixedWidthInteger>(_ flag: Number?, _ name: String, atLeast minimum: Number) throws -> Number? {
+        func integer<Number: FixedWidthInteger>(_ flag: Number?, _ name: String, atLeast minimum: Number) throws
+            -> Number?
+        {
             var number = flag
             if number == nil, let (text, source) = value(nil, name) {
                 guard let parsed = Number(text) else {
@@ -184,16 +258,21 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         func text(_ keyPath: WritableKeyPath<ServiceConfiguration, String>, _ flag: String?, _ name: String) {
             if let text = value(flag, name)?.text { configuration[keyPath: keyPath] = text }
         }
-        func duration(_ keyPath: WritableKeyPath<ServiceConfiguration, Duration>, _ flag: String?, _ name: String) throws {
+        func duration(_ keyPath: WritableKeyPath<ServiceConfiguration, Duration>, _ flag: String?, _ name: String)
+            throws
+        {
             if let duration = try duration(flag, name) { configuration[keyPath: keyPath] = duration }
         }
-        func count(_ keyPath: WritableKeyPath<ServiceConfiguration, Int>, _ flag: Int?, _ name: String, atLeast: Int) throws {
+        func count(_ keyPath: WritableKeyPath<ServiceConfiguration, Int>, _ flag: Int?, _ name: String, atLeast: Int)
+            throws
+        {
             if let number = try integer(flag, name, atLeast: atLeast) { configuration[keyPath: keyPath] = number }
         }
 
         if let prefetch = try integer(prefetch, "prefetch", atLeast: 1) { configuration.prefetch = prefetch }
         text(\.queue, queue, "queue")
-        let queueType = try choice(queueType, "queue-type", { ServiceConfiguration.QueueType(rawValue: $0) }, "classic or quorum")
+        let queueType = try choice(
+            queueType, "queue-type", { ServiceConfiguration.QueueType(rawValue: $0) }, "classic or quorum")
         if let queueType { configuration.queueType = queueType }
         if let limit = try integer(deliveryLimit, "delivery-limit", atLeast: 0) {
             configuration.deliveryLimit = limit == 0 ? nil : limit
@@ -205,14 +284,17 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         text(\.outputExchanges.asicAggregatedIndex, asicAggregatedExchange, "asic-aggregated-exchange")
         text(\.outputExchanges.cpuGpuIndex, cpuGpuIndexExchange, "cpu-gpu-index-exchange")
         text(\.outputExchanges.cpuGpuAggregatedIndex, cpuGpuAggregatedExchange, "cpu-gpu-aggregated-exchange")
-        if let name = value(asicDeltaExchange, "asic-delta-exchange")?.text { configuration.outputExchanges.asicDelta = name }
+        if let name = value(asicDeltaExchange, "asic-delta-exchange")?.text {
+            configuration.outputExchanges.asicDelta = name
+        }
         if let name = value(cpuGpuDeltaExchange, "cpu-gpu-delta-exchange")?.text {
             configuration.outputExchanges.cpuGpuDelta = name
         }
         text(\.outputExchanges.keyframeRequests, keyframeRequestExchange, "keyframe-request-exchange")
         try duration(\.keyframeInterval, keyframeInterval, "keyframe-interval")
         try count(\.maxMessageBytes, maxMessageBytes, "max-message-bytes", atLeast: 4096)
-        let singleActive = try choice(singleActiveConsumer.map(String.init), "single-active-consumer", Bool.init, "true or false")
+        let singleActive = try choice(
+            singleActiveConsumer.map(String.init), "single-active-consumer", Bool.init, "true or false")
         if let singleActive { configuration.singleActiveConsumer = singleActive }
         try duration(\.broadcastInterval, broadcastInterval, "broadcast-interval")
         try duration(\.idleBroadcastInterval, idleBroadcastInterval, "idle-broadcast-interval")
@@ -221,7 +303,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         try duration(\.staleAfter, staleAfter, "stale-after")
         try count(\.historyLimit, historyLimit, "history-limit", atLeast: 1)
         try count(\.maxBodyBytes, maxBodyBytes, "max-body-bytes", atLeast: 1)
-        if let level = try choice(logLevel, "log-level", { Logger.Level(rawValue: $0) }, "a log level") { configuration.logLevel = level }
+        if let level = try choice(logLevel, "log-level", { Logger.Level(rawValue: $0) }, "a log level") {
+            configuration.logLevel = level
+        }
         text(\.httpHost, httpHost, "http-host")
         if let port = try integer(httpPort, "http-port", atLeast: 0) {
             guard port <= 65535 else { throw InvalidValue(description: "http-port must be 0…65535") }
@@ -268,5 +352,12 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             throw InvalidValue(description: "\(file.source): '\(file.text)' holds no token")
         }
         return token
+    }
+}
+
+extension ArgumentHelp {
+    /// What `--help` says of a flag: what it does, its default and its environment variable.
+    static func documented(_ text: String, _ flag: String, _ value: String) -> ArgumentHelp {
+        ArgumentHelp("\(text) (default: \(value), env: \(ServiceOptions.environmentVariable(flag)))")
     }
 }

@@ -46,7 +46,9 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         let authorization = request.headers[.authorization]
         guard token.isPresented(in: authorization) else {
             // RFC 6750: a request without credentials gets the bare challenge; a wrong token says so.
-            let challenge = authorization == nil ? "Bearer realm=\"miner-index\"" : "Bearer realm=\"miner-index\", error=\"invalid_token\""
+            let challenge =
+                authorization == nil
+                ? "Bearer realm=\"miner-index\"" : "Bearer realm=\"miner-index\", error=\"invalid_token\""
             let message = authorization == nil ? "a bearer token is required" : "the bearer token is not valid"
             let body = (try? JSONSerialization.data(withJSONObject: ["error": message])) ?? Data("{}".utf8)
             return Response(

@@ -34,24 +34,12 @@ public enum HTTPServer {
         if let token = service.configuration.httpToken {
             readRoutes.add(middleware: BearerTokenMiddleware(token: token))
         }
-        readRoutes.get("asic_miners") { _, _ in json(await readAPI.asicIndex()) }
-        readRoutes.get("asic_miners/aggregated_index") { _, _ in json(await readAPI.asicAggregatedIndex()) }
-        readRoutes.get("asic_miners/aggregated_history") { request, _ in
-            await history(readAPI, service.histories.asic, request)
-        }
-        readRoutes.get("asic_miners/:id") { _, context in
-            await respond { () throws(ReadAPI.Failure) in try await readAPI.asicMiner(context.parameters.get("id") ?? "") }
-        }
+        addRoutes(to: readRoutes, readAPI, service.indexes.asic, history: service.histories.asic)
+        addRoutes(to: readRoutes, readAPI, service.indexes.cpuGpu, history: service.histories.cpuGpu)
         readRoutes.get("asic_miners/:id/history") { _, context in
-            await respond { () throws(ReadAPI.Failure) in try await readAPI.asicHistory(context.parameters.get("id") ?? "") }
-        }
-        readRoutes.get("cpu_gpu_miners") { _, _ in json(await readAPI.cpuGpuIndex()) }
-        readRoutes.get("cpu_gpu_miners/aggregated_index") { _, _ in json(await readAPI.cpuGpuAggregatedIndex()) }
-        readRoutes.get("cpu_gpu_miners/aggregated_history") { request, _ in
-            await history(readAPI, service.histories.cpuGpu, request)
-        }
-        readRoutes.get("cpu_gpu_miners/:id") { _, context in
-            await respond { () throws(ReadAPI.Failure) in try await readAPI.cpuGpuMiner(context.parameters.get("id") ?? "") }
+            await respond { () throws(ReadAPI.Failure) in
+                try await readAPI.asicHistory(context.parameters.get("id") ?? "")
+            }
         }
 
         return Application(
@@ -63,13 +51,32 @@ public enum HTTPServer {
             logger: logger)
     }
 
+    /// `/v1/<kind>_miners`, `…/aggregated_index`, `…/aggregated_history` and `…/:id` of one kind.
+    private static func addRoutes<Source: SnapshotSource>(
+        to routes: RouterGroup<BasicRequestContext>, _ readAPI: ReadAPI, _ source: Source,
+        history: SharedAggregatedHistory
+    ) {
+        let path = Source.kind.messagePrefix + "s"
+        routes.get(RouterPath(path)) { _, _ in json(await readAPI.index(source)) }
+        routes.get(RouterPath(path + "/aggregated_index")) { _, _ in json(await readAPI.aggregatedIndex(source)) }
+        routes.get(RouterPath(path + "/aggregated_history")) { request, _ in
+            await Self.history(readAPI, history, request)
+        }
+        routes.get(RouterPath(path + "/:id")) { _, context in
+            await respond { () throws(ReadAPI.Failure) in
+                try await readAPI.miner(source, context.parameters.get("id") ?? "")
+            }
+        }
+    }
+
     private static func history(_ readAPI: ReadAPI, _ history: SharedAggregatedHistory, _ request: Request) async
         -> Response
     {
         let query = request.uri.queryParameters
         return await respond { () throws(ReadAPI.Failure) in
-            try readAPI.aggregatedHistory(history, resolution: query["resolution"].map(String.init),
-                                          since: query["since"].map(String.init))
+            try readAPI.aggregatedHistory(
+                history, resolution: query["resolution"].map(String.init),
+                since: query["since"].map(String.init))
         }
     }
 

@@ -19,27 +19,26 @@ struct ReadAPI: Sendable {
     let indexes: MinerIndexes
     let histories: AggregatedHistories
 
-    func asicIndex() async -> [UInt8] {
-        let snapshot = await indexes.asic.snapshot()
+    func index<Source: SnapshotSource>(_ source: Source) async -> [UInt8] {
+        let snapshot = await source.snapshot()
         return await SnapshotEncodingQueue.run {
-            var encoder = MinerPayloadEncoder<AsicMiner, AsicMinerLog>(vocabulary: .asicMiner, cachesRecords: false)
+            var encoder = Self.encoder(for: source)
             return encoder.indexPayload(
                 snapshot, aggregate: snapshot.aggregate(), sequence: snapshot.version, generatedAt: Timestamp(Date()))
         }
     }
 
-    func asicAggregatedIndex() async -> [UInt8] {
-        let current = await indexes.asic.versionedAggregate()
-        let encoder = MinerPayloadEncoder<AsicMiner, AsicMinerLog>(vocabulary: .asicMiner, cachesRecords: false)
-        return encoder.aggregatedPayload(current.aggregate, sequence: current.version, generatedAt: Timestamp(Date()))
+    func aggregatedIndex<Source: SnapshotSource>(_ source: Source) async -> [UInt8] {
+        let current = await source.versionedAggregate()
+        return Self.encoder(for: source).aggregatedPayload(
+            current.aggregate, sequence: current.version, generatedAt: Timestamp(Date()))
     }
 
-    func asicMiner(_ idText: String) async throws(Failure) -> [UInt8] {
+    func miner<Source: SnapshotSource>(_ source: Source, _ idText: String) async throws(Failure) -> [UInt8] {
         let id = try parse(idText)
-        let (miner, latest) = await (indexes.asic.miner(id), indexes.asic.entry(id))
-        guard miner != nil || latest != nil else { throw .notFound("no ASIC miner with id \(id)") }
-        let encoder = MinerPayloadEncoder<AsicMiner, AsicMinerLog>(vocabulary: .asicMiner, cachesRecords: false)
-        return encoder.minerDetailJSON(miner: miner, latest: latest)
+        let (miner, latest) = await (source.miner(id), source.entry(id))
+        guard miner != nil || latest != nil else { throw .notFound("no \(Source.kind.label) miner with id \(id)") }
+        return Self.encoder(for: source).minerDetailJSON(miner: miner, latest: latest)
     }
 
     func asicHistory(_ idText: String) async throws(Failure) -> [UInt8] {
@@ -50,27 +49,9 @@ struct ReadAPI: Sendable {
         return AsicMinerHistoryEntry.historyJSON(asicMinerId: id, entries: entries)
     }
 
-    func cpuGpuIndex() async -> [UInt8] {
-        let snapshot = await indexes.cpuGpu.snapshot()
-        return await SnapshotEncodingQueue.run {
-            var encoder = MinerPayloadEncoder<CpuGpuMiner, CpuGpuMinerLog>(vocabulary: .cpuGpuMiner, cachesRecords: false)
-            return encoder.indexPayload(
-                snapshot, aggregate: snapshot.aggregate(), sequence: snapshot.version, generatedAt: Timestamp(Date()))
-        }
-    }
-
-    func cpuGpuAggregatedIndex() async -> [UInt8] {
-        let current = await indexes.cpuGpu.versionedAggregate()
-        let encoder = MinerPayloadEncoder<CpuGpuMiner, CpuGpuMinerLog>(vocabulary: .cpuGpuMiner, cachesRecords: false)
-        return encoder.aggregatedPayload(current.aggregate, sequence: current.version, generatedAt: Timestamp(Date()))
-    }
-
-    func cpuGpuMiner(_ idText: String) async throws(Failure) -> [UInt8] {
-        let id = try parse(idText)
-        let (miner, latest) = await (indexes.cpuGpu.miner(id), indexes.cpuGpu.entry(id))
-        guard miner != nil || latest != nil else { throw .notFound("no CPU/GPU miner with id \(id)") }
-        let encoder = MinerPayloadEncoder<CpuGpuMiner, CpuGpuMinerLog>(vocabulary: .cpuGpuMiner, cachesRecords: false)
-        return encoder.minerDetailJSON(miner: miner, latest: latest)
+    private static func encoder<Source: SnapshotSource>(for _: Source) -> MinerPayloadEncoder<Source.Miner, Source.Log>
+    {
+        MinerPayloadEncoder(vocabulary: Source.vocabulary, cachesRecords: false)
     }
 
     /// `{"resolution": …, "since": …, "entries": [...]}` from `history`; `resolution` is tick, 1m or 1h, and

@@ -200,8 +200,13 @@ struct IngestPipeline {
         settlements.reserveCapacity(batch.count)
         for position in batch.indices {
             let tag = batch[position].tag
-            settlements.append((tag, unsafe.contains(tag) ? .deadLetterUnconfirmed
-                                     : tickets[tag] != nil ? .awaitingCommit : .done))
+            settlements.append(
+                (
+                    tag,
+                    unsafe.contains(tag)
+                        ? .deadLetterUnconfirmed
+                        : tickets[tag] != nil ? .awaitingCommit : .done
+                ))
         }
         for action in acks.plan(settlements) {
             guard case .hold(let tag) = action else {

@@ -208,7 +208,9 @@ public final class MinerIndexService: Service, Sendable {
                         try await persistence.refresh()
                         warned = false
                     } catch {
-                        if !warned { logger.warning("standby refresh failed; retrying", metadata: ["error": "\(error)"]) }
+                        if !warned {
+                            logger.warning("standby refresh failed; retrying", metadata: ["error": "\(error)"])
+                        }
                         warned = true
                     }
                     if await persistence.lock.tryAcquire() { return true }
@@ -255,7 +257,8 @@ public final class MinerIndexService: Service, Sendable {
         let ingest = IngestPipeline(
             consumer: consumer,
             deadLetters: DeadLetterPublisher(publisher: publisher, exchange: configuration.deadLetterExchange),
-            indexes: indexes, decoder: MinerMessageDecoder(limits: DecodingLimits(maxBodyBytes: configuration.maxBodyBytes)),
+            indexes: indexes,
+            decoder: MinerMessageDecoder(limits: DecodingLimits(maxBodyBytes: configuration.maxBodyBytes)),
             backlog: backlog, persistence: persistence, metrics: metrics, logger: logger)
 
         let ended = await withTaskGroup(of: TermEnd?.self) { group in
@@ -266,9 +269,13 @@ public final class MinerIndexService: Service, Sendable {
             }
             group.addTask { [metrics, logger] in
                 let ended = await withTaskGroup(of: TermEnd?.self) { periodic in
-                    periodic.addTask { await broadcaster.run(); return nil }
+                    periodic.addTask {
+                        await broadcaster.run(); return nil
+                    }
                     // Only a leader answers keyframe requests: a standby runs no term, so it never listens.
-                    periodic.addTask { await requestListener.run(); return nil }
+                    periodic.addTask {
+                        await requestListener.run(); return nil
+                    }
                     periodic.addTask {
                         await Self.follow(consumer.events, client: .consumer, metrics: metrics)
                         return nil
@@ -281,7 +288,9 @@ public final class MinerIndexService: Service, Sendable {
                         return nil
                     }
                     if let persistence {
-                        periodic.addTask { await persistence.runCheckpoints(); return nil }
+                        periodic.addTask {
+                            await persistence.runCheckpoints(); return nil
+                        }
                         periodic.addTask {
                             await persistence.writer.waitUntilDeposed()
                             return Task.isCancelled ? nil : .lost("a write found another leader")
@@ -309,7 +318,8 @@ public final class MinerIndexService: Service, Sendable {
                     case .shutdown:
                         logger.info("shutting down: stopping the subscription and finishing in-flight messages")
                     case .lost(let reason):
-                        logger.error("lost the leadership: stopping consuming and publishing", metadata: ["reason": "\(reason)"])
+                        logger.error(
+                            "lost the leadership: stopping consuming and publishing", metadata: ["reason": "\(reason)"])
                     }
                     await consumer.stopConsuming()
                     return ended

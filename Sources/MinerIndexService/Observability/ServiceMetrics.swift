@@ -48,12 +48,22 @@ public final class ServiceMetrics: Sendable {
         inputQueueReady = Gauge(label: "miner_index_input_queue_ready_messages", factory: factory)
         stateWriteSeconds = Timer(label: "miner_index_state_write_seconds", factory: factory)
         stateWriteFailures = Counter(label: "miner_index_state_write_failures_total", factory: factory)
-        alive = Dictionary(uniqueKeysWithValues: MinerKind.allCases.map {
-            ($0, Gauge(label: "miner_index_miners_alive", dimensions: [("kind", $0.messagePrefix)], factory: factory))
-        })
-        registered = Dictionary(uniqueKeysWithValues: MinerKind.allCases.map {
-            ($0, Gauge(label: "miner_index_miners_registered", dimensions: [("kind", $0.messagePrefix)], factory: factory))
-        })
+        alive = Dictionary(
+            uniqueKeysWithValues: MinerKind.allCases.map {
+                (
+                    $0,
+                    Gauge(label: "miner_index_miners_alive", dimensions: [("kind", $0.messagePrefix)], factory: factory)
+                )
+            })
+        registered = Dictionary(
+            uniqueKeysWithValues: MinerKind.allCases.map {
+                (
+                    $0,
+                    Gauge(
+                        label: "miner_index_miners_registered", dimensions: [("kind", $0.messagePrefix)],
+                        factory: factory)
+                )
+            })
     }
 
     public func received(_ kind: MinerKind?, count: Int) {
@@ -69,7 +79,8 @@ public final class ServiceMetrics: Sendable {
     }
 
     public func deadLettered(_ kind: MinerKind?, reason: String) {
-        counter("miner_index_messages_dead_lettered_total", [("kind", Self.label(kind)), ("reason", reason)]).increment()
+        counter("miner_index_messages_dead_lettered_total", [("kind", Self.label(kind)), ("reason", reason)])
+            .increment()
     }
 
     public func snapshotPublished(exchange: String) {

@@ -39,7 +39,8 @@ public final class SequenceNumbers: Sendable {
         let (value, unreserved) = state.withLock { state -> (UInt64, Bool) in
             let value = state.current[exchange, default: 0] + 1
             state.current[exchange] = value
-            let unreserved = persistentMode && value > state.reserved[exchange, default: 0]
+            let unreserved =
+                persistentMode && value > state.reserved[exchange, default: 0]
                 && state.warned.insert(exchange).inserted
             return (value, unreserved)
         }
@@ -68,7 +69,8 @@ public final class SequenceNumbers: Sendable {
         state.withLock { state in
             var counters: [String: Int64] = [:]
             for exchange in exchanges {
-                counters[Self.counterPrefix + exchange] = Int64(clamping: state.current[exchange, default: 0] + Self.reservation)
+                counters[Self.counterPrefix + exchange] = Int64(
+                    clamping: state.current[exchange, default: 0] + Self.reservation)
             }
             return counters
         }

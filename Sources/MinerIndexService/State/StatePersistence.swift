@@ -33,7 +33,8 @@ final class StatePersistence: Sendable {
 
     private init(
         writer: StateWriter, opened: OpenedState, indexes: MinerIndexes,
-        histories: AggregatedHistories, sequences: SequenceNumbers, configuration: ServiceConfiguration, epoch: Int64?, mark: Int64,
+        histories: AggregatedHistories, sequences: SequenceNumbers, configuration: ServiceConfiguration, epoch: Int64?,
+        mark: Int64,
         startupRegistry: [StoredRegistryRow], metrics: ServiceMetrics, logger: Logger
     ) {
         self.writer = writer
@@ -64,9 +65,10 @@ final class StatePersistence: Sendable {
         metrics: ServiceMetrics, logger: Logger
     ) async throws -> StatePersistence? {
         let started = ContinuousClock.now
-        guard let opened = try await StateStoreFactory.open(
-            configuration.state, offlineAfter: configuration.offlineAfter, leaderLease: configuration.leaderLease,
-            logger: logger, onFileSetAside: { metrics.stateCorruptFiles.increment() })
+        guard
+            let opened = try await StateStoreFactory.open(
+                configuration.state, offlineAfter: configuration.offlineAfter, leaderLease: configuration.leaderLease,
+                logger: logger, onFileSetAside: { metrics.stateCorruptFiles.increment() })
         else { return nil }
         let store = opened.store, stored = opened.stored, isShared = opened.shared != nil
         let now = Timestamp(Date())
@@ -90,11 +92,14 @@ final class StatePersistence: Sendable {
 
         let writer = StateWriter(
             store: store,
-            retention: RetentionPolicy(offlineAfter: configuration.offlineAfter, historyMaxAge: configuration.historyMaxAge),
+            retention: RetentionPolicy(
+                offlineAfter: configuration.offlineAfter, historyMaxAge: configuration.historyMaxAge),
             tracking: isShared ? SegmentTracking() : restored.tracking, logger: logger,
             onHealthChange: { health in
                 metrics.stateStoreUp.record(health == .healthy ? 1 : 0)
-                if health == .healthy { logger.info("state store writes work again", metadata: ["state": "\(store.location)"]) }
+                if health == .healthy {
+                    logger.info("state store writes work again", metadata: ["state": "\(store.location)"])
+                }
             },
             onWrite: { duration, succeeded in metrics.stateWrite(seconds: duration, succeeded: succeeded) })
         if !isShared { writer.dropLater(restored.supersededSegments) }
@@ -134,7 +139,9 @@ final class StatePersistence: Sendable {
             }
             decoded[row.kind, default: []].append(value)
         }
-        if unreadable > 0 { logger.warning("skipped unreadable aggregated-history rows", metadata: ["rows": "\(unreadable)"]) }
+        if unreadable > 0 {
+            logger.warning("skipped unreadable aggregated-history rows", metadata: ["rows": "\(unreadable)"])
+        }
         histories.asic.restore(decoded[.asic] ?? [], now: now)
         histories.cpuGpu.restore(decoded[.cpuGpu] ?? [], now: now)
     }
@@ -240,8 +247,10 @@ final class StatePersistence: Sendable {
         var rows: [StoredHistoryRow] = []
         for (kind, history) in [(MinerKind.asic, histories.asic), (.cpuGpu, histories.cpuGpu)] {
             for row in history.pendingRows() {
-                rows.append(StoredHistoryRow(kind: kind, resolution: row.resolution.rawValue, bucketStart: row.bucketStart,
-                                             body: AggregatedHistoryCoding.encode(row)))
+                rows.append(
+                    StoredHistoryRow(
+                        kind: kind, resolution: row.resolution.rawValue, bucketStart: row.bucketStart,
+                        body: AggregatedHistoryCoding.encode(row)))
             }
         }
         var cutoffs: [String: Timestamp] = [:]
@@ -255,8 +264,9 @@ final class StatePersistence: Sendable {
     func finish(timeout: Duration = .seconds(10)) async {
         await checkpointNow()
         if !(await writer.flush(timeout: timeout)) {
-            logger.error("the final checkpoint was not written in time; the last logs will come from the miners' next reports",
-                         metadata: ["state": "\(store.location)"])
+            logger.error(
+                "the final checkpoint was not written in time; the last logs will come from the miners' next reports",
+                metadata: ["state": "\(store.location)"])
         }
     }
 
@@ -280,8 +290,9 @@ final class StatePersistence: Sendable {
             await indexes.asic.applyPersisted(PersistedChanges(history: history), now: Timestamp(Date()))
             logger.debug("history restored", metadata: ["asic_miners": "\(history.count)"])
         } catch {
-            logger.error("the stored history could not be read; the charts start from now",
-                         metadata: ["state": "\(store.location)", "error": "\(error)"])
+            logger.error(
+                "the stored history could not be read; the charts start from now",
+                metadata: ["state": "\(store.location)", "error": "\(error)"])
         }
     }
 }

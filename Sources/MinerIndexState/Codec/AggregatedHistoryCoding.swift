@@ -10,8 +10,10 @@ public enum AggregatedHistoryCoding {
         writer.signed(row.bucketStart.microsecondsSinceEpoch)
         writer.varint(UInt64(max(0, row.samples)))
         let figures = row.figures
-        for value in [figures.totalPower, figures.alive, figures.registered, figures.online, figures.stale,
-                      figures.offline, figures.disabled] {
+        for value in [
+            figures.totalPower, figures.alive, figures.registered, figures.online, figures.stale,
+            figures.offline, figures.disabled,
+        ] {
             writer.number(value)
         }
         writer.varint(UInt64(figures.coinHashesPerSecond.count))

@@ -102,14 +102,18 @@ extension AsicMinerLog: StorableLog {
         let uptime = try reader.requiredOwnString("uptime")
         var pools: [Pool] = []
         for _ in 0..<poolCount {
-            pools.append(Pool(address: try reader.sharedString(), user: try reader.ownString(),
-                              state: try reader.sharedString(), acceptedShare: try reader.number(),
-                              rejectedShare: try reader.number()))
+            pools.append(
+                Pool(
+                    address: try reader.sharedString(), user: try reader.ownString(),
+                    state: try reader.sharedString(), acceptedShare: try reader.number(),
+                    rejectedShare: try reader.number()))
         }
         var boards: [Hashboard] = []
         for _ in 0..<hashboardCount {
-            boards.append(Hashboard(hashrate5Min: try reader.number(), hashrate30Min: try reader.number(),
-                                    temperature1: try reader.number(), temperature2: try reader.number()))
+            boards.append(
+                Hashboard(
+                    hashrate5Min: try reader.number(), hashrate30Min: try reader.number(),
+                    temperature1: try reader.number(), temperature2: try reader.number()))
         }
         var fans: [Double?] = []
         for _ in 0..<fanCount { fans.append(try reader.number()) }
@@ -165,10 +169,12 @@ extension CpuGpuMinerLog: StorableLog {
         let cpuPower = try reader.number()
         var gpus: [Gpu] = []
         for _ in 0..<gpuCount {
-            gpus.append(Gpu(coreTemperature: try reader.number(), memoryTemperature: try reader.number(),
-                            hashrate1: try reader.number(), hashrate2: try reader.number(),
-                            coreClock: try reader.number(), memoryClock: try reader.number(),
-                            power: try reader.number(), fan: try reader.number()))
+            gpus.append(
+                Gpu(
+                    coreTemperature: try reader.number(), memoryTemperature: try reader.number(),
+                    hashrate1: try reader.number(), hashrate2: try reader.number(),
+                    coreClock: try reader.number(), memoryClock: try reader.number(),
+                    power: try reader.number(), fan: try reader.number()))
         }
         let fanUnit: FanUnit?
         switch try reader.byte() {
@@ -179,8 +185,10 @@ extension CpuGpuMinerLog: StorableLog {
         }
         var slots: [GpuSlot] = []
         for _ in 0..<slotCount {
-            slots.append(GpuSlot(mining: try reader.mining(), poolAddress: try reader.sharedString(),
-                                 walletAddress: try reader.sharedString()))
+            slots.append(
+                GpuSlot(
+                    mining: try reader.mining(), poolAddress: try reader.sharedString(),
+                    walletAddress: try reader.sharedString()))
         }
         return CpuGpuMinerLog(
             cpuGpuMinerId: minerId, cpuTemperature: cpuTemperature, cpuHashrate: cpuHashrate, cpuMining: cpuMining,
@@ -202,8 +210,9 @@ extension EntryWriter {
 extension EntryReader {
     mutating func mining() throws(StateDecodingError) -> CpuGpuMinerLog.CoinMining? {
         guard let unit = try unit() else { return nil }
-        return CpuGpuMinerLog.CoinMining(coinName: try requiredSharedString("coin_name"),
-                                         algorithm: try requiredSharedString("algorithm"), hashrateUnit: unit)
+        return CpuGpuMinerLog.CoinMining(
+            coinName: try requiredSharedString("coin_name"),
+            algorithm: try requiredSharedString("algorithm"), hashrateUnit: unit)
     }
 }
 
@@ -228,7 +237,9 @@ extension HistorySample: SegmentRecord {
         for _ in 0..<4 { floats.append(Float(bitPattern: try reader.fixed32())) }
         var temperatures: [Int16] = []
         for _ in 0..<AsicMinerHistoryEntry.Compact.temperatureCount {
-            guard let value = Int16(exactly: try reader.signed()) else { throw StateDecodingError("temperature out of range") }
+            guard let value = Int16(exactly: try reader.signed()) else {
+                throw StateDecodingError("temperature out of range")
+            }
             temperatures.append(value)
         }
         var fans: [UInt16] = []
@@ -238,7 +249,9 @@ extension HistorySample: SegmentRecord {
         }
         var shares: [UInt32] = []
         for _ in 0..<AsicMinerHistoryEntry.Compact.shareCount {
-            guard let value = UInt32(exactly: try reader.varint()) else { throw StateDecodingError("shares out of range") }
+            guard let value = UInt32(exactly: try reader.varint()) else {
+                throw StateDecodingError("shares out of range")
+            }
             shares.append(value)
         }
         let compact = AsicMinerHistoryEntry.Compact(

@@ -93,7 +93,9 @@ struct EntryReader {
             entryStrings.append(value)
             return value
         default:
-            guard tag - 2 < UInt64(entryStrings.count) else { throw StateDecodingError("string reference \(tag) unknown") }
+            guard tag - 2 < UInt64(entryStrings.count) else {
+                throw StateDecodingError("string reference \(tag) unknown")
+            }
             return entryStrings[Int(tag - 2)]
         }
     }
@@ -109,7 +111,9 @@ struct EntryReader {
     }
 
     mutating func number() throws(StateDecodingError) -> Double? { try input.number() }
-    mutating func requiredNumber(_ field: String) throws(StateDecodingError) -> Double { try input.requiredNumber(field) }
+    mutating func requiredNumber(_ field: String) throws(StateDecodingError) -> Double {
+        try input.requiredNumber(field)
+    }
     mutating func byte() throws(StateDecodingError) -> UInt8 { try input.byte() }
     mutating func signed() throws(StateDecodingError) -> Int64 { try input.signed() }
     mutating func varint() throws(StateDecodingError) -> UInt64 { try input.varint() }
@@ -163,7 +167,9 @@ enum Segment {
             self.bytes = bytes
             input = BinaryReader(bytes)
             let version = try input.byte()
-            guard version == Segment.formatVersion else { throw StateDecodingError("unknown segment format \(version)") }
+            guard version == Segment.formatVersion else {
+                throw StateDecodingError("unknown segment format \(version)")
+            }
             baseTime = try input.signed()
             let tableCount = try input.count(limit: Segment.maximumCount)
             var table: [String] = []
@@ -190,8 +196,9 @@ enum Segment {
         func decode<Record: SegmentRecord>(_: Record.Type, minerId: Int64, fields: Range<Int>)
             throws(StateDecodingError) -> Record
         {
-            var reader = EntryReader(input: BinaryReader(bytes, offset: fields.lowerBound, end: fields.upperBound),
-                                     sharedTable: sharedTable)
+            var reader = EntryReader(
+                input: BinaryReader(bytes, offset: fields.lowerBound, end: fields.upperBound),
+                sharedTable: sharedTable)
             let delta = try reader.signed()
             let (observed, overflow) = baseTime.addingReportingOverflow(delta)
             guard !overflow else { throw StateDecodingError("observation time out of range") }

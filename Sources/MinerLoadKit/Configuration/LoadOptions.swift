@@ -28,13 +28,19 @@ public struct LoadOptions: ParsableArguments, Sendable {
     @Option(help: "With --churn: share of the fleet that churns.")
     public var churnFraction = 0.1
 
-    @Option(help: "With --churn: how long a churning miner stays silent each time (longer than the service's --offline-after makes it expire).")
+    @Option(
+        help:
+            "With --churn: how long a churning miner stays silent each time (longer than the service's --offline-after makes it expire)."
+    )
     public var churnSilence = "90s"
 
     @Option(help: "Share of messages sent malformed, e.g. 0.01 (they must be dead-lettered and change nothing).")
     public var badFraction = 0.0
 
-    @Option(help: "Cap on messages per second, or 'max' to send as fast as the broker confirms. (default: the fleet's pace, miners ÷ report interval)")
+    @Option(
+        help:
+            "Cap on messages per second, or 'max' to send as fast as the broker confirms. (default: the fleet's pace, miners ÷ report interval)"
+    )
     public var rate: String?
 
     @Option(help: "How long to send, e.g. 30s or 2m. (default: 30s unless --count is given)")
@@ -55,7 +61,10 @@ public struct LoadOptions: ParsableArguments, Sendable {
     @Option(help: "Give up if the broker cannot be reached within this time.")
     public var connectTimeout = "5s"
 
-    @Option(help: "After losing the broker mid-run, keep reconnecting this long before giving up; publishes it did not confirm are sent again.")
+    @Option(
+        help:
+            "After losing the broker mid-run, keep reconnecting this long before giving up; publishes it did not confirm are sent again."
+    )
     public var reconnectTimeout = "60s"
 
     @Flag(help: "Check the service's aggregated snapshots against the totals of what was sent, and measure lag.")
@@ -67,7 +76,10 @@ public struct LoadOptions: ParsableArguments, Sendable {
     @Option(help: "With --verify: the service's --offline-after, to know which silent miners it expired.")
     public var offlineAfter = "60s"
 
-    @Flag(help: "With --verify: list every lag probe in the JSON summary, with when it was sent and when the first snapshot reflecting it arrived (seconds since 1970).")
+    @Flag(
+        help:
+            "With --verify: list every lag probe in the JSON summary, with when it was sent and when the first snapshot reflecting it arrived (seconds since 1970)."
+    )
     public var probeTimeline = false
 
     @Option(help: "Fanout exchange of the full ASIC index.")
@@ -82,7 +94,10 @@ public struct LoadOptions: ParsableArguments, Sendable {
     @Option(help: "Fanout exchange of the aggregated CPU/GPU index.")
     public var cpuGpuAggregatedExchange = DefaultExchangeNames.cpuGpuAggregatedIndex
 
-    @Option(help: "With --verify: the exchange the reference subscriber asks for keyframes on (its delta exchanges are the full-index exchanges' names + .delta).")
+    @Option(
+        help:
+            "With --verify: the exchange the reference subscriber asks for keyframes on (its delta exchanges are the full-index exchanges' names + .delta)."
+    )
     public var keyframeRequestExchange = DefaultExchangeNames.keyframeRequests
 
     @Flag(help: "No progress lines on stderr.")
@@ -91,7 +106,9 @@ public struct LoadOptions: ParsableArguments, Sendable {
     @Flag(help: "Print the final summary as one JSON object.")
     public var json = false
 
-    @Option(help: "Log level of the AMQP client's messages on stderr: trace, debug, info, notice, warning, error, critical.")
+    @Option(
+        help: "Log level of the AMQP client's messages on stderr: trace, debug, info, notice, warning, error, critical."
+    )
     public var logLevel = "warning"
 
     public init() {}
@@ -101,7 +118,8 @@ public struct LoadOptions: ParsableArguments, Sendable {
     }
 
     public func resolve(environment: [String: String]) throws -> LoadConfiguration {
-        let url = amqpUrl ?? environment["MINER_LOAD_AMQP_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        let url =
+            amqpUrl ?? environment["MINER_LOAD_AMQP_URL"].flatMap { $0.isEmpty ? nil : $0 }
             ?? "amqp://guest:guest@127.0.0.1:5672/"
         var settings: ConnectionSettings
         do {
@@ -115,17 +133,26 @@ public struct LoadOptions: ParsableArguments, Sendable {
         guard !exchange.isEmpty else { throw ValidationError("--exchange must not be empty") }
         configuration.exchange = exchange
         guard asic >= 0, cpuGpu >= 0 else { throw ValidationError("--asic and --cpu-gpu must not be negative") }
-        guard asic + cpuGpu > 0 else { throw ValidationError("the fleet is empty: give --asic or --cpu-gpu at least 1") }
-        guard asic <= 10_000_000, cpuGpu <= 10_000_000 else { throw ValidationError("at most 10,000,000 miners of each kind") }
+        guard asic + cpuGpu > 0 else {
+            throw ValidationError("the fleet is empty: give --asic or --cpu-gpu at least 1")
+        }
+        guard asic <= 10_000_000, cpuGpu <= 10_000_000 else {
+            throw ValidationError("at most 10,000,000 miners of each kind")
+        }
         configuration.asicCount = asic
         configuration.cpuGpuCount = cpuGpu
         configuration.reportInterval = try Self.duration(reportInterval, flag: "--report-interval")
         configuration.register = register
         if churn {
-            guard (0...1).contains(churnFraction) else { throw ValidationError("--churn-fraction must be between 0 and 1") }
-            configuration.churn = .init(fraction: churnFraction, silence: try Self.duration(churnSilence, flag: "--churn-silence"))
+            guard (0...1).contains(churnFraction) else {
+                throw ValidationError("--churn-fraction must be between 0 and 1")
+            }
+            configuration.churn = .init(
+                fraction: churnFraction, silence: try Self.duration(churnSilence, flag: "--churn-silence"))
         }
-        guard badFraction >= 0, badFraction < 1 else { throw ValidationError("--bad-fraction must be at least 0 and below 1") }
+        guard badFraction >= 0, badFraction < 1 else {
+            throw ValidationError("--bad-fraction must be at least 0 and below 1")
+        }
         configuration.badFraction = badFraction
         if let rate {
             if rate.lowercased() == "max" {

@@ -57,7 +57,9 @@ struct AsicMinerProfile: Sendable {
         json.decimal("hashrate_5_min", hashrate5Min)
         json.decimal("hashrate_30_min", hashrate30Min)
         json.string("hashrate_uom", unit.symbol)
-        json.decimal("pool_rejection_rate", FixedDecimal(Double(rejectedShares) / Double(max(1, acceptedShares)) * 100, decimals: 3))
+        json.decimal(
+            "pool_rejection_rate",
+            FixedDecimal(Double(rejectedShares) / Double(max(1, acceptedShares)) * 100, decimals: 3))
         json.string("uptime", Self.uptime(seconds: uptimeAtStart + Int64(elapsedSeconds)))
         for (index, address) in pools.enumerated() {
             let number = index + 1
@@ -70,8 +72,11 @@ struct AsicMinerProfile: Sendable {
         let boardShare = hashrate5Min.value / 3
         var maxTemperature: Int64 = .min
         for board in 1...3 {
-            json.decimal("hashboard_\(board)_hashrate_5_min", FixedDecimal(boardShare * random.double(in: 0.97...1.03), decimals: decimals))
-            json.decimal("hashboard_\(board)_hashrate_30_min", FixedDecimal(hashrate30Min.value / 3, decimals: decimals))
+            json.decimal(
+                "hashboard_\(board)_hashrate_5_min",
+                FixedDecimal(boardShare * random.double(in: 0.97...1.03), decimals: decimals))
+            json.decimal(
+                "hashboard_\(board)_hashrate_30_min", FixedDecimal(hashrate30Min.value / 3, decimals: decimals))
             let temperatures = (Int64(random.integer(in: 58...78)), Int64(random.integer(in: 62...84)))
             json.integer("hashboard_\(board)_temp_1", temperatures.0)
             json.integer("hashboard_\(board)_temp_2", temperatures.1)

@@ -27,20 +27,27 @@ enum CpuGpuCatalog {
         Card(name: "AMD Radeon RX 580 8GB", speed: 0.45, watts: 120),
     ]
 
-    static let etc = GpuCoin(spellings: ["ethereum classic", "Ethereum Classic"], algorithm: "Etchash",
-                             hashesPerSecondPerCard: 98e6, pools: ["stratum+tcp://etc.2miners.com:1010"])
-    static let ravencoin = GpuCoin(spellings: ["ravencoin", "Ravencoin"], algorithm: "KawPow",
-                                   hashesPerSecondPerCard: 45e6, pools: ["stratum+tcp://rvn.2miners.com:6060"])
-    static let ergo = GpuCoin(spellings: ["ergo", "ERGO"], algorithm: "Autolykos2",
-                              hashesPerSecondPerCard: 240e6, pools: ["stratum+tcp://erg.2miners.com:8888"])
-    static let conflux = GpuCoin(spellings: ["conflux"], algorithm: "Octopus",
-                                 hashesPerSecondPerCard: 78e6, pools: ["stratum+tcp://cfx.f2pool.com:6800"])
-    static let kaspa = GpuCoin(spellings: ["kaspa", "Kaspa"], algorithm: "kHeavyHash",
-                               hashesPerSecondPerCard: 1.1e9, pools: ["stratum+tcp://kas.2miners.com:2020"])
-    static let alephium = GpuCoin(spellings: ["alephium", "Alephium"], algorithm: "Blake3",
-                                  hashesPerSecondPerCard: 2.6e9, pools: ["stratum+tcp://alph.2miners.com:2020"])
-    static let moneroOnGpu = GpuCoin(spellings: ["monero", "Monero"], algorithm: "RandomX",
-                                     hashesPerSecondPerCard: 1.6e3, pools: ["stratum+tcp://xmr.2miners.com:2222"])
+    static let etc = GpuCoin(
+        spellings: ["ethereum classic", "Ethereum Classic"], algorithm: "Etchash",
+        hashesPerSecondPerCard: 98e6, pools: ["stratum+tcp://etc.2miners.com:1010"])
+    static let ravencoin = GpuCoin(
+        spellings: ["ravencoin", "Ravencoin"], algorithm: "KawPow",
+        hashesPerSecondPerCard: 45e6, pools: ["stratum+tcp://rvn.2miners.com:6060"])
+    static let ergo = GpuCoin(
+        spellings: ["ergo", "ERGO"], algorithm: "Autolykos2",
+        hashesPerSecondPerCard: 240e6, pools: ["stratum+tcp://erg.2miners.com:8888"])
+    static let conflux = GpuCoin(
+        spellings: ["conflux"], algorithm: "Octopus",
+        hashesPerSecondPerCard: 78e6, pools: ["stratum+tcp://cfx.f2pool.com:6800"])
+    static let kaspa = GpuCoin(
+        spellings: ["kaspa", "Kaspa"], algorithm: "kHeavyHash",
+        hashesPerSecondPerCard: 1.1e9, pools: ["stratum+tcp://kas.2miners.com:2020"])
+    static let alephium = GpuCoin(
+        spellings: ["alephium", "Alephium"], algorithm: "Blake3",
+        hashesPerSecondPerCard: 2.6e9, pools: ["stratum+tcp://alph.2miners.com:2020"])
+    static let moneroOnGpu = GpuCoin(
+        spellings: ["monero", "Monero"], algorithm: "RandomX",
+        hashesPerSecondPerCard: 1.6e3, pools: ["stratum+tcp://xmr.2miners.com:2222"])
 
     /// Slot 1 coins; some rigs add a second coin in slot 2 (dual mining).
     static let primaryCoins = [etc, ravencoin, ergo, conflux, kaspa, moneroOnGpu]

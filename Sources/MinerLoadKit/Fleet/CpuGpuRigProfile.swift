@@ -49,8 +49,9 @@ struct CpuGpuRigProfile: Sendable {
         cpuName = cpuModel.name
         if primary.algorithm == "RandomX" || random.chance(0.35) {
             let unit: HashrateUnit = random.chance(0.5) ? .hashesPerSecond : .kilohashesPerSecond
-            cpu = CpuMining(name: cpuModel.name, spelling: random.pick(CpuGpuCatalog.cpuCoinSpellings), unit: unit,
-                            hashesPerSecond: cpuModel.hashesPerSecond, watts: cpuModel.watts)
+            cpu = CpuMining(
+                name: cpuModel.name, spelling: random.pick(CpuGpuCatalog.cpuCoinSpellings), unit: unit,
+                hashesPerSecond: cpuModel.hashesPerSecond, watts: cpuModel.watts)
         } else {
             cpu = nil
         }
@@ -64,12 +65,15 @@ struct CpuGpuRigProfile: Sendable {
         self.random = random
     }
 
-    private static func slot(for coin: CpuGpuCatalog.GpuCoin, card: CpuGpuCatalog.Card, random: inout SeededGenerator) -> Slot {
+    private static func slot(for coin: CpuGpuCatalog.GpuCoin, card: CpuGpuCatalog.Card, random: inout SeededGenerator)
+        -> Slot
+    {
         let perCard = coin.hashesPerSecondPerCard * card.speed
         let unit = random.pick(AsicCatalog.plausibleUnits(for: perCard))
         let typical = perCard / unit.factor
-        return Slot(coin: coin, spelling: random.pick(coin.spellings), unit: unit,
-                    decimals: typical >= 1000 ? 1 : (typical >= 1 ? 2 : 4))
+        return Slot(
+            coin: coin, spelling: random.pick(coin.spellings), unit: unit,
+            decimals: typical >= 1000 ? 1 : (typical >= 1 ? 2 : 4))
     }
 
     mutating func log(at now: Timestamp, elapsedSeconds: Double) -> GeneratedLog {
@@ -81,16 +85,19 @@ struct CpuGpuRigProfile: Sendable {
         var maxTemperature = Int64(random.integer(in: 48...82))
         json.integer("cpu_temp", maxTemperature)
         if let cpu {
-            let hashrate = FixedDecimal(cpu.hashesPerSecond * random.double(in: 0.94...1.03) / cpu.unit.factor,
-                                        decimals: cpu.unit == .hashesPerSecond ? 0 : 2)
+            let hashrate = FixedDecimal(
+                cpu.hashesPerSecond * random.double(in: 0.94...1.03) / cpu.unit.factor,
+                decimals: cpu.unit == .hashesPerSecond ? 0 : 2)
             json.decimal("cpu_hashrate", hashrate)
             json.string("cpu_hashrate_uom", cpu.unit.symbol)
             json.string("cpu_algorithm", "RandomX")
             json.string("cpu_coin_name", cpu.spelling)
             json.string("cpu_pool_address", "stratum+tcp://xmr.2miners.com:2222")
             json.string("cpu_wallet_address", wallet)
-            coins.append(.init(coin: CoinName.normalized(cpu.spelling),
-                               hashesPerSecond: Hashrate(hashrate.value, cpu.unit).hashesPerSecond))
+            coins.append(
+                .init(
+                    coin: CoinName.normalized(cpu.spelling),
+                    hashesPerSecond: Hashrate(hashrate.value, cpu.unit).hashesPerSecond))
         }
         let cpuPower = FixedDecimal(Double((cpu?.watts ?? 35) * random.double(in: 0.9...1.05)), decimals: 1)
         json.decimal("cpu_power", cpuPower)
@@ -114,7 +121,9 @@ struct CpuGpuRigProfile: Sendable {
             let watts = FixedDecimal(card.watts * random.double(in: 0.85...1.05), decimals: random.chance(0.5) ? 0 : 1)
             json.decimal("gpu_\(gpu)_power", watts)
             totalPower += watts.value
-            json.integer("gpu_\(gpu)_fan", fanUnit == "%" ? Int64(random.integer(in: 40...95)) : Int64(random.integer(in: 1400...3200)))
+            json.integer(
+                "gpu_\(gpu)_fan",
+                fanUnit == "%" ? Int64(random.integer(in: 40...95)) : Int64(random.integer(in: 1400...3200)))
         }
         json.string("gpu_fan_uom", fanUnit)
         for (index, slot) in slots.enumerated() {
@@ -124,8 +133,10 @@ struct CpuGpuRigProfile: Sendable {
             json.string("gpu_coin_name_\(number)", slot.spelling)
             json.string("gpu_pool_address_\(number)", slot.coin.pools.first)
             json.string("gpu_wallet_address_\(number)", wallet)
-            coins.append(.init(coin: CoinName.normalized(slot.spelling),
-                               hashesPerSecond: Hashrate(slotSums[index], slot.unit).hashesPerSecond))
+            coins.append(
+                .init(
+                    coin: CoinName.normalized(slot.spelling),
+                    hashesPerSecond: Hashrate(slotSums[index], slot.unit).hashesPerSecond))
         }
         json.string("lan_ip", lanIp)
         json.string("wan_ip", wanIp)

@@ -50,7 +50,9 @@ public struct Fleet: Sendable {
         }
         var random = SeededGenerator(seed: seed, stream: .max)
         order = Self.interleavedOrder(asicCount: asicCount, cpuGpuCount: cpuGpuCount, random: &random)
-        lastInsertedAt = [.asic: Array(repeating: .min, count: asicCount), .cpuGpu: Array(repeating: .min, count: cpuGpuCount)]
+        lastInsertedAt = [
+            .asic: Array(repeating: .min, count: asicCount), .cpuGpu: Array(repeating: .min, count: cpuGpuCount),
+        ]
         self.churn = churn.map { ChurnPlan(configuration: $0, seed: seed) }
         self.badFraction = badFraction
         self.random = random
@@ -61,7 +63,8 @@ public struct Fleet: Sendable {
     public func count(of kind: MinerKind) -> Int { kind == .asic ? asicCount : cpuGpuCount }
 
     /// Both kinds mixed evenly through a round, in a shuffled order so ids do not report in sequence.
-    private static func interleavedOrder(asicCount: Int, cpuGpuCount: Int, random: inout SeededGenerator) -> [MinerSlot] {
+    private static func interleavedOrder(asicCount: Int, cpuGpuCount: Int, random: inout SeededGenerator) -> [MinerSlot]
+    {
         var asicIndexes = Array(0..<asicCount)
         var rigIndexes = Array(0..<cpuGpuCount)
         shuffle(&asicIndexes, random: &random)

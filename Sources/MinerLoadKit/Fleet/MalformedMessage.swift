@@ -22,23 +22,38 @@ public enum MalformedMessage: String, Sendable, CaseIterable, Codable {
         case .notAnObject:
             return (kind.logRoutingKey, Array("[\(asic ? "\"asic_miner.log\"" : "\"cpu_gpu_miner.log\""), 1, 2]".utf8))
         case .missingRequiredField:
-            return (kind.logRoutingKey, JSONBodyEditing.removing(key: asic ? "hashrate_uom" : "cpu_gpu_miner_id", from: goodBody))
+            return (
+                kind.logRoutingKey,
+                JSONBodyEditing.removing(key: asic ? "hashrate_uom" : "cpu_gpu_miner_id", from: goodBody)
+            )
         case .wrongType:
-            return (kind.logRoutingKey,
-                    JSONBodyEditing.replacing(key: asic ? "power" : "cpu_temp", with: "\"hot\"", in: goodBody))
+            return (
+                kind.logRoutingKey,
+                JSONBodyEditing.replacing(key: asic ? "power" : "cpu_temp", with: "\"hot\"", in: goodBody)
+            )
         case .negativeNumber:
-            return (kind.logRoutingKey,
-                    JSONBodyEditing.replacing(key: asic ? "power" : "gpu_1_power", with: "-120", in: goodBody))
+            return (
+                kind.logRoutingKey,
+                JSONBodyEditing.replacing(key: asic ? "power" : "gpu_1_power", with: "-120", in: goodBody)
+            )
         case .unknownHashrateUnit:
-            return (kind.logRoutingKey,
-                    JSONBodyEditing.replacing(key: asic ? "hashrate_uom" : "gpu_hashrate_uom_1", with: "\"ZH/s\"", in: goodBody))
+            return (
+                kind.logRoutingKey,
+                JSONBodyEditing.replacing(
+                    key: asic ? "hashrate_uom" : "gpu_hashrate_uom_1", with: "\"ZH/s\"", in: goodBody)
+            )
         case .stringTooLong:
             let long = "\"" + String(repeating: "x", count: 300) + "\""
-            return (kind.logRoutingKey, JSONBodyEditing.replacing(key: asic ? "pool_1_user" : "lan_ip", with: long, in: goodBody))
+            return (
+                kind.logRoutingKey,
+                JSONBodyEditing.replacing(key: asic ? "pool_1_user" : "lan_ip", with: long, in: goodBody)
+            )
         case .partialCoinGroup:
             // ASIC logs have no coin group, so their equivalent is a missing coin name.
-            return (kind.logRoutingKey,
-                    JSONBodyEditing.removing(key: asic ? "coin_name" : "gpu_algorithm_1", from: goodBody))
+            return (
+                kind.logRoutingKey,
+                JSONBodyEditing.removing(key: asic ? "coin_name" : "gpu_algorithm_1", from: goodBody)
+            )
         case .unknownRoutingKey:
             return (kind.unknownRoutingKey, goodBody)
         }
@@ -56,7 +71,8 @@ enum JSONBodyEditing {
     static func removing(key: String, from body: [UInt8]) -> [UInt8] {
         let needle = Array("\"\(key)\":".utf8)
         guard let keyStart = firstIndex(of: needle, in: body),
-              let (_, valueEnd) = valueRange(of: key, in: body) else { return body }
+            let (_, valueEnd) = valueRange(of: key, in: body)
+        else { return body }
         if valueEnd < body.count, body[valueEnd] == UInt8(ascii: ",") {
             return Array(body[..<keyStart]) + Array(body[(valueEnd + 1)...])
         }

@@ -10,7 +10,6 @@ extension MinerKind {
     public var unknownRoutingKey: String { messagePrefix + ".reboot" }
     /// The key of "live/registered" in the aggregated payload.
     public var aliveKey: String { messagePrefix + "_alive" }
-    public var label: String { self == .asic ? "ASIC" : "CPU/GPU" }
 }
 
 /// What one log adds to its kind's aggregated index while it is the miner's latest and live.

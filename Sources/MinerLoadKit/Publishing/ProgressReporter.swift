@@ -19,15 +19,19 @@ public struct ProgressReporter: Sendable {
             let now = ContinuousClock.now
             let counts = counters.snapshot
             let rate = Double(counts.sent - previous.sent) / (now - previousAt).secondsValue
-            FileHandle.standardError.write(Data((Self.line(counts, rate: rate, elapsed: (now - startedAt).secondsValue,
-                                                          inFlight: window.inUse) + "\n").utf8))
+            FileHandle.standardError.write(
+                Data(
+                    (Self.line(
+                        counts, rate: rate, elapsed: (now - startedAt).secondsValue,
+                        inFlight: window.inUse) + "\n").utf8))
             previous = counts
             previousAt = now
         }
     }
 
     static func line(_ counts: LoadCounts, rate: Double, elapsed: Double, inFlight: Int) -> String {
-        var text = "[\(String(format: "%6.1f", elapsed))s] sent \(counts.sent)  confirmed \(counts.confirmed)  "
+        var text =
+            "[\(String(format: "%6.1f", elapsed))s] sent \(counts.sent)  confirmed \(counts.confirmed)  "
             + "rate \(Int(rate.rounded()))/s  in flight \(inFlight)  nacks \(counts.nacked)"
         if counts.failed > 0 { text += "  failed \(counts.failed)" }
         if counts.republished > 0 { text += "  republished \(counts.republished)" }

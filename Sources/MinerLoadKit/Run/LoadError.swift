@@ -9,7 +9,8 @@ public enum LoadError: Error, Sendable, CustomStringConvertible {
         case .brokerUnreachable(let url, let reason):
             return "cannot reach the broker at \(url): \(reason)"
         case .brokerLost(let url, let reason):
-            return "lost the broker at \(url) while sending and it did not come back within the reconnect timeout: \(reason)"
+            return
+                "lost the broker at \(url) while sending and it did not come back within the reconnect timeout: \(reason)"
         case .snapshotListenerFailed(let url, let reason):
             return "cannot bind the --verify queues to the output exchanges at \(url): \(reason)"
         }

@@ -29,7 +29,9 @@ public struct LoadRun: Sendable {
         let publisher = AMQPPublisher(
             settings: settings,
             configuration: .init(
-                topology: Topology(exchanges: [ExchangeDeclaration(name: configuration.exchange, kind: .topic, durable: true)]),
+                topology: Topology(exchanges: [
+                    ExchangeDeclaration(name: configuration.exchange, kind: .topic, durable: true)
+                ]),
                 whenBlocked: .wait(upTo: .seconds(30)), backoff: configuration.reconnectBackoff),
             logger: logger)
         publisher.start()
@@ -77,7 +79,8 @@ public struct LoadRun: Sendable {
             }
         }
 
-        let ledger = SharedLedger(MinerLedger(asicCount: configuration.asicCount, cpuGpuCount: configuration.cpuGpuCount))
+        let ledger = SharedLedger(
+            MinerLedger(asicCount: configuration.asicCount, cpuGpuCount: configuration.cpuGpuCount))
         let window = PublishWindow(capacity: configuration.window)
         let dispatcher = MessageDispatcher(
             publisher: publisher, configuration: configuration, runID: runID, window: window, counters: counters,
@@ -88,27 +91,31 @@ public struct LoadRun: Sendable {
             deactivatedFraction: configuration.register ? configuration.deactivatedFraction : 0)
 
         let startedAt = ContinuousClock.now
-        let progress = showsProgress
+        let progress =
+            showsProgress
             ? Task { await ProgressReporter(counters: counters, window: window).run(startedAt: startedAt) } : nil
         defer { progress?.cancel() }
 
         // The send phase starts after registration, so the achieved rate counts the paced traffic only.
-        let sendResult: Result<(startedAt: ContinuousClock.Instant, confirmedBefore: Int, usage: ProcessUsage), LoadError> =
-            await withDiscardingTaskGroup { group in
-                do throws(LoadError) {
-                    if configuration.register {
-                        try await register(fleet, kinds: kinds, dispatcher: dispatcher, publisher: publisher, group: &group)
+        let sendResult:
+            Result<(startedAt: ContinuousClock.Instant, confirmedBefore: Int, usage: ProcessUsage), LoadError> =
+                await withDiscardingTaskGroup { group in
+                    do throws(LoadError) {
+                        if configuration.register {
+                            try await register(
+                                fleet, kinds: kinds, dispatcher: dispatcher, publisher: publisher, group: &group)
+                        }
+                        let confirmedBefore = counters.snapshot.confirmed
+                        let sendStartedAt = ContinuousClock.now
+                        let usage = ProcessUsage.now()
+                        try await send(
+                            &fleet, kinds: probing ? kinds : [], runID: runID, dispatcher: dispatcher,
+                            publisher: publisher, group: &group)
+                        return .success((sendStartedAt, confirmedBefore, usage))
+                    } catch {
+                        return .failure(error)
                     }
-                    let confirmedBefore = counters.snapshot.confirmed
-                    let sendStartedAt = ContinuousClock.now
-                    let usage = ProcessUsage.now()
-                    try await send(&fleet, kinds: probing ? kinds : [], runID: runID, dispatcher: dispatcher,
-                                   publisher: publisher, group: &group)
-                    return .success((sendStartedAt, confirmedBefore, usage))
-                } catch {
-                    return .failure(error)
                 }
-            }
         progress?.cancel()
         let sendEndedAt = ContinuousClock.now
         let usageAtSendEnd = ProcessUsage.now()
@@ -178,9 +185,11 @@ public struct LoadRun: Sendable {
             for index in 0..<fleet.count(of: kind) {
                 let slot = MinerSlot(kind: kind, index: index)
                 let now = Date()
-                batch.append(dispatcher.message(
-                    routingKey: kind.upsertRoutingKey, body: fleet.upsertBody(for: slot, at: Timestamp(now)), sentAt: now,
-                    role: .upsert(slot, activated: fleet.isActivated(slot))))
+                batch.append(
+                    dispatcher.message(
+                        routingKey: kind.upsertRoutingKey, body: fleet.upsertBody(for: slot, at: Timestamp(now)),
+                        sentAt: now,
+                        role: .upsert(slot, activated: fleet.isActivated(slot))))
                 if batch.count == batchSize {
                     try await ensureConnected(publisher)
                     await dispatcher.dispatch(batch, in: &group)
@@ -248,9 +257,10 @@ public struct LoadRun: Sendable {
             }
             while used < slots, !probesOwed.isEmpty {
                 let kind = probesOwed.removeFirst()
-                batch.append(dispatcher.message(
-                    routingKey: kind.canaryRoutingKey, body: LagProbe.body(canaryID: canaryID, serial: probeSerial),
-                    sentAt: wallClock, role: .probe(kind, serial: probeSerial)))
+                batch.append(
+                    dispatcher.message(
+                        routingKey: kind.canaryRoutingKey, body: LagProbe.body(canaryID: canaryID, serial: probeSerial),
+                        sentAt: wallClock, role: .probe(kind, serial: probeSerial)))
                 used += 1
             }
             while used < slots {
@@ -259,11 +269,13 @@ public struct LoadRun: Sendable {
                 case .silent:
                     continue
                 case .log(let slot, let log, let insertedAt):
-                    batch.append(dispatcher.message(
-                        routingKey: slot.kind.logRoutingKey, body: log.body, sentAt: wallClock,
-                        role: .log(slot, .init(insertedAt: insertedAt, contribution: log.contribution))))
+                    batch.append(
+                        dispatcher.message(
+                            routingKey: slot.kind.logRoutingKey, body: log.body, sentAt: wallClock,
+                            role: .log(slot, .init(insertedAt: insertedAt, contribution: log.contribution))))
                 case .malformed(_, _, let routingKey, let body):
-                    batch.append(dispatcher.message(routingKey: routingKey, body: body, sentAt: wallClock, role: .malformed))
+                    batch.append(
+                        dispatcher.message(routingKey: routingKey, body: body, sentAt: wallClock, role: .malformed))
                 }
             }
             messages += batch.count
@@ -280,8 +292,9 @@ public struct LoadRun: Sendable {
         case .connected, .blocked: return
         default: break
         }
-        logger.warning("publisher disconnected; waiting for it to reconnect",
-                       metadata: ["timeout": "\(configuration.reconnectTimeout)"])
+        logger.warning(
+            "publisher disconnected; waiting for it to reconnect",
+            metadata: ["timeout": "\(configuration.reconnectTimeout)"])
         do {
             try await publisher.waitUntilConnected(timeout: configuration.reconnectTimeout)
         } catch {

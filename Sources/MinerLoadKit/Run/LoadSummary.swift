@@ -62,30 +62,40 @@ public struct LoadSummary: Sendable, Codable {
 
     public func text() -> String {
         var lines: [String] = []
-        lines.append("miner-load: \(asicMiners) ASIC + \(cpuGpuMiners) CPU/GPU miners, seed \(seed), report every "
-            + "\(Self.seconds(reportIntervalSeconds)), rate \(requestedRate), to '\(exchange)' at \(broker)")
-        lines.append("sent \(counts.sent) in \(Self.seconds(sendSeconds)) (\(counts.logs) logs, \(counts.upserts) upserts, "
-            + "\(counts.malformed) malformed, \(counts.probes) lag probes); confirmed \(counts.confirmed), "
-            + "\(Int(achievedRate.rounded())) msg/s")
+        lines.append(
+            "miner-load: \(asicMiners) ASIC + \(cpuGpuMiners) CPU/GPU miners, seed \(seed), report every "
+                + "\(Self.seconds(reportIntervalSeconds)), rate \(requestedRate), to '\(exchange)' at \(broker)")
+        lines.append(
+            "sent \(counts.sent) in \(Self.seconds(sendSeconds)) (\(counts.logs) logs, \(counts.upserts) upserts, "
+                + "\(counts.malformed) malformed, \(counts.probes) lag probes); confirmed \(counts.confirmed), "
+                + "\(Int(achievedRate.rounded())) msg/s")
         if let p99 = scheduleDelay.p99, let max = scheduleDelay.max {
-            lines.append("generator: behind its pace by p99 \(Self.milliseconds(p99)), max \(Self.milliseconds(max)) "
-                + "(schedule → hand-over, \(scheduleDelay.samples) batches); CPU \(Self.seconds(cpu.sendSeconds)) "
-                + "while sending" + (cpu.microsecondsPerMessage.map { String(format: ", %.1f µs a message", $0) } ?? ""))
+            lines.append(
+                "generator: behind its pace by p99 \(Self.milliseconds(p99)), max \(Self.milliseconds(max)) "
+                    + "(schedule → hand-over, \(scheduleDelay.samples) batches); CPU \(Self.seconds(cpu.sendSeconds)) "
+                    + "while sending"
+                    + (cpu.microsecondsPerMessage.map { String(format: ", %.1f µs a message", $0) } ?? ""))
         }
         if counts.republished > 0 {
-            lines.append("republished \(counts.republished) (\(counts.republishedMalformed) malformed) whose connection "
-                + "dropped before the broker confirmed them")
+            lines.append(
+                "republished \(counts.republished) (\(counts.republishedMalformed) malformed) whose connection "
+                    + "dropped before the broker confirmed them")
         }
         if counts.nacked + counts.failed + counts.unroutable > 0 {
-            lines.append("nacked \(counts.nacked), unanswered \(counts.failed), unroutable \(counts.unroutable)"
-                + (counts.lastFailure.map { "; last failure: \($0)" } ?? ""))
+            lines.append(
+                "nacked \(counts.nacked), unanswered \(counts.failed), unroutable \(counts.unroutable)"
+                    + (counts.lastFailure.map { "; last failure: \($0)" } ?? ""))
         }
         if counts.unroutable > 0 {
-            lines.append("warning: unroutable messages reached no queue; is miner-index running with its queue bound to '\(exchange)'?")
+            lines.append(
+                "warning: unroutable messages reached no queue; is miner-index running with its queue bound to '\(exchange)'?"
+            )
         }
         guard let verification else { return lines.joined(separator: "\n") }
         if verification.passed {
-            lines.append("verify: PASSED, snapshots matched \(Self.seconds(verification.convergedAfterSeconds ?? 0)) after the last confirm")
+            lines.append(
+                "verify: PASSED, snapshots matched \(Self.seconds(verification.convergedAfterSeconds ?? 0)) after the last confirm"
+            )
         } else if let failure = verification.failures.first {
             lines.append("verify: FAILED, \(failure)")
             for other in verification.failures.dropFirst() { lines.append("  also: \(other)") }
@@ -93,36 +103,46 @@ public struct LoadSummary: Sendable, Codable {
             lines.append("verify: FAILED, the snapshots did not match within the timeout")
         }
         for kind in verification.kinds {
-            let doubt = kind.minersInDoubt > 0 ? ", \(kind.minersInDoubt) miners at the expiry boundary or in doubt" : ""
-            lines.append("  \(kind.kind.label): \(kind.matched ? "match" : "MISMATCH") on \(kind.exchange) "
-                + "(\(kind.snapshotsReceived) snapshots; \(kind.indexSnapshotsReceived) on \(kind.indexExchange)\(doubt))")
+            let doubt =
+                kind.minersInDoubt > 0 ? ", \(kind.minersInDoubt) miners at the expiry boundary or in doubt" : ""
+            lines.append(
+                "  \(kind.kind.label): \(kind.matched ? "match" : "MISMATCH") on \(kind.exchange) "
+                    + "(\(kind.snapshotsReceived) snapshots; \(kind.indexSnapshotsReceived) on \(kind.indexExchange)\(doubt))"
+            )
             if let expected = kind.expected, let observed = kind.observed {
-                lines.append("    alive expected \(expected.live)/\(expected.registered), got \(observed.live)/\(observed.registered); "
-                    + "power expected \(expected.totalPower) W, got \(observed.totalPower) W; offline/disabled expected "
-                    + "\(expected.offlineAndDisabled), got \(observed.offlineAndDisabled); max_temp expected "
-                    + "\(expected.maxTemperature), got \(observed.maxTemperature)")
+                lines.append(
+                    "    alive expected \(expected.live)/\(expected.registered), got \(observed.live)/\(observed.registered); "
+                        + "power expected \(expected.totalPower) W, got \(observed.totalPower) W; offline/disabled expected "
+                        + "\(expected.offlineAndDisabled), got \(observed.offlineAndDisabled); max_temp expected "
+                        + "\(expected.maxTemperature), got \(observed.maxTemperature)")
             }
             if let p50 = kind.lag.p50, let p99 = kind.lag.p99 {
-                lines.append("    lag p50 \(Self.milliseconds(p50)), p99 \(Self.milliseconds(p99)) (\(kind.lag.samples) probes)")
+                lines.append(
+                    "    lag p50 \(Self.milliseconds(p50)), p99 \(Self.milliseconds(p99)) (\(kind.lag.samples) probes)")
             }
             for difference in kind.differences { lines.append("    - \(difference)") }
             if let rebuilt = kind.rebuiltIndex {
                 let against = rebuilt.keyframeSequence.map { "keyframe \($0)" } ?? "no keyframe in time"
-                lines.append("    rebuilt index (\(rebuilt.keyframes) keyframes, \(rebuilt.deltas) deltas, \(rebuilt.gaps) gaps, "
-                    + "\(rebuilt.splitMessages) split messages, \(rebuilt.keyframeRequests) requests): "
-                    + "\(rebuilt.matched ? "equals" : "DIFFERS FROM") \(against)"
-                    + (rebuilt.difference.map { "; \($0)" } ?? ""))
+                lines.append(
+                    "    rebuilt index (\(rebuilt.keyframes) keyframes, \(rebuilt.deltas) deltas, \(rebuilt.gaps) gaps, "
+                        + "\(rebuilt.splitMessages) split messages, \(rebuilt.keyframeRequests) requests): "
+                        + "\(rebuilt.matched ? "equals" : "DIFFERS FROM") \(against)"
+                        + (rebuilt.difference.map { "; \($0)" } ?? ""))
             }
         }
         let lag = verification.lag
         if let p50 = lag.p50, let p95 = lag.p95, let p99 = lag.p99, let max = lag.max {
-            lines.append("lag (broker confirm → first aggregated snapshot reflecting it, \(lag.samples) probes): "
-                + "p50 \(Self.milliseconds(p50)), p95 \(Self.milliseconds(p95)), p99 \(Self.milliseconds(p99)), max \(Self.milliseconds(max))")
+            lines.append(
+                "lag (broker confirm → first aggregated snapshot reflecting it, \(lag.samples) probes): "
+                    + "p50 \(Self.milliseconds(p50)), p95 \(Self.milliseconds(p95)), p99 \(Self.milliseconds(p99)), max \(Self.milliseconds(max))"
+            )
         } else {
             lines.append("lag: no probe reached a snapshot")
         }
         if verification.unreadableSnapshots > 0 {
-            lines.append("unreadable snapshots: \(verification.unreadableSnapshots) (\(verification.lastUnreadableSnapshot ?? ""))")
+            lines.append(
+                "unreadable snapshots: \(verification.unreadableSnapshots) (\(verification.lastUnreadableSnapshot ?? ""))"
+            )
         }
         return lines.joined(separator: "\n")
     }

@@ -39,8 +39,10 @@ final class MessageDispatcher: Sendable {
     private let serial = Mutex<UInt64>(0)
     private let gaveUp = Mutex<String?>(nil)
 
-    init(publisher: AMQPPublisher, configuration: LoadConfiguration, runID: String, window: PublishWindow,
-         counters: LoadCounters, ledger: SharedLedger, lag: LagTracker, scheduleDelays: ScheduleDelays) {
+    init(
+        publisher: AMQPPublisher, configuration: LoadConfiguration, runID: String, window: PublishWindow,
+        counters: LoadCounters, ledger: SharedLedger, lag: LagTracker, scheduleDelays: ScheduleDelays
+    ) {
         self.publisher = publisher
         exchange = configuration.exchange
         persistent = configuration.persistent

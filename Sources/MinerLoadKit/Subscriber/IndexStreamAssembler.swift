@@ -1,5 +1,5 @@
-import MinerIndex
 import Foundation
+import MinerIndex
 
 /// The reference subscriber's logic, without I/O: it joins the parts of a message, applies keyframes and deltas
 /// to the index it holds, notices gaps, and says when to ask for a keyframe (see the README's "Keyframes and
@@ -19,10 +19,12 @@ public struct IndexStreamAssembler: Sendable {
 
         public static func of(_ kind: MinerKind) -> Keys {
             kind == .asic
-                ? Keys(minerMap: "asic_miner_map", operationalMap: "asic_miner_operational_map",
-                       aggregated: "asic_miner_aggregated_index")
-                : Keys(minerMap: "cpu_gpu_miner_map", operationalMap: "cpu_gpu_miner_operational_map",
-                       aggregated: "aggregated_index")
+                ? Keys(
+                    minerMap: "asic_miner_map", operationalMap: "asic_miner_operational_map",
+                    aggregated: "asic_miner_aggregated_index")
+                : Keys(
+                    minerMap: "cpu_gpu_miner_map", operationalMap: "cpu_gpu_miner_operational_map",
+                    aggregated: "aggregated_index")
         }
 
         var removedMiners: String { "\(minerMap)_removed" }
@@ -199,7 +201,7 @@ public struct IndexStreamAssembler: Sendable {
             var missed = false
             let complete = part.json.forEachMember(of: changed) { member in
                 guard !missed, let id = part.json.integer(member.key), let held = current.logs[id],
-                      let merged = Self.splice(part.json, fields: member.value, into: held)
+                    let merged = Self.splice(part.json, fields: member.value, into: held)
                 else {
                     missed = true
                     return
@@ -298,15 +300,18 @@ public struct IndexStreamAssembler: Sendable {
             return "\(keys.aggregated) differs: rebuilt \(String(decoding: held.aggregated, as: UTF8.self))"
                 + " keyframe \(String(decoding: keyframe.aggregated, as: UTF8.self))"
         }
-        for (name, rebuilt, fresh) in [(keys.minerMap, held.miners, keyframe.miners),
-                                       (keys.operationalMap, held.logs, keyframe.logs)] where rebuilt != fresh {
+        for (name, rebuilt, fresh) in [
+            (keys.minerMap, held.miners, keyframe.miners),
+            (keys.operationalMap, held.logs, keyframe.logs),
+        ] where rebuilt != fresh {
             let ids = Set(rebuilt.keys).union(fresh.keys).sorted()
             let differing = ids.first { id in
                 guard let mine = rebuilt[id], let theirs = fresh[id] else { return true }
                 return !sameMeaning(mine, theirs)
             }
             if let id = differing {
-                return "\(name)[\(id)] differs: rebuilt \(rebuilt[id].map { String(decoding: $0, as: UTF8.self) } ?? "absent")"
+                return
+                    "\(name)[\(id)] differs: rebuilt \(rebuilt[id].map { String(decoding: $0, as: UTF8.self) } ?? "absent")"
                     + " keyframe \(fresh[id].map { String(decoding: $0, as: UTF8.self) } ?? "absent")"
             }
         }
@@ -316,7 +321,7 @@ public struct IndexStreamAssembler: Sendable {
     private static func sameMeaning(_ one: [UInt8], _ other: [UInt8]) -> Bool {
         if one == other { return true }
         guard let first = try? JSONSerialization.jsonObject(with: Data(one), options: [.fragmentsAllowed]),
-              let second = try? JSONSerialization.jsonObject(with: Data(other), options: [.fragmentsAllowed])
+            let second = try? JSONSerialization.jsonObject(with: Data(other), options: [.fragmentsAllowed])
         else { return false }
         return canonical(first) == canonical(second)
     }
@@ -324,10 +329,10 @@ public struct IndexStreamAssembler: Sendable {
     private static func stamp(of part: Part) -> Stamp? {
         let json = part.json
         guard let sequence = part.members["sequence"].flatMap(json.unsigned),
-              let chain = part.members["chain"].flatMap(json.plainString),
-              let number = part.members["part"].flatMap(json.unsigned),
-              let parts = part.members["parts"].flatMap(json.unsigned),
-              number >= 1, number <= parts, parts <= 1_000_000
+            let chain = part.members["chain"].flatMap(json.plainString),
+            let number = part.members["part"].flatMap(json.unsigned),
+            let parts = part.members["parts"].flatMap(json.unsigned),
+            number >= 1, number <= parts, parts <= 1_000_000
         else { return nil }
         return Stamp(
             sequence: sequence, previousSequence: part.members["previous_sequence"].flatMap(json.unsigned),
@@ -362,7 +367,9 @@ enum CanonicalJSON {
         switch value {
         case let object as [String: Any]:
             bytes.append(UInt8(ascii: "{"))
-            for (offset, entry) in object.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+            for (offset, entry) in object.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
+                .enumerated()
+            {
                 if offset > 0 { bytes.append(UInt8(ascii: ",")) }
                 writeString(entry.key, to: &bytes)
                 bytes.append(UInt8(ascii: ":"))

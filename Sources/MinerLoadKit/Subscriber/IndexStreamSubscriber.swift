@@ -1,7 +1,7 @@
 import AMQP
-import MinerIndex
 import Foundation
 import Logging
+import MinerIndex
 import Synchronization
 
 /// The reference subscriber of one kind's full index: one private queue bound to the keyframe and the delta
@@ -19,7 +19,9 @@ public final class IndexStreamSubscriber: Sendable {
         public var delta: String
         public var keyframeRequests: String
 
-        public init(keyframe: String, delta: String? = nil, keyframeRequests: String = DefaultExchangeNames.keyframeRequests) {
+        public init(
+            keyframe: String, delta: String? = nil, keyframeRequests: String = DefaultExchangeNames.keyframeRequests
+        ) {
             self.keyframe = keyframe
             self.delta = delta ?? DefaultExchangeNames.delta(of: keyframe)
             self.keyframeRequests = keyframeRequests

@@ -32,7 +32,8 @@ struct RawJSON {
     }
 
     private static func isWhitespace(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\t")
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
+            || byte == UInt8(ascii: "\t")
     }
 
     /// The members of the object at `range`, in order; nil if it is not an object.
@@ -104,7 +105,8 @@ struct RawJSON {
         guard !range.isEmpty else { return nil }
         if bytes[range.lowerBound] == UInt8(ascii: "-") {
             guard let magnitude = unsigned((range.lowerBound + 1)..<range.upperBound),
-                  magnitude <= UInt64(Int64.max) + 1 else { return nil }
+                magnitude <= UInt64(Int64.max) + 1
+            else { return nil }
             return magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
         }
         guard let magnitude = unsigned(range), magnitude <= UInt64(Int64.max) else { return nil }
@@ -115,7 +117,8 @@ struct RawJSON {
     /// keys and chain ids have none).
     func plainString(_ range: Range<Int>) -> String? {
         guard range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "\""),
-              bytes[range.upperBound - 1] == UInt8(ascii: "\"") else { return nil }
+            bytes[range.upperBound - 1] == UInt8(ascii: "\"")
+        else { return nil }
         let inner = (range.lowerBound + 1)..<(range.upperBound - 1)
         guard !bytes[inner].contains(UInt8(ascii: "\\")) else { return nil }
         return String(decoding: bytes[inner], as: UTF8.self)
@@ -140,7 +143,7 @@ struct RawJSON {
             while position < bytes.count {
                 switch bytes[position] {
                 case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), UInt8(ascii: " "), UInt8(ascii: "\n"),
-                     UInt8(ascii: "\r"), UInt8(ascii: "\t"):
+                    UInt8(ascii: "\r"), UInt8(ascii: "\t"):
                     return position > start ? position : nil
                 case UInt8(ascii: "\""), UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: ":"):
                     return nil

@@ -33,7 +33,9 @@ public struct AggregatedSnapshot: Sendable, Hashable {
     public enum ParseError: Error, CustomStringConvertible {
         case invalid(String)
         public var description: String {
-            switch self { case .invalid(let reason): return "unreadable aggregated snapshot: \(reason)" }
+            switch self {
+            case .invalid(let reason): return "unreadable aggregated snapshot: \(reason)"
+            }
         }
     }
 
@@ -46,30 +48,40 @@ public struct AggregatedSnapshot: Sendable, Hashable {
         guard parts.count == 2, let live = Int(parts[0]), let registered = Int(parts[1]) else {
             throw ParseError.invalid("\(kind.aliveKey) is '\(alive)', not 'n/m'")
         }
-        guard let power = (object["total_power"] as? NSNumber)?.doubleValue else { throw ParseError.invalid("no total_power") }
-        guard let sequence = (object["sequence"] as? NSNumber)?.int64Value else { throw ParseError.invalid("no sequence") }
-        guard let generatedText = object["generated_at"] as? String, let generatedAt = ISO8601Timestamp.parse(generatedText)
+        guard let power = (object["total_power"] as? NSNumber)?.doubleValue else {
+            throw ParseError.invalid("no total_power")
+        }
+        guard let sequence = (object["sequence"] as? NSNumber)?.int64Value else {
+            throw ParseError.invalid("no sequence")
+        }
+        guard let generatedText = object["generated_at"] as? String,
+            let generatedAt = ISO8601Timestamp.parse(generatedText)
         else { throw ParseError.invalid("no readable generated_at") }
-        guard let map = object["coin_hashrate_map"] as? [String: Any] else { throw ParseError.invalid("no coin_hashrate_map") }
+        guard let map = object["coin_hashrate_map"] as? [String: Any] else {
+            throw ParseError.invalid("no coin_hashrate_map")
+        }
         var coins: [String: Double] = [:]
         for (coin, entry) in map {
             guard let pair = entry as? [Any], pair.count == 2, let value = (pair[0] as? NSNumber)?.doubleValue,
-                  let symbol = pair[1] as? String,
-                  let unit = HashrateUnit.allCases.first(where: { $0.symbol == symbol })
+                let symbol = pair[1] as? String,
+                let unit = HashrateUnit.allCases.first(where: { $0.symbol == symbol })
             else { throw ParseError.invalid("coin_hashrate_map[\(coin)] is not [number, unit]") }
             coins[coin] = value * unit.factor
         }
         guard let counts = object["status_counts"] as? [String: Any],
-              let online = (counts["online"] as? NSNumber)?.intValue, let stale = (counts["stale"] as? NSNumber)?.intValue,
-              let offline = (counts["offline"] as? NSNumber)?.intValue,
-              let disabled = (counts["disabled"] as? NSNumber)?.intValue
+            let online = (counts["online"] as? NSNumber)?.intValue,
+            let stale = (counts["stale"] as? NSNumber)?.intValue,
+            let offline = (counts["offline"] as? NSNumber)?.intValue,
+            let disabled = (counts["disabled"] as? NSNumber)?.intValue
         else { throw ParseError.invalid("no status_counts with online, stale, offline and disabled") }
         guard let thermal = object["thermal"] as? [String: Any], let maxTemperature = thermal["max_temp"],
-              maxTemperature is NSNull || maxTemperature is NSNumber
+            maxTemperature is NSNull || maxTemperature is NSNumber
         else { throw ParseError.invalid("no thermal.max_temp") }
         var coinPower: [String: Double] = [:]
         if kind == .asic {
-            guard let map = object["coin_power_map"] as? [String: Any] else { throw ParseError.invalid("no coin_power_map") }
+            guard let map = object["coin_power_map"] as? [String: Any] else {
+                throw ParseError.invalid("no coin_power_map")
+            }
             for (coin, watts) in map {
                 guard let value = (watts as? NSNumber)?.doubleValue else {
                     throw ParseError.invalid("coin_power_map[\(coin)] is not a number")

@@ -30,7 +30,8 @@ struct ConvergenceCheck: Sendable {
                     entries: ledger.entries(of: kind), at: latest.generatedAt,
                     offlineAfter: verification.offlineAfter, sweepInterval: verification.sweepInterval)
                 evaluations[kind] = Evaluation(
-                    snapshot: latest, expected: expected, comparison: TotalsComparison(expected: expected, observed: latest))
+                    snapshot: latest, expected: expected,
+                    comparison: TotalsComparison(expected: expected, observed: latest))
             }
             if kinds.allSatisfy({ evaluations[$0]?.comparison.matches == true }) {
                 convergedAt = kinds.compactMap { evaluations[$0]?.snapshot.arrivedAt }.max()
@@ -61,7 +62,8 @@ struct ConvergenceCheck: Sendable {
                 differences: evaluation?.comparison.differences
                     ?? ["no snapshot arrived on \(exchange) — is miner-index running, publishing to these exchanges?"],
                 snapshotsReceived: watch.counts(on: exchange).received,
-                indexExchange: indexExchange, indexSnapshotsReceived: index.received, indexSnapshotBytes: index.lastBytes,
+                indexExchange: indexExchange, indexSnapshotsReceived: index.received,
+                indexSnapshotBytes: index.lastBytes,
                 minersInDoubt: evaluation?.expected.minersInDoubt ?? 0, lag: watch.lag.summary(of: kind),
                 expected: evaluation.map { VerificationReport.Totals($0.expected) },
                 observed: evaluation.map { VerificationReport.Totals($0.snapshot) },

@@ -65,8 +65,9 @@ public struct ExpectedTotals: Sendable, Hashable {
         var outcomes: [Outcome] = []
         for entry in entries {
             outcomes.removeAll(keepingCapacity: true)
-            possibleOutcomes(of: entry, certainlyLiveFrom: certainlyLiveFrom,
-                             certainlyExpiredBefore: certainlyExpiredBefore, into: &outcomes)
+            possibleOutcomes(
+                of: entry, certainlyLiveFrom: certainlyLiveFrom,
+                certainlyExpiredBefore: certainlyExpiredBefore, into: &outcomes)
             totals.add(outcomes)
         }
         return totals
@@ -87,7 +88,7 @@ public struct ExpectedTotals: Sendable, Hashable {
         var latestCandidates: [MinerLedger.LoggedState?] = [entry.confirmed]
         if let doubt = entry.inDoubt { latestCandidates.append(doubt) }
 
-        var registrations: [Bool?] // nil: registered exactly when a log was applied (activated placeholder)
+        var registrations: [Bool?]  // nil: registered exactly when a log was applied (activated placeholder)
         switch entry.registration {
         case .implicit: registrations = [nil]
         case .upserted(let activated): registrations = [activated]
@@ -151,9 +152,11 @@ public struct ExpectedTotals: Sendable, Hashable {
         var names = Set<String>()
         for outcome in outcomes { for share in outcome.live?.coins ?? [] { names.insert(share.coin) } }
         for name in names {
-            widen(&coins[name, default: .zero], outcomes.lazy.map { outcome in
-                (outcome.live?.coins ?? []).reduce(0) { $0 + ($1.coin == name ? $1.hashesPerSecond : 0) }
-            })
+            widen(
+                &coins[name, default: .zero],
+                outcomes.lazy.map { outcome in
+                    (outcome.live?.coins ?? []).reduce(0) { $0 + ($1.coin == name ? $1.hashesPerSecond : 0) }
+                })
         }
         let powerNames = Set(outcomes.flatMap { $0.live?.coinPower.keys.map { $0 } ?? [] })
         for name in powerNames {

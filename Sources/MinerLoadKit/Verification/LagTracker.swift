@@ -1,5 +1,5 @@
-import MinerIndex
 import Foundation
+import MinerIndex
 import Synchronization
 
 /// Matches lag probes with the snapshots that first reflect them. The sender records when each probe was handed

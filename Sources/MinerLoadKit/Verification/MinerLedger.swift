@@ -1,5 +1,5 @@
-import Synchronization
 import MinerIndex
+import Synchronization
 
 /// What the broker has confirmed for each miner, which is what the service must end up showing: the latest
 /// confirmed log (with its `inserted_at`, since the service keeps the newest and expires by it), whether the
@@ -29,8 +29,10 @@ public struct MinerLedger: Sendable {
 
     /// `counts` include each kind's lag-probe miner, if any.
     public init(asicCount: Int, cpuGpuCount: Int) {
-        entries = [.asic: Array(repeating: Entry(), count: asicCount),
-                   .cpuGpu: Array(repeating: Entry(), count: cpuGpuCount)]
+        entries = [
+            .asic: Array(repeating: Entry(), count: asicCount),
+            .cpuGpu: Array(repeating: Entry(), count: cpuGpuCount),
+        ]
     }
 
     public func entries(of kind: MinerKind) -> [Entry] { entries[kind] ?? [] }

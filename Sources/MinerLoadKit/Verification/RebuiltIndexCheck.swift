@@ -13,7 +13,8 @@ struct RebuiltIndexCheck: Sendable {
             let assembler = subscriber.assembler
             // Every keyframe that followed the chain during the run was compared too: one that differed fails.
             let earlier = assembler.checks.first { !$0.matched }
-            let difference = check == nil
+            let difference =
+                check == nil
                 ? "no keyframe following the last applied message arrived"
                 : earlier.map { "keyframe \($0.sequence): \($0.difference ?? "differs")" } ?? check?.difference
             let result = VerificationReport.RebuiltIndex(

@@ -1,6 +1,6 @@
-import MinerIndex
 import AMQP
 import Logging
+import MinerIndex
 import Synchronization
 
 /// Private queues on the service's four output exchanges, bound before the run starts. The aggregated snapshots
@@ -72,13 +72,16 @@ public final class SnapshotWatch: Sendable {
                     Self.read(batch, verification: verification, canaryID: canaryID, lag: lag, into: state)
                 }),
             logger: logger)
-        indexConsumer = !countsIndexSnapshots ? nil : AMQPConsumer(
-            settings: settings,
-            configuration: .init(
-                queue: indexQueue, prefetch: 1,
-                topology: Self.privateQueue(indexQueue, boundTo: indexExchanges, arguments: ["x-max-length": 2]),
-                consumerTag: "miner-load-index", backoff: backoff),
-            logger: logger)
+        indexConsumer =
+            !countsIndexSnapshots
+            ? nil
+            : AMQPConsumer(
+                settings: settings,
+                configuration: .init(
+                    queue: indexQueue, prefetch: 1,
+                    topology: Self.privateQueue(indexQueue, boundTo: indexExchanges, arguments: ["x-max-length": 2]),
+                    consumerTag: "miner-load-index", backoff: backoff),
+                logger: logger)
     }
 
     /// Exclusive and auto-deleted: the queues live exactly as long as this run's connections. The exchanges are
@@ -86,7 +89,9 @@ public final class SnapshotWatch: Sendable {
     private static func privateQueue(_ name: String, boundTo exchanges: [String], arguments: FieldTable) -> Topology {
         Topology(
             exchanges: exchanges.map { ExchangeDeclaration(name: $0, kind: .fanout, durable: true) },
-            queues: [QueueDeclaration(name: name, durable: false, exclusive: true, autoDelete: true, arguments: arguments)],
+            queues: [
+                QueueDeclaration(name: name, durable: false, exclusive: true, autoDelete: true, arguments: arguments)
+            ],
             bindings: exchanges.map { QueueBinding(queue: name, exchange: $0) })
     }
 
@@ -125,7 +130,8 @@ public final class SnapshotWatch: Sendable {
     ) {
         let arrivedAt = ContinuousClock.now
         for delivery in batch {
-            guard let kind = MinerKind.allCases.first(where: { verification.aggregatedExchange($0) == delivery.exchange })
+            guard
+                let kind = MinerKind.allCases.first(where: { verification.aggregatedExchange($0) == delivery.exchange })
             else { continue }
             do {
                 let snapshot = try AggregatedSnapshot(kind: kind, body: delivery.body, arrivedAt: arrivedAt)

@@ -18,11 +18,14 @@ public struct TotalsComparison: Sendable, Hashable {
             differences.append("registered miners: expected \(expected.registered), got \(observed.registered)")
         }
         if !expected.power.contains(observed.totalPower, tolerance: Self.tolerance(expected.power.high)) {
-            differences.append("total_power: expected \(expected.power) W, got \(ExpectedTotals.Bounds.format(observed.totalPower)) W")
+            differences.append(
+                "total_power: expected \(expected.power) W, got \(ExpectedTotals.Bounds.format(observed.totalPower)) W")
         }
         let counts = observed.statusCounts
         if counts.online + counts.stale != observed.live {
-            differences.append("status_counts: online \(counts.online) + stale \(counts.stale) is not the \(observed.live) live miners")
+            differences.append(
+                "status_counts: online \(counts.online) + stale \(counts.stale) is not the \(observed.live) live miners"
+            )
         }
         if !expected.offline.contains(Double(counts.offline), tolerance: 0) {
             differences.append("status_counts.offline: expected \(expected.offline), got \(counts.offline)")
@@ -31,8 +34,9 @@ public struct TotalsComparison: Sendable, Hashable {
             differences.append("status_counts.disabled: expected \(expected.disabled), got \(counts.disabled)")
         }
         if !expected.maxTemperature.contains(observed.maxTemperature ?? -.infinity, tolerance: 0) {
-            differences.append("thermal.max_temp: expected \(Self.display(temperature: expected.maxTemperature)), got "
-                + (observed.maxTemperature.map { ExpectedTotals.Bounds.format($0) } ?? "null"))
+            differences.append(
+                "thermal.max_temp: expected \(Self.display(temperature: expected.maxTemperature)), got "
+                    + (observed.maxTemperature.map { ExpectedTotals.Bounds.format($0) } ?? "null"))
         }
         if observed.kind == .asic {
             for coin in Set(expected.coinPower.keys).union(observed.coinPower.keys).sorted() {
@@ -44,7 +48,8 @@ public struct TotalsComparison: Sendable, Hashable {
                     continue
                 }
                 if !bounds.contains(value, tolerance: Self.tolerance(bounds.high)) {
-                    differences.append("coin_power_map[\(coin)]: expected \(bounds) W, got \(ExpectedTotals.Bounds.format(value)) W")
+                    differences.append(
+                        "coin_power_map[\(coin)]: expected \(bounds) W, got \(ExpectedTotals.Bounds.format(value)) W")
                 }
             }
         }
@@ -57,7 +62,8 @@ public struct TotalsComparison: Sendable, Hashable {
                 continue
             }
             if !bounds.contains(value, tolerance: Self.tolerance(bounds.high)) {
-                differences.append("\(coin): expected \(Self.display(bounds)), got \(Hashrate(hashesPerSecond: value).display)")
+                differences.append(
+                    "\(coin): expected \(Self.display(bounds)), got \(Hashrate(hashesPerSecond: value).display)")
             }
         }
         self.differences = differences

@@ -97,8 +97,9 @@ extension VerificationReport {
     /// into a queue, so snapshots can match a ledger of nothing.
     mutating func checkDelivery(of counts: LoadCounts, exchange: String) {
         if counts.unroutable > 0 {
-            failures.append("\(counts.unroutable) of \(counts.sent) messages were unroutable: no queue is bound to "
-                + "'\(exchange)' for their routing keys (is miner-index running, consuming from that exchange?)")
+            failures.append(
+                "\(counts.unroutable) of \(counts.sent) messages were unroutable: no queue is bound to "
+                    + "'\(exchange)' for their routing keys (is miner-index running, consuming from that exchange?)")
         }
         if counts.confirmed == 0 { failures.append("the broker confirmed none of the \(counts.sent) messages") }
         if !failures.isEmpty { passed = false }

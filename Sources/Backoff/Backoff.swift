@@ -1,4 +1,11 @@
-/// Exponential backoff with jitter for reconnects: the n-th consecutive failure waits about
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Exponential backoff with jitter, for every retry in the project (reconnects, state-store writes and reads): the
+/// n-th consecutive failure waits about
 /// `initial × multiplier^n`, capped at `maximum`, each delay spread by ±`jitter` so that many clients restarted
 /// together do not reconnect in lockstep.
 public struct Backoff: Sendable, Hashable {
@@ -20,25 +27,16 @@ public struct Backoff: Sendable, Hashable {
     }
 
     public func delay(afterFailures failures: Int, random: Double = .random(in: 0...1)) -> Duration {
-        let initialSeconds = initial.secondsDouble
-        let maximumSeconds = maximum.secondsDouble
+        let initialSeconds = Self.seconds(initial)
+        let maximumSeconds = Self.seconds(maximum)
         let exponent = min(Double(max(0, failures)), 64)
         let base = min(maximumSeconds, initialSeconds * pow(multiplier, exponent))
         let spread = base * jitter * (2 * random - 1)
         let seconds = min(maximumSeconds, max(0, base + spread))
         return .milliseconds(Int64(seconds * 1000))
     }
-}
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-extension Duration {
-    /// The AMQP layer's own conversion: it sits below the domain module and does not import it.
-    var secondsDouble: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
