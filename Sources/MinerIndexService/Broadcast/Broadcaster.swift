@@ -14,10 +14,8 @@ struct BroadcastPacing: Sendable {
 /// The broadcasters: the two aggregated payloads, and the keyframes and deltas of the two full indexes, each
 /// ticking on its own fixed-rate schedule.
 struct Broadcaster: Sendable {
-    private let asicIndex: IndexStreamBroadcaster<AsicMinerOperationalIndex>
-    private let asicAggregated: ExchangeBroadcaster<AsicMinerOperationalIndex>
-    private let cpuGpuIndex: IndexStreamBroadcaster<CpuGpuMinerOperationalIndex>
-    private let cpuGpuAggregated: ExchangeBroadcaster<CpuGpuMinerOperationalIndex>
+    /// Aggregated payloads first: they are the cheap ones dashboards wait for.
+    private let ticks: [@Sendable (_ force: Bool) async -> Void]
     let interval: Duration
 
     /// `fullIndexPublisher` carries the keyframes and the deltas, in order; `publisher` the aggregated payloads.
@@ -30,33 +28,23 @@ struct Broadcaster: Sendable {
         self.interval = pacing.interval
         // One chain per term of leadership: a subscriber never applies a delta of one term to a keyframe of another.
         let chainID = String(UInt64.random(in: .min ... .max), radix: 16)
-        asicIndex = IndexStreamBroadcaster(
-            source: indexes.asic, keyframeExchange: exchanges.asicIndex, deltaExchange: exchanges.asicDeltaExchange,
-            kind: .asic, publisher: fullIndexPublisher, sequences: sequences, authority: authority, requests: requests,
-            metrics: metrics, pacing: pacing, stream: stream, chainID: chainID, logger: logger)
-        asicAggregated = ExchangeBroadcaster(
-            source: indexes.asic, exchange: exchanges.asicAggregatedIndex, kind: .asic,
-            publisher: publisher, sequences: sequences, authority: authority, metrics: metrics, pacing: pacing,
-            logger: logger)
-        cpuGpuIndex = IndexStreamBroadcaster(
-            source: indexes.cpuGpu, keyframeExchange: exchanges.cpuGpuIndex,
-            deltaExchange: exchanges.cpuGpuDeltaExchange, kind: .cpuGpu, publisher: fullIndexPublisher,
-            sequences: sequences, authority: authority, requests: requests, metrics: metrics, pacing: pacing,
-            stream: stream, chainID: chainID, logger: logger)
-        cpuGpuAggregated = ExchangeBroadcaster(
-            source: indexes.cpuGpu, exchange: exchanges.cpuGpuAggregatedIndex, kind: .cpuGpu,
-            publisher: publisher, sequences: sequences, authority: authority, metrics: metrics, pacing: pacing,
-            logger: logger)
-    }
-
-    /// Aggregated payloads first: they are the cheap ones dashboards wait for.
-    private var ticks: [@Sendable (_ force: Bool) async -> Void] {
-        [
-            { [asicAggregated] in await asicAggregated.tick(force: $0) },
-            { [cpuGpuAggregated] in await cpuGpuAggregated.tick(force: $0) },
-            { [asicIndex] in await asicIndex.tick(force: $0) },
-            { [cpuGpuIndex] in await cpuGpuIndex.tick(force: $0) },
-        ]
+        var aggregates: [@Sendable (_ force: Bool) async -> Void] = []
+        var streams: [@Sendable (_ force: Bool) async -> Void] = []
+        func add<Source: SnapshotSource>(_ source: Source) {
+            let aggregated = ExchangeBroadcaster(
+                source: source, exchange: exchanges.aggregated(of: Source.kind), publisher: publisher,
+                sequences: sequences, authority: authority, metrics: metrics, pacing: pacing, logger: logger)
+            let index = IndexStreamBroadcaster(
+                source: source, keyframeExchange: exchanges.index(of: Source.kind),
+                deltaExchange: exchanges.delta(of: Source.kind), publisher: fullIndexPublisher, sequences: sequences,
+                authority: authority, requests: requests, metrics: metrics, pacing: pacing, stream: stream,
+                chainID: chainID, logger: logger)
+            aggregates.append { await aggregated.tick(force: $0) }
+            streams.append { await index.tick(force: $0) }
+        }
+        add(indexes.asic)
+        add(indexes.cpuGpu)
+        ticks = aggregates + streams
     }
 
     /// Runs until the task is cancelled.

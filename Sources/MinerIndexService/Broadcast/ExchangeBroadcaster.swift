@@ -12,7 +12,6 @@ import MinerIndex
 actor ExchangeBroadcaster<Source: SnapshotSource> {
     let source: Source
     let exchange: String
-    let kind: MinerKind
     let publisher: AMQPPublisher
     let sequences: SequenceNumbers
     let authority: PublishingAuthority
@@ -23,7 +22,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
     private var schedule: AggregateSchedule
 
     init(
-        source: Source, exchange: String, kind: MinerKind, publisher: AMQPPublisher,
+        source: Source, exchange: String, publisher: AMQPPublisher,
         sequences: SequenceNumbers, authority: PublishingAuthority, metrics: ServiceMetrics, pacing: BroadcastPacing,
         logger: Logger
     ) {
@@ -31,7 +30,6 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
         self.authority = authority
         self.source = source
         self.exchange = exchange
-        self.kind = kind
         self.publisher = publisher
         self.metrics = metrics
         self.pacing = pacing
@@ -60,7 +58,7 @@ actor ExchangeBroadcaster<Source: SnapshotSource> {
         let current = await source.versionedAggregate()
         let body = encoder.aggregatedPayload(
             current.aggregate, sequence: sequence, leaderEpoch: authority.epoch, generatedAt: generatedAt)
-        metrics.population(kind, aggregate: current.aggregate)
+        metrics.population(Source.kind, aggregate: current.aggregate)
         metrics.snapshotBuildSeconds.recordNanoseconds(Int64((ContinuousClock.now - started).secondsValue * 1e9))
 
         let message = OutgoingMessage(

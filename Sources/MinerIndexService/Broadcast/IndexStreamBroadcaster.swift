@@ -34,7 +34,6 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
     let source: Source
     let keyframeExchange: String
     let deltaExchange: String
-    let kind: MinerKind
     let publisher: AMQPPublisher
     let sequences: SequenceNumbers
     let authority: PublishingAuthority
@@ -49,7 +48,7 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
     private var schedule: StreamSchedule
 
     init(
-        source: Source, keyframeExchange: String, deltaExchange: String, kind: MinerKind,
+        source: Source, keyframeExchange: String, deltaExchange: String,
         publisher: AMQPPublisher, sequences: SequenceNumbers, authority: PublishingAuthority,
         requests: KeyframeRequests, metrics: ServiceMetrics, pacing: BroadcastPacing, stream: StreamPacing,
         chainID: String, logger: Logger
@@ -57,7 +56,6 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
         self.source = source
         self.keyframeExchange = keyframeExchange
         self.deltaExchange = deltaExchange
-        self.kind = kind
         self.publisher = publisher
         self.sequences = sequences
         self.authority = authority
@@ -77,7 +75,7 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
     /// delta that leads to it.
     func tick(force: Bool) async {
         guard authority.mayPublish else { return }
-        let requestCount = requests.count(kind)
+        let requestCount = requests.count(Source.kind)
         let (keyframeDue, idle): (Bool, Bool)
         switch schedule.decide(
             now: .now, force: force, requestCount: requestCount, hasChain: chain != nil,
@@ -146,7 +144,7 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
         }
         metrics.snapshotBuildSeconds.recordNanoseconds(Int64((ContinuousClock.now - started).secondsValue * 1e9))
         // Requests that arrived while the keyframe was built are answered by it too: it is published after them.
-        let answered = max(requestCount, requests.count(kind))
+        let answered = max(requestCount, requests.count(Source.kind))
         guard await publish(parts, to: keyframeExchange, stamp: stamp) else { return }
         chain = Chain(baseSequence: stamp.sequence, lastSequence: stamp.sequence, version: snapshot.version)
         schedule.keyframePublished(at: started, answering: answered)

@@ -27,6 +27,13 @@ public struct ServiceConfiguration: Sendable {
 
         public var asicDeltaExchange: String { asicDelta ?? DefaultExchangeNames.delta(of: asicIndex) }
         public var cpuGpuDeltaExchange: String { cpuGpuDelta ?? DefaultExchangeNames.delta(of: cpuGpuIndex) }
+
+        /// A kind's full-index (keyframe), delta and aggregated exchanges.
+        public func index(of kind: MinerKind) -> String { kind == .asic ? asicIndex : cpuGpuIndex }
+        public func delta(of kind: MinerKind) -> String { kind == .asic ? asicDeltaExchange : cpuGpuDeltaExchange }
+        public func aggregated(of kind: MinerKind) -> String {
+            kind == .asic ? asicAggregatedIndex : cpuGpuAggregatedIndex
+        }
         /// The exchanges of the keyframe-and-delta protocol besides the full-index ones.
         public var stream: [String] { [asicDeltaExchange, cpuGpuDeltaExchange, keyframeRequests] }
     }

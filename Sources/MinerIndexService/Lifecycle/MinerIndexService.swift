@@ -112,28 +112,40 @@ public final class MinerIndexService: Service, Sendable {
         publisher.start()
         fullIndexPublisher.start()
 
-        await withTaskGroup(of: Void.self) { background in
-            let sweeper = ExpirySweeper(
-                indexes: indexes, metrics: metrics, interval: configuration.expirySweepInterval, logger: logger)
-            background.addTask { await sweeper.run() }
-            let historyRecorder = AggregatedHistoryRecorder(
-                indexes: indexes, histories: histories, interval: configuration.broadcastInterval)
-            background.addTask { await historyRecorder.run() }
-            background.addTask { [publisher, metrics] in
+        let sweeper = ExpirySweeper(
+            indexes: indexes, metrics: metrics, interval: configuration.expirySweepInterval, logger: logger)
+        let historyRecorder = AggregatedHistoryRecorder(
+            indexes: indexes, histories: histories, interval: configuration.broadcastInterval)
+        // Started in this order and stopped in the reverse, each once the one after it has stopped: the term first
+        // (its final snapshots and checkpoint go out while everything else still runs), then the periodic work,
+        // then the state writer (which writes what it still holds), then the publishers.
+        var parts = [
+            ServicePart("publisher", until: .gracefulShutdown) { [publisher, metrics] in
                 await Self.follow(publisher.events, client: .publisher, metrics: metrics)
-            }
-            background.addTask { [fullIndexPublisher, metrics] in
+            } then: { [publisher] in
+                await publisher.close()
+            },
+            ServicePart("full-index publisher", until: .gracefulShutdown) { [fullIndexPublisher, metrics] in
                 await Self.follow(fullIndexPublisher.events, client: .publisher, metrics: metrics)
-            }
-            if let persistence { background.addTask { await persistence.runWriter() } }
-
-            await lead(persistence: persistence, sequences: sequences)
-            background.cancelAll()
+            } then: { [fullIndexPublisher] in
+                await fullIndexPublisher.close()
+            },
+        ]
+        if let persistence {
+            parts.append(ServicePart("state writer", until: .gracefulShutdown) { await persistence.runWriter() })
         }
+        parts.append(ServicePart("expiry sweeper", until: .gracefulShutdown) { await sweeper.run() })
+        parts.append(ServicePart("aggregated history", until: .gracefulShutdown) { await historyRecorder.run() })
+        // The term lifecycle answers a graceful shutdown itself, and its end stops the rest.
+        let term = ServicePart("term", until: .finished) {
+            await self.lead(persistence: persistence, sequences: sequences)
+        }
+        let services =
+            parts.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+            + [.init(service: term, successTerminationBehavior: .gracefullyShutdownGroup)]
+        try await ServiceGroup(configuration: .init(services: services, logger: logger)).run()
 
         await consumer.close()
-        await publisher.close()
-        await fullIndexPublisher.close()
         await persistence?.close()
         logger.info("miner-index stopped")
     }

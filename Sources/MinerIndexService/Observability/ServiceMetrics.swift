@@ -48,22 +48,14 @@ public final class ServiceMetrics: Sendable {
         inputQueueReady = Gauge(label: "miner_index_input_queue_ready_messages", factory: factory)
         stateWriteSeconds = Timer(label: "miner_index_state_write_seconds", factory: factory)
         stateWriteFailures = Counter(label: "miner_index_state_write_failures_total", factory: factory)
-        alive = Dictionary(
-            uniqueKeysWithValues: MinerKind.allCases.map {
-                (
-                    $0,
-                    Gauge(label: "miner_index_miners_alive", dimensions: [("kind", $0.messagePrefix)], factory: factory)
-                )
-            })
-        registered = Dictionary(
-            uniqueKeysWithValues: MinerKind.allCases.map {
-                (
-                    $0,
-                    Gauge(
-                        label: "miner_index_miners_registered", dimensions: [("kind", $0.messagePrefix)],
-                        factory: factory)
-                )
-            })
+        func perKind(_ label: String) -> [MinerKind: Gauge] {
+            Dictionary(
+                uniqueKeysWithValues: MinerKind.allCases.map {
+                    ($0, Gauge(label: label, dimensions: [("kind", $0.messagePrefix)], factory: factory))
+                })
+        }
+        alive = perKind("miner_index_miners_alive")
+        registered = perKind("miner_index_miners_registered")
     }
 
     public func received(_ kind: MinerKind?, count: Int) {
