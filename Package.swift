@@ -99,10 +99,18 @@ let package = Package(
                 "AMQP", "MinerIndex", "MinerIndexState", "MinerIndexStateStores",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        // The command line of miner-index: flags over environment variables over the configuration's defaults.
+        .target(
+            name: "MinerIndexCommandLine",
+            dependencies: [
+                "AMQP", "MinerIndex", "MinerIndexService", "MinerIndexStateStores",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -110,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "miner-index",
             dependencies: [
-                "MinerIndexService",
+                "MinerIndexService", "MinerIndexCommandLine",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -172,7 +180,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MinerIndexServiceUnitTests",
-            dependencies: ["MinerIndexService", "MinerIndex", "AMQP", "BrokerTestSupport"]),
+            dependencies: ["MinerIndexService", "MinerIndexCommandLine", "MinerIndex", "AMQP", "BrokerTestSupport"]),
         .testTarget(
             name: "MinerIndexServiceTests",
             dependencies: [

@@ -10,6 +10,7 @@ each contender drains it, on the same queue and broker, repeated in rounds whose
   pika          the Python peer: pika + json.loads + dict update, ack (multiple) every 50
   miner-index-baseline  miner-index built from another commit (--baseline-bin FOLDER), so that a change is
                 measured side by side with what it changes, in the same rounds
+  miner-index-baseline-sqlite  the same with its default SQLite state store
 
 The drain is timed from outside, identically for all: from the first poll that sees the queue shrink to the
 first that sees it empty (amqp-drain-bench watch-drain, polling a passive declare every 5 ms). Every contender's
@@ -80,18 +81,26 @@ def drain_miner_index(state="none", executable=None):
     return result
 
 
-def drain_miner_index_sqlite():
+def drain_miner_index_sqlite(executable=None):
     folder = tempfile.mkdtemp(prefix="bench-ingest-state-")
     try:
-        return drain_miner_index(state=os.path.join(folder, "miner-index.sqlite"))
+        return drain_miner_index(state=os.path.join(folder, "miner-index.sqlite"), executable=executable)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def drain_miner_index_baseline():
+def baseline_executable():
     if not arguments.baseline_bin:
-        sys.exit("miner-index-baseline needs --baseline-bin")
-    return drain_miner_index(executable=os.path.join(arguments.baseline_bin, "miner-index"))
+        sys.exit("the baseline contenders need --baseline-bin")
+    return os.path.join(arguments.baseline_bin, "miner-index")
+
+
+def drain_miner_index_baseline():
+    return drain_miner_index(executable=baseline_executable())
+
+
+def drain_miner_index_baseline_sqlite():
+    return drain_miner_index_sqlite(executable=baseline_executable())
 
 
 def drain_bare():
@@ -137,7 +146,8 @@ def run_json_line(text):
 
 CONTENDERS = {"c-consumer": drain_c_consumer, "amqp-drain-bench": drain_bare, "miner-index": drain_miner_index,
               "miner-index-sqlite": drain_miner_index_sqlite, "pika": drain_pika,
-              "miner-index-baseline": drain_miner_index_baseline}
+              "miner-index-baseline": drain_miner_index_baseline,
+              "miner-index-baseline-sqlite": drain_miner_index_baseline_sqlite}
 LIMIT = "c-consumer"
 chosen = [{"bare": "amqp-drain-bench"}.get(name, name) for name in arguments.contenders.split(",") if name]
 if "pika" in chosen:

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import Metrics
+import MinerIndexCommandLine
 import MinerIndexService
 import ServiceLifecycle
 

@@ -1,5 +1,6 @@
 import Foundation
 import MinerIndex
+import MinerIndexCommandLine
 import MinerIndexService
 import Testing
 

@@ -1,6 +1,7 @@
 import AMQP
 import Foundation
 import MinerIndex
+import MinerIndexCommandLine
 import MinerIndexService
 import Testing
 

@@ -131,7 +131,7 @@ public final class AMQPConsumer: Sendable {
 
     /// Waits until the consumer is consuming. On timeout, throws the last connection error if there was one.
     public func waitUntilConsuming(timeout: Duration) async throws(AMQPError) {
-        try await ClientThread.waitUntil(timeout: timeout, operation: "waiting for the consumer to connect") {
+        try await thread.waitUntil(timeout: timeout, operation: "waiting for the consumer to connect") {
             let (status, lastError) = control.withLock { ($0.status, $0.lastError) }
             switch status {
             case .consuming: return (true, nil, lastError)
@@ -206,5 +206,6 @@ public final class AMQPConsumer: Sendable {
 
     func emit(_ event: ConnectionEvent) {
         eventContinuation.yield(event)
+        thread.statusChanged()
     }
 }

@@ -101,7 +101,7 @@ public final class AMQPPublisher: Sendable {
     public var lastError: AMQPError? { control.withLock { $0.lastError } }
 
     public func waitUntilConnected(timeout: Duration) async throws(AMQPError) {
-        try await ClientThread.waitUntil(timeout: timeout, operation: "waiting for the publisher to connect") {
+        try await thread.waitUntil(timeout: timeout, operation: "waiting for the publisher to connect") {
             let (status, lastError) = control.withLock { ($0.status, $0.lastError) }
             switch status {
             case .connected, .blocked: return (true, nil, lastError)
@@ -151,5 +151,6 @@ public final class AMQPPublisher: Sendable {
 
     func emit(_ event: ConnectionEvent) {
         eventContinuation.yield(event)
+        thread.statusChanged()
     }
 }

@@ -9,6 +9,12 @@ final class ClientThread: Sendable {
         var closeRequested = false
         var finished = false
         var finishWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Counts status changes, so that a waiter that registers after a change does not miss it.
+        var statusGeneration: UInt64 = 0
+        var statusWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiterID: UInt64 = 0
+        /// Waiters whose deadline came before they registered.
+        var wokenWaiters: Set<UInt64> = []
     }
 
     private let state = Mutex(State())
@@ -46,6 +52,7 @@ final class ClientThread: Sendable {
         }
         guard started else {
             ifNeverStarted()
+            statusChanged()
             return
         }
         guard !finished else { return }
@@ -68,6 +75,17 @@ final class ClientThread: Sendable {
             return state.finishWaiters
         }
         for waiter in waiters { waiter.resume() }
+        statusChanged()
+    }
+
+    /// Wakes every task in `waitUntil`: the client's status or last error may have changed.
+    func statusChanged() {
+        let waiters = state.withLock { state in
+            state.statusGeneration &+= 1
+            defer { state.statusWaiters = [:] }
+            return state.statusWaiters.values
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Waits out a reconnect delay, returning early if a close is asked.
@@ -78,20 +96,50 @@ final class ClientThread: Sendable {
         }
     }
 
-    /// Polls `check` until it is ready, or fails, or the timeout passes; on timeout throws the last connection
-    /// error if there was one.
-    static func waitUntil(
+    /// Checks `check` on every status change until it is ready, or fails, or the timeout passes; on timeout throws
+    /// the last connection error if there was one.
+    func waitUntil(
         timeout: Duration, operation: String, _ check: () -> (ready: Bool, failure: AMQPError?, lastError: AMQPError?)
     ) async throws(AMQPError) {
         let deadline = ContinuousClock.now + timeout
         var lastError: AMQPError?
-        while ContinuousClock.now < deadline {
+        while !Task.isCancelled, ContinuousClock.now < deadline {
+            let generation = state.withLock { $0.statusGeneration }
             let outcome = check()
             if outcome.ready { return }
             if let failure = outcome.failure { throw failure }
             lastError = outcome.lastError
-            try? await Task.sleep(for: .milliseconds(20))
+            await nextStatusChange(after: generation, orAt: deadline)
         }
         throw lastError ?? .timedOut(operation: operation, after: timeout)
+    }
+
+    /// Returns once the status has changed since `generation`, or at the deadline, or when cancelled.
+    private func nextStatusChange(after generation: UInt64, orAt deadline: ContinuousClock.Instant) async {
+        let id = state.withLock { state in
+            defer { state.nextWaiterID &+= 1 }
+            return state.nextWaiterID
+        }
+        await withTaskGroup(of: Void.self) { group in
+            // Ends the wait at the deadline or on cancellation (ours, once a change came first, or the caller's).
+            group.addTask {
+                try? await Task.sleep(until: deadline)
+                self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                    if let waiter = state.statusWaiters.removeValue(forKey: id) { return waiter }
+                    state.wokenWaiters.insert(id)
+                    return nil
+                }?.resume()
+            }
+            await withCheckedContinuation { continuation in
+                let woken = state.withLock { state in
+                    if state.statusGeneration != generation || state.wokenWaiters.contains(id) { return true }
+                    state.statusWaiters[id] = continuation
+                    return false
+                }
+                if woken { continuation.resume() }
+            }
+            group.cancelAll()
+        }
+        state.withLock { _ = $0.wokenWaiters.remove(id) }
     }
 }

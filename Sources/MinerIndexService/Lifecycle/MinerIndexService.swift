@@ -273,76 +273,81 @@ public final class MinerIndexService: Service, Sendable {
             decoder: MinerMessageDecoder(limits: DecodingLimits(maxBodyBytes: configuration.maxBodyBytes)),
             backlog: backlog, persistence: persistence, metrics: metrics, logger: logger)
 
-        let ended = await withTaskGroup(of: TermEnd?.self) { group in
-            group.addTask {
-                var pipeline = ingest
-                await pipeline.run()
-                return nil
+        // Started in this order and stopped in the reverse, each once the one after it has stopped: the watchers
+        // and the periodic work first, then the subscription (what was received is finished and acknowledged), and
+        // the ingest pipeline last, once its stream has ended.
+        let lostBecause = Mutex<String?>(nil)
+        func part(
+            _ name: String, _ body: @escaping @Sendable () async -> Void,
+            then: @escaping @Sendable () async -> Void = {}
+        )
+            -> ServiceGroupConfiguration.ServiceConfiguration
+        {
+            .init(service: ServicePart(name, until: .gracefulShutdown, body, then: then))
+        }
+        /// A watcher whose loss ends the term.
+        func watch(_ name: String, _ loss: @escaping @Sendable () async -> String?)
+            -> ServiceGroupConfiguration.ServiceConfiguration
+        {
+            let watcher = ServicePart(name, until: .gracefulShutdown) {
+                if let reason = await loss() { lostBecause.withLock { $0 = $0 ?? reason } }
             }
-            group.addTask { [metrics, logger] in
-                let ended = await withTaskGroup(of: TermEnd?.self) { periodic in
-                    periodic.addTask {
-                        await broadcaster.run(); return nil
-                    }
-                    // Only a leader answers keyframe requests: a standby runs no term, so it never listens.
-                    periodic.addTask {
-                        await requestListener.run(); return nil
-                    }
-                    periodic.addTask {
-                        await Self.follow(consumer.events, client: .consumer, metrics: metrics)
-                        return nil
-                    }
-                    periodic.addTask {
-                        await depthProbe.run { readyMessages in
-                            backlog.record(readyMessages: readyMessages)
-                            metrics.inputQueueReady.record(readyMessages.map(Double.init) ?? .nan)
-                        }
-                        return nil
-                    }
-                    if let persistence {
-                        periodic.addTask {
-                            await persistence.runCheckpoints(); return nil
-                        }
-                        periodic.addTask {
-                            await persistence.writer.waitUntilDeposed()
-                            return Task.isCancelled ? nil : .lost("a write found another leader")
-                        }
-                    }
-                    periodic.addTask { await lock.keepAlive().map { .lost($0) } }
-                    periodic.addTask {
-                        do {
-                            try await gracefulShutdown()
-                            return .shutdown
-                        } catch {
-                            return nil
-                        }
-                    }
-                    var ended: TermEnd = .shutdown
-                    while let next = await periodic.next() {
-                        if let next {
-                            ended = next
-                            break
-                        }
-                    }
-                    periodic.cancelAll()
-                    await requestListener.consumer.close()
-                    switch ended {
-                    case .shutdown:
-                        logger.info("shutting down: stopping the subscription and finishing in-flight messages")
-                    case .lost(let reason):
+            return .init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup)
+        }
+        var parts: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(
+                service: ServicePart("ingest", until: .finished) {
+                    var pipeline = ingest
+                    await pipeline.run()
+                    // Its stream ends once the subscription stops, before the group asks it to stop: a part that
+                    // ends before its turn would count as failed.
+                    try? await gracefulShutdown()
+                }),
+            part("consumer events") { [metrics] in
+                await Self.follow(consumer.events, client: .consumer, metrics: metrics)
+            },
+            .init(
+                service: ServicePart("subscription", until: .finished) {
+                    try? await gracefulShutdown()
+                } then: {
+                    [logger] in
+                    if let reason = lostBecause.withLock({ $0 }) {
                         logger.error(
                             "lost the leadership: stopping consuming and publishing", metadata: ["reason": "\(reason)"])
+                    } else {
+                        logger.info("shutting down: stopping the subscription and finishing in-flight messages")
                     }
                     await consumer.stopConsuming()
-                    return ended
+                }),
+            part("broadcaster") { await broadcaster.run() },
+            // Only a leader answers keyframe requests: a standby runs no term, so it never listens.
+            part("keyframe requests") {
+                await requestListener.run()
+            } then: {
+                await requestListener.consumer.close()
+            },
+            part("queue depth") { [metrics] in
+                await depthProbe.run { readyMessages in
+                    backlog.record(readyMessages: readyMessages)
+                    metrics.inputQueueReady.record(readyMessages.map(Double.init) ?? .nan)
                 }
-                return ended
-            }
-            var ended: TermEnd = .shutdown
-            for await result in group { if let result { ended = result } }
-            return ended
+            },
+        ]
+        if let persistence {
+            parts.append(part("checkpoints") { await persistence.runCheckpoints() })
+            parts.append(
+                watch("deposed writer") {
+                    await persistence.writer.waitUntilDeposed()
+                    return Task.isCancelled ? nil : "a write found another leader"
+                })
         }
-
+        parts.append(watch("leader lock") { await lock.keepAlive() })
+        do {
+            try await ServiceGroup(configuration: .init(services: parts, logger: logger)).run()
+        } catch {
+            logger.error("a term ended on an error", metadata: ["error": "\(error)"])
+        }
+        let ended = lostBecause.withLock { $0 }.map(TermEnd.lost) ?? .shutdown
         return (ended, broadcaster)
     }
 

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MinerIndex
+import MinerIndexService
 import MinerIndexStateStores
 
 /// The command-line flags of `miner-index`. Each flag falls back to an environment variable named after it
