@@ -53,64 +53,75 @@ public enum StateStoreFactory {
         case .postgres(let url):
             let postgres = try PostgresLocation(url: url)
             let store = try PostgresStateStore(location: postgres, logger: logger)
-            let stored = try await loadRetrying(store, offlineAfter: offlineAfter, logger: logger)
+            let stored = try await loadRetrying(store.location, logger: logger) { () async throws(StateStoreError) in
+                try await store.load(logsSince: Timestamp(Date()).adding(.zero - offlineAfter))
+            }
             let lock = PostgresLeaderLock(location: postgres, leaseTimeout: leaderLease, logger: logger)
             return OpenedState(store: store, shared: store, lock: lock, stored: stored, file: nil)
         }
     }
 
+    /// What a failed read leads to.
+    private enum Recovery {
+        case retryNow
+        case retryLater
+        case startWith(StoredState)
+    }
+
     private static func load(
         _ file: SQLiteStateStore, offlineAfter: Duration, logger: Logger, onFileSetAside: @Sendable () -> Void
     ) async throws -> StoredState {
-        var failures = 0
-        while true {
-            do {
-                if file.fileExists { try file.open() }
-                return try await file.load(logsSince: Timestamp(Date()).adding(.zero - offlineAfter))
-            } catch {
-                switch error.kind {
-                case .lockedByAnotherInstance, .newerSchema, .deposed:
-                    throw StateStartupFailure(description: error.message)
-                case .corrupt:
-                    let aside = try file.moveAside()
-                    onFileSetAside()
+        try await loadRetrying(file.path, logger: logger) { () async throws(StateStoreError) in
+            if file.fileExists { try file.open() }
+            return try await file.load(logsSince: Timestamp(Date()).adding(.zero - offlineAfter))
+        } recover: { error in
+            switch error.kind {
+            case .lockedByAnotherInstance, .newerSchema, .deposed:
+                throw StateStartupFailure(description: error.message)
+            case .corrupt:
+                let aside = try file.moveAside()
+                onFileSetAside()
+                logger.error(
+                    "the state file is damaged: moved it aside and starting with an empty state",
+                    metadata: ["state": "\(file.path)", "moved_to": "\(aside)", "error": "\(error.message)"])
+                return .retryNow
+            case .unavailable:
+                guard file.fileExists else {
+                    // Nothing was ever stored here: empty is the truth, and the writer creates the file once it can.
                     logger.error(
-                        "the state file is damaged: moved it aside and starting with an empty state",
-                        metadata: ["state": "\(file.path)", "moved_to": "\(aside)", "error": "\(error.message)"])
-                case .unavailable:
-                    guard file.fileExists else {
-                        // Nothing was ever stored here: empty is the truth, and the writer creates the file once it can.
-                        logger.error(
-                            "cannot create the state file yet; running in memory and retrying",
-                            metadata: ["state": "\(file.path)", "error": "\(error.message)"])
-                        return StoredState()
-                    }
-                    let retryIn = Backoff.stateStore.delay(afterFailures: failures)
-                    failures += 1
-                    logger.error(
-                        "cannot read the state file; retrying before consuming",
-                        metadata: ["state": "\(file.path)", "error": "\(error.message)", "retry_in": "\(retryIn)"])
-                    try await Task.sleep(for: retryIn)
+                        "cannot create the state file yet; running in memory and retrying",
+                        metadata: ["state": "\(file.path)", "error": "\(error.message)"])
+                    return .startWith(StoredState())
                 }
+                return .retryLater
             }
         }
     }
 
-    /// A shared store that cannot be reached is waited for: without it this instance knows nothing of the farm.
+    /// Reads the store until it can: a store that holds the farm's state but cannot be read yet is waited for,
+    /// because starting without it would publish a registry that is not the farm's. `recover` decides the rest.
     private static func loadRetrying(
-        _ store: PostgresStateStore, offlineAfter: Duration, logger: Logger
+        _ location: String, logger: Logger, _ attempt: () async throws(StateStoreError) -> StoredState,
+        recover: (StateStoreError) throws -> Recovery = { error in
+            if error.kind == .newerSchema { throw StateStartupFailure(description: error.message) }
+            return .retryLater
+        }
     ) async throws -> StoredState {
         var failures = 0
         while true {
             do {
-                return try await store.load(logsSince: Timestamp(Date()).adding(.zero - offlineAfter))
+                return try await attempt()
             } catch {
-                if error.kind == .newerSchema { throw StateStartupFailure(description: error.message) }
+                switch try recover(error) {
+                case .retryNow: continue
+                case .startWith(let stored): return stored
+                case .retryLater: break
+                }
                 let retryIn = Backoff.stateStore.delay(afterFailures: failures)
                 failures += 1
                 logger.error(
-                    "cannot read the shared state store; retrying before doing anything else",
-                    metadata: ["state": "\(store.location)", "error": "\(error.message)", "retry_in": "\(retryIn)"])
+                    "cannot read the state store; retrying before consuming",
+                    metadata: ["state": "\(location)", "error": "\(error.message)", "retry_in": "\(retryIn)"])
                 try await Task.sleep(for: retryIn)
             }
         }
