@@ -54,7 +54,7 @@ import Testing
             settings: settings, configuration: .init(queue: "irrelevant", backoff: TestBroker.fastBackoff),
             logger: TestBroker.logger)
         consumer.start()
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(await eventually { consumer.lastError != nil })
         // A shutdown during a broker outage must not wait for the broker to come back.
         let stopped = await finishes(within: .seconds(10)) {
             await consumer.stopConsuming()

@@ -62,9 +62,12 @@ import Testing
             return confirmed
         }
 
-        try await Task.sleep(for: .seconds(1))
+        // Each fault strikes mid-stream: once messages are flowing, and again once the consumer is back and
+        // receiving after the first.
+        #expect(await eventually { received.withLock { $0.count >= 20 } })
         try TestBroker.rabbitmqctl("close_all_connections", "recovery test")
-        try await Task.sleep(for: .seconds(1))
+        let receivedBeforeTheRestart = received.withLock { $0.count }
+        #expect(await eventually { received.withLock { $0.count >= receivedBeforeTheRestart + 20 } })
         try await TestBroker.restartBrokerApp()
 
         let confirmed = await publishing.value
