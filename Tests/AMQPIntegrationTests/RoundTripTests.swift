@@ -225,3 +225,61 @@ import Testing
         try await deleteQueues(queue)
     }
 }
+
+/// Bindings a consumer asks for while it runs (`bind`/`unbind`), as the reference subscriber binds the keyframe
+/// exchange only while it wants a keyframe.
+@Suite(.serialized) struct ConsumerBindingTests {
+    @Test func aBindingRoutesOnceMadeStopsWhenUnboundAndIsMadeAgainAfterAReconnect() async throws {
+        let settings = try TestBroker.settings
+        let queue = TestBroker.uniqueName("test.bind")
+        let exchange = TestBroker.uniqueName("test.bind.exchange")
+        let exchanges = Topology(exchanges: [ExchangeDeclaration(name: exchange, kind: .fanout, durable: false)])
+        let publisher = AMQPPublisher(
+            settings: settings, configuration: .init(topology: exchanges, backoff: TestBroker.fastBackoff),
+            logger: TestBroker.logger)
+        // Exclusive: the queue, and every binding on it, goes with the connection and must be made again.
+        let consumer = AMQPConsumer(
+            settings: settings,
+            configuration: .init(
+                queue: queue,
+                topology: Topology(
+                    exchanges: exchanges.exchanges,
+                    queues: [QueueDeclaration(name: queue, durable: false, exclusive: true, autoDelete: true)]),
+                backoff: TestBroker.fastBackoff),
+            logger: TestBroker.logger)
+        publisher.start()
+        consumer.start()
+        try await publisher.waitUntilConnected(timeout: .seconds(10))
+        try await consumer.waitUntilConsuming(timeout: .seconds(10))
+        func publish(_ text: String) async throws -> PublishOutcome {
+            try await publisher.publish(
+                OutgoingMessage(exchange: exchange, routingKey: "", body: Array(text.utf8), mandatory: true))
+        }
+        var deliveries = consumer.deliveries.makeAsyncIterator()
+
+        #expect(try await publish("before") != .confirmed)
+        let binding = QueueBinding(queue: queue, exchange: exchange)
+        try await consumer.bind(binding, timeout: .seconds(10))
+        #expect(try await publish("bound") == .confirmed)
+        let bound = try #require(await deliveries.next())
+        #expect(bound.body == Array("bound".utf8) && bound.exchange == exchange)
+        consumer.ack(bound.tag)
+
+        _ = try TestBroker.rabbitmqctl("close_all_connections", "binding test")
+        #expect(
+            await eventually {
+                if case .consuming(let generation) = consumer.status { return generation > 1 }
+                return false
+            })
+        #expect(await eventually { (try? await publish("after the reconnect")) == .confirmed })
+        let again = try #require(await deliveries.next())
+        #expect(again.body == Array("after the reconnect".utf8))
+        consumer.ack(again.tag)
+
+        consumer.unbind(binding)
+        #expect(await eventually { (try? await publish("unbound")) != .confirmed })
+        await consumer.close()
+        await publisher.close()
+        try await AMQPAdmin.withChannel(settings) { channel throws(AMQPError) in try channel.deleteExchange(exchange) }
+    }
+}

@@ -17,10 +17,57 @@ import Testing
             coinName: "bitcoin", power: 3000, insertedAt: nil)
     }
 
-    private func stamp(_ sequence: UInt64, previous: UInt64?, base: UInt64?, chain: String = "c1") -> IndexStreamStamp {
+    private func stamp(
+        _ sequence: UInt64, previous: UInt64?, base: UInt64?, previousDelta: UInt64? = nil, chain: String = "c1"
+    ) -> IndexStreamStamp {
         IndexStreamStamp(
-            sequence: sequence, previousSequence: previous, baseSequence: base, leaderEpoch: 3, chain: chain,
-            generatedAt: t0)
+            sequence: sequence, previousSequence: previous, baseSequence: base, previousDeltaSequence: previousDelta,
+            leaderEpoch: 3, chain: chain, generatedAt: t0)
+    }
+
+    /// A subscriber bound to the delta exchange alone takes only the keyframes it asks for. Keyframes that
+    /// continued the chain repeat the state of its last delta, which the next delta names, so skipping them is no
+    /// gap; a keyframe that started the chain again is one.
+    @Test func keyframesThatContinuedTheChainMayBeSkippedAndOneThatRestartedItMayNot() async throws {
+        let index = AsicMinerOperationalIndex()
+        var encoder = AsicMinerPayloadEncoder(vocabulary: .asicMiner)
+        for id in Int64(1)...5 { await index.put(log(id, Double(id)), receivedAt: t0) }
+        let start = await index.publication(since: nil, includeSnapshot: true)
+        let first = encoder.keyframeParts(
+            try #require(start.snapshot), stamp: stamp(1, previous: nil, base: nil), maxBytes: 1 << 20)
+        var version = start.version
+        func nextDelta(_ stamp: IndexStreamStamp, hashrate: Double) async throws -> [[UInt8]] {
+            await index.put(log(1, hashrate), receivedAt: t0.adding(seconds: hashrate))
+            let publication = await index.publication(since: version, includeSnapshot: false)
+            let delta = try #require(publication.delta)
+            version = delta.version
+            return encoder.deltaParts(delta, stamp: stamp, maxBytes: 1 << 20)
+        }
+        func keyframe(_ stamp: IndexStreamStamp) async throws -> [[UInt8]] {
+            let snapshot = try #require(await index.publication(since: nil, includeSnapshot: true).snapshot)
+            return encoder.keyframeParts(snapshot, stamp: stamp, maxBytes: 1 << 20)
+        }
+        let second = try await nextDelta(stamp(2, previous: 1, base: 1, previousDelta: 1), hashrate: 10)
+        let third = try await keyframe(stamp(3, previous: 2, base: nil, previousDelta: 2))
+        _ = try await keyframe(stamp(4, previous: 3, base: nil, previousDelta: 2))
+        let fifth = try await nextDelta(stamp(5, previous: 4, base: 4, previousDelta: 2), hashrate: 20)
+
+        // One that applied the delta before the skipped keyframes, and one that took the first of them.
+        var throughDeltas = IndexStreamAssembler(keys: .of(.asic))
+        var throughAKeyframe = IndexStreamAssembler(keys: .of(.asic))
+        #expect(first.map { throughDeltas.receive($0, as: .keyframe) } == [.keyframeApplied])
+        #expect(second.map { throughDeltas.receive($0, as: .delta) } == [.deltaApplied])
+        #expect(third.map { throughAKeyframe.receive($0, as: .keyframe) } == [.keyframeApplied])
+        #expect(fifth.map { throughDeltas.receive($0, as: .delta) } == [.deltaApplied])
+        #expect(fifth.map { throughAKeyframe.receive($0, as: .delta) } == [.deltaApplied])
+        #expect(throughDeltas.canonicalIndex() == throughAKeyframe.canonicalIndex())
+        #expect(throughDeltas.counters.gaps == 0 && throughAKeyframe.counters.gaps == 0)
+
+        // The chain starts again from a keyframe the subscriber did not take: the next delta names only that one.
+        _ = try await keyframe(stamp(7, previous: nil, base: nil))
+        let eighth = try await nextDelta(stamp(8, previous: 7, base: 7, previousDelta: 7), hashrate: 30)
+        #expect(eighth.map { throughDeltas.receive($0, as: .delta) } == [.needsKeyframe])
+        #expect(throughDeltas.counters.gaps == 1)
     }
 
     @Test func deltasInPartsRebuildTheNextKeyframe() async throws {

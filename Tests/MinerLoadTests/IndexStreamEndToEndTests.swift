@@ -14,7 +14,8 @@ import Testing
     var logger: Logger { TestBroker.logger }
 
     private func subscriber(
-        _ service: InProcessService, _ kind: MinerKind, requestRetry: Duration = .seconds(2)
+        _ service: InProcessService, _ kind: MinerKind, keyframes: IndexStreamSubscriber.Keyframes = .whenWanted,
+        requestRetry: Duration = .seconds(2)
     ) -> IndexStreamSubscriber {
         let exchanges = service.configuration.outputExchanges
         return IndexStreamSubscriber(
@@ -23,7 +24,7 @@ import Testing
                 keyframe: kind == .asic ? exchanges.asicIndex : exchanges.cpuGpuIndex,
                 delta: kind == .asic ? exchanges.asicDeltaExchange : exchanges.cpuGpuDeltaExchange,
                 keyframeRequests: exchanges.keyframeRequests),
-            requestRetry: requestRetry, backoff: TestBroker.fastBackoff, logger: logger)
+            keyframes: keyframes, requestRetry: requestRetry, backoff: TestBroker.fastBackoff, logger: logger)
     }
 
     /// A run of a small churning fleet with registrations and deletions, without `--verify`'s own subscribers.
@@ -104,7 +105,7 @@ import Testing
         try await withTearDown {
             await service.stop()
         } body: {
-            let asic = subscriber(service, .asic, requestRetry: .seconds(3600))
+            let asic = subscriber(service, .asic, keyframes: .all, requestRetry: .seconds(3600))
             try await asic.start(timeout: .seconds(10))
             let running = Task { try await load(service, seconds: 6, miners: 8) }
             #expect(await eventually(timeout: .seconds(10)) { asic.assembler.counters.deltas >= 2 })
@@ -134,7 +135,7 @@ import Testing
         try await withTearDown {
             await service.stop()
         } body: {
-            let asic = subscriber(service, .asic, requestRetry: .seconds(3600))
+            let asic = subscriber(service, .asic, keyframes: .all, requestRetry: .seconds(3600))
             try await asic.start(timeout: .seconds(10))
             #expect(await eventually(timeout: .seconds(10)) { asic.assembler.index != nil })
             let keyframesBefore = asic.assembler.counters.keyframes
@@ -184,6 +185,33 @@ import Testing
             #expect(assembler.counters.splitMessages > 0)
             #expect(assembler.counters.largestMessagePart <= limit)
             #expect((assembler.index?.miners.count ?? 0) > 100)
+        }
+    }
+
+    @Test func aSubscriberHoldingTheIndexTakesNoKeyframeItDidNotAskFor() async throws {
+        let service = try InProcessService(offlineAfter: .seconds(60)) { $0.keyframeInterval = .seconds(1) }
+        try await service.start()
+        try await withTearDown {
+            await service.stop()
+        } body: {
+            let wanting = subscriber(service, .asic)
+            let everything = subscriber(service, .asic, keyframes: .all)
+            try await wanting.start(timeout: .seconds(10))
+            try await everything.start(timeout: .seconds(10))
+            _ = try await load(service, seconds: 4, miners: 20)
+            #expect(await eventually(timeout: .seconds(10)) { everything.assembler.counters.keyframes >= 5 })
+
+            // Its own keyframe, plus at most one the service had already routed to it when the unbind took effect.
+            let taken = wanting.assembler.counters.keyframes
+            #expect(
+                taken >= 1 && taken <= 2,
+                "\(taken) keyframes taken while the service sent one a second; \(wanting.requestsSent) requests, \(wanting.assembler.counters)"
+            )
+            // Asked for again, one comes, and the rebuilt index still matches it.
+            let check = try #require(await wanting.checkAgainstFreshKeyframe(timeout: .seconds(10)))
+            #expect(check.matched, "\(check.difference ?? "")")
+            await wanting.close()
+            await everything.close()
         }
     }
 }

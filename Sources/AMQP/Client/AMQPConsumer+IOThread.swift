@@ -36,6 +36,7 @@ extension AMQPConsumer: SupervisedClient {
         control.withLock { control in
             control.status = consumerTag == nil ? .stoppedConsuming : .consuming(generation: generation)
             control.lastError = nil
+            control.madeBindings = []
         }
         emit(.connected(generation: generation))
         logger.info(
@@ -55,6 +56,7 @@ extension AMQPConsumer: SupervisedClient {
                 return (commands, control.stopConsumingRequested)
             }
             try send(commands, on: connection, generation: generation)
+            try makeWantedBindings(on: connection)
 
             if stopRequested {
                 if let tag = consumerTag {
@@ -99,11 +101,22 @@ extension AMQPConsumer: SupervisedClient {
         }
     }
 
+    /// Makes and removes the bindings asked for since the last turn. The RPCs share the channel with the
+    /// deliveries: rabbitmq-c queues a delivery that arrives meanwhile, and `readDeliveries` takes it from there.
+    private func makeWantedBindings(on connection: RawConnection) throws(AMQPError) {
+        let (wanted, made) = control.withLock { ($0.wantedBindings, $0.madeBindings) }
+        guard wanted != made else { return }
+        for binding in wanted.subtracting(made) { try connection.bind(binding, channel: channel) }
+        for binding in made.subtracting(wanted) { try connection.unbind(binding, channel: channel) }
+        control.withLock { $0.madeBindings = wanted }
+        thread.statusChanged()
+    }
+
     /// True, and the thread marked idle, if no command waits to be sent (checked under the same lock that
     /// `enqueue` takes, so a command queued after this is sure to signal the wakeup).
     private func markIdleUnlessCommandsWait() -> Bool {
         control.withLock { control in
-            guard control.commands.isEmpty else { return false }
+            guard control.commands.isEmpty, !control.bindingsWait else { return false }
             control.ioThreadIdle = true
             return true
         }

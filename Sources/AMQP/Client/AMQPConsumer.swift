@@ -90,6 +90,13 @@ public final class AMQPConsumer: Sendable {
         /// command need to wake it. Otherwise it sends the command on its next turn, and a wake-up per ack would
         /// cost a system call on each side for nothing.
         var ioThreadIdle = false
+        /// Bindings asked for while the consumer runs (`bind`/`unbind`), besides the topology's; made again after
+        /// every reconnect.
+        var wantedBindings: Set<QueueBinding> = []
+        /// Those of them the broker has made on the current session.
+        var madeBindings: Set<QueueBinding> = []
+
+        var bindingsWait: Bool { wantedBindings != madeBindings }
     }
 
     let settings: ConnectionSettings
@@ -151,6 +158,36 @@ public final class AMQPConsumer: Sendable {
 
     public func reject(_ tag: DeliveryTag, requeue: Bool) {
         enqueue(.reject(tag, requeue: requeue))
+    }
+
+    /// Binds the queue as `binding` says, besides the topology's bindings (and again after every reconnect), and
+    /// returns once the broker has made it (what is published to the exchange after this reaches the queue), or
+    /// once an `unbind` has taken it back meanwhile.
+    public func bind(_ binding: QueueBinding, timeout: Duration) async throws(AMQPError) {
+        changeBindings { $0.insert(binding) }
+        try await thread.waitUntil(timeout: timeout, operation: "binding to '\(binding.exchange)'") {
+            let (settled, status, lastError) = control.withLock { control in
+                (
+                    control.madeBindings.contains(binding) || !control.wantedBindings.contains(binding),
+                    control.status, control.lastError
+                )
+            }
+            if status == .closed { return (false, .closed, lastError) }
+            return (settled, nil, lastError)
+        }
+    }
+
+    /// Removes a binding made by `bind`, on the I/O thread's next turn. Callable from the arrival observer.
+    public func unbind(_ binding: QueueBinding) {
+        changeBindings { $0.remove(binding) }
+    }
+
+    private func changeBindings(_ change: (inout Set<QueueBinding>) -> Void) {
+        let idle = control.withLock { control in
+            change(&control.wantedBindings)
+            return control.ioThreadIdle
+        }
+        if idle { thread.wakeup.signal() }
     }
 
     private func enqueue(_ command: Command) {

@@ -213,16 +213,28 @@ final class RawConnection {
         for queue in topology.queues {
             queues.append(try declareQueue(queue, passive: false, channel: channel))
         }
-        for binding in topology.bindings {
-            let scratch = CScratch()
-            amqp_queue_bind(
-                state, channel, scratch.bytes(binding.queue), scratch.bytes(binding.exchange),
-                scratch.bytes(binding.routingKey), scratch.table(binding.arguments))
-            try checkLastReply(
-                operation: "binding queue '\(binding.queue)' to '\(binding.exchange)' with '\(binding.routingKey)'",
-                channel: channel)
-        }
+        for binding in topology.bindings { try bind(binding, channel: channel) }
         return queues
+    }
+
+    func bind(_ binding: QueueBinding, channel: UInt16) throws(AMQPError) {
+        let scratch = CScratch()
+        amqp_queue_bind(
+            state, channel, scratch.bytes(binding.queue), scratch.bytes(binding.exchange),
+            scratch.bytes(binding.routingKey), scratch.table(binding.arguments))
+        try checkLastReply(
+            operation: "binding queue '\(binding.queue)' to '\(binding.exchange)' with '\(binding.routingKey)'",
+            channel: channel)
+    }
+
+    func unbind(_ binding: QueueBinding, channel: UInt16) throws(AMQPError) {
+        let scratch = CScratch()
+        amqp_queue_unbind(
+            state, channel, scratch.bytes(binding.queue), scratch.bytes(binding.exchange),
+            scratch.bytes(binding.routingKey), scratch.table(binding.arguments))
+        try checkLastReply(
+            operation: "unbinding queue '\(binding.queue)' from '\(binding.exchange)' with '\(binding.routingKey)'",
+            channel: channel)
     }
 
     func declareQueue(_ queue: QueueDeclaration, passive: Bool, channel: UInt16) throws(AMQPError) -> QueueState {

@@ -6,6 +6,10 @@ public struct IndexStreamStamp: Sendable, Equatable {
     public var previousSequence: UInt64?
     /// Deltas only: the keyframe of the chain it belongs to.
     public var baseSequence: UInt64?
+    /// For a delta, and a keyframe that continues its chain: the chain's last delta before this message, or its
+    /// base keyframe if it has none. The keyframes published since each continued the chain and repeat that
+    /// message's state, so a subscriber that holds it may apply the next delta without them.
+    public var previousDeltaSequence: UInt64?
     public var leaderEpoch: Int64?
     /// Names the publisher's chain: one per term of leadership of one process, so that two chains never mix,
     /// even when a restart without a state store counts sequences from 1 again.
@@ -13,12 +17,13 @@ public struct IndexStreamStamp: Sendable, Equatable {
     public var generatedAt: Timestamp
 
     public init(
-        sequence: UInt64, previousSequence: UInt64?, baseSequence: UInt64?, leaderEpoch: Int64?, chain: String,
-        generatedAt: Timestamp
+        sequence: UInt64, previousSequence: UInt64?, baseSequence: UInt64?, previousDeltaSequence: UInt64? = nil,
+        leaderEpoch: Int64?, chain: String, generatedAt: Timestamp
     ) {
         self.sequence = sequence
         self.previousSequence = previousSequence
         self.baseSequence = baseSequence
+        self.previousDeltaSequence = previousDeltaSequence
         self.leaderEpoch = leaderEpoch
         self.chain = chain
         self.generatedAt = generatedAt
@@ -150,6 +155,10 @@ extension MinerPayloadEncoder {
         }
         writer.key(PayloadKeys.previousSequence)
         if let previous = stamp.previousSequence { writer.integer(previous) } else { writer.null() }
+        if let previousDelta = stamp.previousDeltaSequence {
+            writer.key(PayloadKeys.previousDeltaSequence)
+            writer.integer(previousDelta)
+        }
         writer.key(PayloadKeys.chain)
         writer.string(stamp.chain)
         return writer

@@ -34,6 +34,7 @@ enum PayloadKeys {
     static let coinHashrateMap = JSONKey("coin_hashrate_map"), totalPower = JSONKey("total_power")
     static let sequence = JSONKey("sequence"), generatedAt = JSONKey("generated_at")
     static let previousSequence = JSONKey("previous_sequence"), baseSequence = JSONKey("base_sequence")
+    static let previousDeltaSequence = JSONKey("previous_delta_sequence")
     static let leaderEpoch = JSONKey("leader_epoch"), chain = JSONKey("chain")
     static let part = JSONKey("part"), parts = JSONKey("parts")
     static let miner = JSONKey("miner"), latestLog = JSONKey("latest_log"), observedAt = JSONKey("observed_at")

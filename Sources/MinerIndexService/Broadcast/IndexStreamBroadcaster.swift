@@ -29,6 +29,9 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
         var baseSequence: UInt64
         var lastSequence: UInt64
         var version: UInt64
+        /// The last delta, or the base keyframe before any: the message whose state the chain's keyframes since
+        /// have repeated.
+        var lastDeltaSequence: UInt64
     }
 
     let source: Source
@@ -114,7 +117,8 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
         let started = ContinuousClock.now
         let stamp = IndexStreamStamp(
             sequence: sequences.next(keyframeExchange), previousSequence: current.lastSequence,
-            baseSequence: current.baseSequence, leaderEpoch: authority.epoch, chain: chainID, generatedAt: generatedAt)
+            baseSequence: current.baseSequence, previousDeltaSequence: current.lastDeltaSequence,
+            leaderEpoch: authority.epoch, chain: chainID, generatedAt: generatedAt)
         let maxBytes = stream.maxMessageBytes
         let parts = await DeltaEncodingQueue.run { [encoder] in
             encoder.encoder.withLock { $0.deltaParts(delta, stamp: stamp, maxBytes: maxBytes) }
@@ -125,7 +129,9 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
             chain = nil
             return false
         }
-        chain = Chain(baseSequence: current.baseSequence, lastSequence: stamp.sequence, version: delta.version)
+        chain = Chain(
+            baseSequence: current.baseSequence, lastSequence: stamp.sequence, version: delta.version,
+            lastDeltaSequence: stamp.sequence)
         schedule.deltaPublished(at: started)
         return true
     }
@@ -135,9 +141,12 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
         answering requestCount: UInt64
     ) async {
         let started = ContinuousClock.now
+        // One that continues the chain repeats the state of its last delta, which deltas after it still name.
+        let repeatedDelta = previous == nil ? nil : chain?.lastDeltaSequence
         let stamp = IndexStreamStamp(
             sequence: sequences.next(keyframeExchange), previousSequence: previous, baseSequence: nil,
-            leaderEpoch: authority.epoch, chain: chainID, generatedAt: generatedAt)
+            previousDeltaSequence: repeatedDelta, leaderEpoch: authority.epoch, chain: chainID,
+            generatedAt: generatedAt)
         let maxBytes = stream.maxMessageBytes
         let parts = await SnapshotEncodingQueue.run { [encoder] in
             encoder.encoder.withLock { $0.keyframeParts(snapshot, stamp: stamp, maxBytes: maxBytes) }
@@ -146,7 +155,9 @@ actor IndexStreamBroadcaster<Source: SnapshotSource> {
         // Requests that arrived while the keyframe was built are answered by it too: it is published after them.
         let answered = max(requestCount, requests.count(Source.kind))
         guard await publish(parts, to: keyframeExchange, stamp: stamp) else { return }
-        chain = Chain(baseSequence: stamp.sequence, lastSequence: stamp.sequence, version: snapshot.version)
+        chain = Chain(
+            baseSequence: stamp.sequence, lastSequence: stamp.sequence, version: snapshot.version,
+            lastDeltaSequence: repeatedDelta ?? stamp.sequence)
         schedule.keyframePublished(at: started, answering: answered)
     }
 

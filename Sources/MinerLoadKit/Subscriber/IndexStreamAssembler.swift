@@ -81,6 +81,7 @@ public struct IndexStreamAssembler: Sendable {
     private struct Stamp {
         var sequence: UInt64
         var previousSequence: UInt64?
+        var previousDeltaSequence: UInt64?
         var chain: String
         var part: Int
         var parts: Int
@@ -95,6 +96,17 @@ public struct IndexStreamAssembler: Sendable {
     private struct Position {
         var chain: String
         var sequence: UInt64
+        /// For a keyframe that continued its chain, the delta (or base keyframe) whose state it repeats.
+        var sameStateAs: UInt64? = nil
+
+        /// Whether a delta of this chain applies to the state held: it names the message applied last, or (past
+        /// keyframes this subscriber did not take) the last delta, whose state that message holds.
+        func isFollowed(by stamp: Stamp) -> Bool {
+            guard stamp.chain == chain else { return false }
+            if stamp.previousSequence == sequence { return true }
+            guard let previousDelta = stamp.previousDeltaSequence else { return false }
+            return previousDelta == sequence || previousDelta == sameStateAs
+        }
     }
 
     /// One part, read: the document and its top-level members by key.
@@ -177,13 +189,15 @@ public struct IndexStreamAssembler: Sendable {
             checks.append(KeyframeCheck(sequence: stamp.sequence, matched: difference == nil, difference: difference))
         }
         index = keyframe
-        position = Position(chain: stamp.chain, sequence: stamp.sequence)
+        position = Position(
+            chain: stamp.chain, sequence: stamp.sequence,
+            sameStateAs: stamp.previousDeltaSequence ?? stamp.previousSequence)
         return .keyframeApplied
     }
 
     private mutating func applyDelta(_ parts: [Part], stamp: Stamp) -> Outcome {
         guard var current = index, let position else { return .needsKeyframe }
-        guard position.chain == stamp.chain, stamp.previousSequence == position.sequence else {
+        guard position.isFollowed(by: stamp) else {
             // A delta older than what we hold (it was in the queue before the keyframe we applied) is skipped.
             if position.chain == stamp.chain, stamp.sequence <= position.sequence { return .stale }
             return lostTrack()
@@ -336,7 +350,8 @@ public struct IndexStreamAssembler: Sendable {
         else { return nil }
         return Stamp(
             sequence: sequence, previousSequence: part.members["previous_sequence"].flatMap(json.unsigned),
-            chain: chain, part: Int(number), parts: Int(parts))
+            previousDeltaSequence: part.members["previous_delta_sequence"].flatMap(json.unsigned), chain: chain,
+            part: Int(number), parts: Int(parts))
     }
 
     private static func ids(_ range: Range<Int>?, in json: RawJSON) -> [Int64] {

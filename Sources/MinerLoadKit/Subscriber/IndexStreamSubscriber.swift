@@ -4,10 +4,10 @@ import Logging
 import MinerIndex
 import Synchronization
 
-/// The reference subscriber of one kind's full index: one private queue bound to the keyframe and the delta
-/// exchange (one queue, so keyframes and deltas arrive in the order they were published), an `IndexStreamAssembler`
-/// that rebuilds the index, and a publisher that asks for a keyframe on start and whenever the assembler holds
-/// no index it can apply a delta to (it joined late, or saw a gap).
+/// The reference subscriber of one kind's full index: one private queue bound to the delta exchange, and to the
+/// keyframe exchange while a keyframe is wanted (one queue, so keyframes and deltas arrive in the order they were
+/// published), an `IndexStreamAssembler` that rebuilds the index, and a publisher that asks for a keyframe on
+/// start and whenever the assembler holds no index it can apply a delta to (it joined late, or saw a gap).
 ///
 /// The assembler runs on the consumer's own I/O thread, at the lowest scheduling priority, as the messages come
 /// off the socket: never on the cooperative pool that miner-load's publishing runs on, and on a machine short of
@@ -28,6 +28,14 @@ public final class IndexStreamSubscriber: Sendable {
         }
     }
 
+    /// Which keyframes reach the subscriber.
+    public enum Keyframes: Sendable {
+        /// Only while one is wanted: at start, after a gap, for a check. What miner-load's `--verify` uses.
+        case whenWanted
+        /// Every keyframe the service publishes, for tests of what makes the service publish one.
+        case all
+    }
+
     private struct State {
         var assembler: IndexStreamAssembler
         var requestsSent = 0
@@ -40,6 +48,8 @@ public final class IndexStreamSubscriber: Sendable {
         var dropNextDelta = false
         /// Set once the subscriber has started: the I/O thread asks it for keyframes.
         var askForKeyframe: (@Sendable () -> Void)?
+        /// Set once the subscriber has started: the I/O thread unbinds the keyframe exchange once a keyframe came.
+        var stopKeyframes: (@Sendable () -> Void)?
     }
 
     /// A class, so that the I/O thread's observer can hold it before `self` exists.
@@ -55,14 +65,19 @@ public final class IndexStreamSubscriber: Sendable {
     /// A keyframe asked for and not yet come is asked for again after this long.
     let requestRetry: Duration
     private let consumer: AMQPConsumer
+    /// Bound only while a keyframe is wanted (at start, after a gap, for a check): the service sends one every
+    /// keyframe interval, about 190 MB per 30 s for both kinds at 100k miners, and routing those to a subscriber
+    /// that already holds the index cost the broker the confirms of the load being verified.
+    private let keyframeBinding: QueueBinding
+    private let keyframes: Keyframes
     private let requester: AMQPPublisher
     private let state: SharedState
     private let listener = Mutex<Task<Void, Never>?>(nil)
     let logger: Logger
 
     public init(
-        settings: ConnectionSettings, kind: MinerKind, exchanges: Exchanges, requestRetry: Duration = .seconds(10),
-        backoff: Backoff = .init(), logger: Logger
+        settings: ConnectionSettings, kind: MinerKind, exchanges: Exchanges, keyframes: Keyframes = .whenWanted,
+        requestRetry: Duration = .seconds(10), backoff: Backoff = .init(), logger: Logger
     ) {
         self.exchanges = exchanges
         self.requestRetry = requestRetry
@@ -73,6 +88,8 @@ public final class IndexStreamSubscriber: Sendable {
         settings.connectionName = "miner-index subscriber \(kind.rawValue)"
         let queue = "miner-index-subscriber.\(kind.rawValue).\(UInt64.random(in: .min ... .max))"
         let streamExchanges = [exchanges.keyframe, exchanges.delta]
+        keyframeBinding = QueueBinding(queue: queue, exchange: exchanges.keyframe)
+        self.keyframes = keyframes
         consumer = AMQPConsumer(
             settings: settings,
             configuration: .init(
@@ -80,7 +97,9 @@ public final class IndexStreamSubscriber: Sendable {
                 topology: Topology(
                     exchanges: streamExchanges.map { ExchangeDeclaration(name: $0, kind: .fanout, durable: true) },
                     queues: [QueueDeclaration(name: queue, durable: false, exclusive: true, autoDelete: true)],
-                    bindings: streamExchanges.map { QueueBinding(queue: queue, exchange: $0) }),
+                    bindings: keyframes == .all
+                        ? streamExchanges.map { QueueBinding(queue: queue, exchange: $0) }
+                        : [QueueBinding(queue: queue, exchange: exchanges.delta)]),
                 consumerTag: "miner-index-subscriber", backoff: backoff,
                 arrivalObserver: { batch in
                     Self.apply(batch, deltaExchange: exchanges.delta, to: state, logger: logger) {
@@ -103,13 +122,21 @@ public final class IndexStreamSubscriber: Sendable {
         requester.start()
         try await consumer.waitUntilConsuming(timeout: timeout)
         try await requester.waitUntilConnected(timeout: timeout)
-        state.withLock { $0.askForKeyframe = { [self] in Task { await requestKeyframe(force: false) } } }
+        state.withLock { state in
+            state.askForKeyframe = { [self] in Task { await requestKeyframe(force: false) } }
+            if keyframes == .whenWanted {
+                state.stopKeyframes = { [consumer, keyframeBinding] in consumer.unbind(keyframeBinding) }
+            }
+        }
         listener.withLock { $0 = Task { [self] in await listen() } }
         await requestKeyframe(force: true)
     }
 
     public func close() async {
-        state.withLock { $0.askForKeyframe = nil }
+        state.withLock { state in
+            state.askForKeyframe = nil
+            state.stopKeyframes = nil
+        }
         await consumer.close()
         await requester.close()
         if let task = listener.withLock({ $0 }) { await task.value }
@@ -150,6 +177,15 @@ public final class IndexStreamSubscriber: Sendable {
             return true
         }
         guard due else { return }
+        if keyframes == .whenWanted {
+            do {
+                try await consumer.bind(keyframeBinding, timeout: requestRetry)
+            } catch {
+                logger.warning(
+                    "cannot bind the keyframe exchange; asking again later", metadata: ["error": "\(error)"])
+                return
+            }
+        }
         let body = Array("{\"exchange\": \"\(exchanges.keyframe)\"}".utf8)
         do {
             _ = try await requester.publish(
@@ -167,7 +203,7 @@ public final class IndexStreamSubscriber: Sendable {
         askForKeyframe: () -> Void
     ) {
         LowPriority.lowerCurrentThread()
-        var needsKeyframe = false
+        var needsKeyframe = false, keyframeCame = false
         for delivery in batch {
             let message: IndexStreamAssembler.Message = delivery.exchange == deltaExchange ? .delta : .keyframe
             // Under the lock: a copy taken out to work on would share the index with the state and copy all of it
@@ -187,9 +223,11 @@ public final class IndexStreamSubscriber: Sendable {
             case .unreadable(let reason):
                 state.withLock { $0.unreadable += 1 }
                 logger.warning("unreadable index stream message", metadata: ["reason": "\(reason)"])
-            case .partial, .keyframeApplied, .deltaApplied, .stale: break
+            case .keyframeApplied: keyframeCame = true
+            case .partial, .deltaApplied, .stale: break
             }
         }
+        if keyframeCame, !needsKeyframe { state.withLock { $0.keyframeAwaited ? nil : $0.stopKeyframes }?() }
         if needsKeyframe { askForKeyframe() }
     }
 
