@@ -208,6 +208,13 @@ let package = Package(
             path: "Sources/StateBenchmarks"
         ),
 
+        // The cost of a /metrics scrape at a given fleet; run in release.
+        .executableTarget(
+            name: "service-benchmarks",
+            dependencies: ["MinerIndex", "MinerIndexService"],
+            path: "Sources/ServiceBenchmarks"
+        ),
+
         // Benchmarks of the domain against Foundation's JSON coders; run in release.
         .executableTarget(
             name: "miner-index-benchmarks",

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what miner-index needs to build, test and run on Debian 12: rabbitmq-c, simdjson, SQLite, a RabbitMQ
-# server, a PostgreSQL server, and docker-compose for checking the compose file. Idempotent; run as root.
+# server, a PostgreSQL server, Prometheus (its promtool lints the metrics and tests the alerting rules; the server
+# scrapes a real miner-index in the observability test), and docker-compose for checking the compose file.
+# Idempotent; run as root.
 set -euo pipefail
 
 # docker-compose only parses docker-compose.yml in the tests; no Docker engine runs here.
 # python3 runs bench/ and the stand-in servers of scripts/tests/server-scripts.sh.
-packages=(librabbitmq-dev libsimdjson-dev libsqlite3-dev pkg-config rabbitmq-server postgresql docker-compose curl python3)
+packages=(librabbitmq-dev libsimdjson-dev libsqlite3-dev pkg-config rabbitmq-server postgresql prometheus docker-compose curl
+  python3)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -27,6 +30,6 @@ if [[ " ${missing[*]} " == *" postgresql "* ]]; then
 fi
 apt-get update -qq
 # The package's maintainer scripts try to start the service through invoke-rc.d; there is no init system here,
-# so scripts/broker.sh and scripts/postgres.sh start the servers instead.
+# so scripts/broker.sh, scripts/postgres.sh and scripts/prometheus.sh start the servers instead.
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-deps: done"

@@ -3,7 +3,8 @@
 # (default amqp://guest:guest@127.0.0.1:5672/) and the PostgreSQL at MINER_INDEX_TEST_POSTGRES_URL (default
 # postgres://miner_index:miner_index@127.0.0.1:5432/miner_index). scripts/broker.sh and scripts/postgres.sh use
 # servers that already answer there, or start them on loopback. Tests run one at a time because some of them close
-# every connection on the broker or restart it.
+# every connection on the broker or restart it. Then the observability test (scripts/tests/observability.py): the
+# alerting rules through promtool, and a real miner-index scraped by the Prometheus of scripts/prometheus.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -18,3 +19,4 @@ export MINER_INDEX_TEST_POSTGRES_URL=${MINER_INDEX_TEST_POSTGRES_URL:-postgres:/
 
 swift build --build-tests
 swift test --skip-build --no-parallel
+python3 scripts/tests/observability.py

@@ -190,6 +190,12 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             "http-token-file", "none"))
     public var httpTokenFile: String?
 
+    @Option(
+        help: .documented(
+            "Distinct values of each label of the fleet gauges on /metrics (pools, models, coins); the rest are summed under 'other'.",
+            "metrics-max-label-values", "\(defaults.metricsMaxLabelValues)"))
+    public var metricsMaxLabelValues: Int?
+
     public init() {}
 
     /// The defaults `--help` shows: those of `ServiceConfiguration`, where each is written once with its doc, and
@@ -327,6 +333,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         try duration(\.leaderLease, leaderLease, "leader-lease")
         try count(\.maxMiners, maxMiners, "max-miners", atLeast: 1)
         try duration(\.checkpointInterval, checkpointInterval, "checkpoint-interval")
+        try count(\.metricsMaxLabelValues, metricsMaxLabelValues, "metrics-max-label-values", atLeast: 2)
         configuration.httpToken = try token(
             text: value(httpToken, "http-token"), file: value(httpTokenFile, "http-token-file"))
         return configuration

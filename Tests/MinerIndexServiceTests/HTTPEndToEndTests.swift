@@ -300,12 +300,16 @@ import Testing
 }
 
 @Suite struct ContainerFileTests {
-    @Test func theComposeFileParses() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
+    private static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// `docker-compose config` with the profiles given: the file as Compose reads it, or an expectation failed.
+    private func composeConfig(profiles: [String] = []) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-compose")
-        process.arguments = ["--file", root.appendingPathComponent("docker-compose.yml").path, "config"]
+        process.arguments =
+            ["--file", Self.root.appendingPathComponent("docker-compose.yml").path]
+            + profiles.flatMap { ["--profile", $0] } + ["config"]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -313,6 +317,11 @@ import Testing
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "docker-compose config failed: \(text)")
+        return text
+    }
+
+    @Test func theComposeFileParses() throws {
+        let text = try composeConfig()
         for service in ["rabbitmq:", "miner-index:", "miner-load:", "postgres:", "miner-index-a:", "miner-index-b:"] {
             #expect(text.contains(service), "compose file lacks \(service)")
         }
@@ -322,10 +331,33 @@ import Testing
         #expect(text.components(separatedBy: "MINER_INDEX_SINGLE_ACTIVE_CONSUMER: \"true\"").count == 3)
     }
 
+    /// The `observability` profile mounts the rules, the scrape configuration and the Grafana files from `deploy/`.
+    @Test func theObservabilityProfileMountsWhatDeployHolds() throws {
+        let root = Self.root
+        let text = try composeConfig(profiles: ["observability"])
+        for service in ["prometheus:", "grafana:", "miner-index:"] {
+            #expect(text.contains(service), "the observability profile lacks \(service)")
+        }
+        for (source, target) in [
+            ("deploy/prometheus", "/etc/prometheus"), ("deploy/grafana/provisioning", "/etc/grafana/provisioning"),
+            ("deploy/grafana/dashboards", "/var/lib/grafana/dashboards"),
+        ] {
+            let path = root.appendingPathComponent(source).path
+            #expect(text.contains("source: \(path)") || text.contains("\(path):\(target)"), "\(source) is not mounted")
+            #expect(FileManager.default.fileExists(atPath: path))
+        }
+        for file in [
+            "deploy/prometheus/prometheus.yml", "deploy/prometheus/rules.yml",
+            "deploy/grafana/provisioning/datasources/prometheus.yml",
+            "deploy/grafana/provisioning/dashboards/miner-index.yml", "deploy/grafana/dashboards/miner-index.json",
+        ] {
+            #expect(
+                FileManager.default.fileExists(atPath: root.appendingPathComponent(file).path), "\(file) is missing")
+        }
+    }
+
     @Test func theDockerfileRunsAsNonRootWithAHealthcheck() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let dockerfile = try String(contentsOf: root.appendingPathComponent("Dockerfile"), encoding: .utf8)
+        let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("Dockerfile"), encoding: .utf8)
         #expect(dockerfile.contains("HEALTHCHECK"))
         #expect(dockerfile.contains("/healthz"))
         #expect(dockerfile.contains("EXPOSE 8080"))

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Tests scripts/broker.sh and scripts/postgres.sh on ports of their own (never 5672 or 5432), as root:
+# Tests scripts/broker.sh, scripts/postgres.sh and scripts/prometheus.sh on ports of their own (never 5672, 5432 or
+# 9090), as root:
 # - nothing at the URL: start starts a server, status reports it as the script's, start again reuses it, stop stops it;
 # - a server started outside the script: start uses it and says so without starting another, status reports it,
 #   stop leaves it running;
 # - the port taken by something that is not that server: start, status and stop fail at once (or leave it alone)
 #   with a message naming the variable that points the commands elsewhere.
 # SERVER_SCRIPTS_TEST_PORT (default 15800) is the first of the ports used: PORT and PORT+1 for RabbitMQ,
-# PORT+2 and PORT+3 for PostgreSQL, PORT+4 and PORT+5 for the impostors, PORT+20000 and PORT+20001 for Erlang
-# distribution. Ends with "N passed, N failed".
+# PORT+2 and PORT+3 for PostgreSQL, PORT+4 and PORT+5 for the impostors, PORT+6 and PORT+7 for Prometheus,
+# PORT+20000 and PORT+20001 for Erlang distribution. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -18,12 +19,16 @@ pg_port=$((base_port + 2))
 external_pg_port=$((base_port + 3))
 answering_impostor_port=$((base_port + 4))
 silent_impostor_port=$((base_port + 5))
+prometheus_port=$((base_port + 6))
+external_prometheus_port=$((base_port + 7))
 short_host=$(hostname -s)
 external_node=miner-index-test-external-$external_amqp_port@$short_host
 
 # Nothing from the caller's environment may point the scripts at another server.
 unset AMQP_URL RABBITMQ_NODENAME MINER_INDEX_TEST_POSTGRES_URL
-for variable in $(compgen -e | grep -E '^(MINER_INDEX_BROKER_|MINER_INDEX_POSTGRES_|RABBITMQ_)'); do unset "$variable"; done
+for variable in $(compgen -e | grep -E '^(MINER_INDEX_BROKER_|MINER_INDEX_POSTGRES_|MINER_INDEX_PROMETHEUS_|RABBITMQ_)'); do
+  unset "$variable"
+done
 
 scratch=$(mktemp -d /tmp/server-scripts-test.XXXXXX)
 chmod 755 "$scratch"
@@ -58,9 +63,10 @@ erlang_node_registered() { epmd -names 2>/dev/null | grep -q "^name ${1%@*} at p
 pid_alive() { [[ -s "$1" ]] && kill -0 "$(<"$1")" 2>/dev/null; }
 
 for port in "$amqp_port" "$external_amqp_port" "$pg_port" "$external_pg_port" "$answering_impostor_port" \
-  "$silent_impostor_port" $((amqp_port + 20000)) $((external_amqp_port + 20000)); do
+  "$silent_impostor_port" "$prometheus_port" "$external_prometheus_port" $((amqp_port + 20000)) \
+  $((external_amqp_port + 20000)); do
   if listens "$port"; then
-    echo "server-scripts: port $port is taken; set SERVER_SCRIPTS_TEST_PORT to the first of 6 free ports" >&2
+    echo "server-scripts: port $port is taken; set SERVER_SCRIPTS_TEST_PORT to the first of 8 free ports" >&2
     exit 1
   fi
 done
@@ -72,6 +78,8 @@ cleanup() {
   pid_alive "$scratch/external-rabbitmq/pid" && kill "$(<"$scratch/external-rabbitmq/pid")"
   [[ -s "$scratch/external-postgres/postmaster.pid" ]] &&
     runuser -u postgres -- /usr/lib/postgresql/*/bin/pg_ctl stop -D "$scratch/external-postgres" -m immediate >/dev/null 2>&1
+  MINER_INDEX_PROMETHEUS_URL=http://127.0.0.1:$prometheus_port MINER_INDEX_PROMETHEUS_DATA=$scratch/prometheus \
+    bash scripts/prometheus.sh stop >/dev/null 2>&1
   for pid in "${background_pids[@]}"; do kill "$pid" 2>/dev/null; done
   for _ in $(seq 1 30); do pid_alive "$scratch/external-rabbitmq/pid" || break; sleep 1; done
   rm -rf "$scratch"
@@ -281,6 +289,64 @@ port=$external_pg_port
 broker start
 check "start fails" status_is 1
 check "start says the port is taken by something that is not a broker" said "is taken by something that is not an AMQP 0-9-1 broker"
+
+# ---------------- scripts/prometheus.sh ----------------
+prometheus() {
+  MINER_INDEX_PROMETHEUS_URL=http://127.0.0.1:$port MINER_INDEX_PROMETHEUS_DATA=$scratch/prometheus \
+    run bash scripts/prometheus.sh "$@"
+}
+
+echo "prometheus.sh, nothing at 127.0.0.1:$prometheus_port"
+port=$prometheus_port
+prometheus status
+check "status exits 3 (not running)" status_is 3
+prometheus start
+check "start starts a server" status_is 0
+check "start says it started one" said "prometheus: started \(pid [0-9]+"
+check "the server answers on the URL's port" listens "$prometheus_port"
+check "the server runs as the prometheus user" [ "$(ps -o user= -p "$(cat "$scratch/prometheus/prometheus.pid" 2>/dev/null)" 2>/dev/null)" == prometheus ]
+check "the server evaluates rules.yml" curl -fsS "http://127.0.0.1:$prometheus_port/api/v1/rules" -o "$scratch/out"
+check "(MinerIndexDown is among them)" said "MinerIndexDown"
+own_prometheus_pid=$(cat "$scratch/prometheus/prometheus.pid" 2>/dev/null)
+prometheus start
+check "start again exits 0" status_is 0
+check "start again reuses the server" said "running \(pid $own_prometheus_pid"
+prometheus targets
+check "targets prints the directory the server discovers targets in" said "^$scratch/prometheus/targets\$"
+prometheus stop
+check "stop stops the server" said "stopped \(pid $own_prometheus_pid\)"
+check "the port is free again" not listens "$prometheus_port"
+prometheus status
+check "status exits 3 after stop" status_is 3
+
+echo "prometheus.sh, a Prometheus started outside the script at 127.0.0.1:$external_prometheus_port"
+install -d -o prometheus -g prometheus "$scratch/external-prometheus"
+printf 'global:\n  scrape_interval: 15s\n' >"$scratch/external-prometheus/prometheus.yml"
+setsid setpriv --reuid prometheus --regid prometheus --init-groups prometheus \
+  --config.file="$scratch/external-prometheus/prometheus.yml" --storage.tsdb.path="$scratch/external-prometheus/tsdb" \
+  --web.listen-address="127.0.0.1:$external_prometheus_port" >"$scratch/external-prometheus/log" 2>&1 </dev/null &
+external_prometheus_pid=$!
+background_pids+=("$external_prometheus_pid")
+for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$external_prometheus_port/-/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+port=$external_prometheus_port
+prometheus start
+check "start exits 0" status_is 0
+check "start says it uses the server that answers, not started by this script" said "using Prometheus [0-9.]+.* \(not started by this script"
+prometheus stop
+check "stop exits 0" status_is 0
+check "stop leaves the server running" kill -0 "$external_prometheus_pid"
+check "(and it still answers)" curl -fsS "http://127.0.0.1:$external_prometheus_port/-/ready" -o /dev/null
+
+for port in "$answering_impostor_port" "$silent_impostor_port"; do
+  echo "prometheus.sh, 127.0.0.1:$port taken by something that is not Prometheus"
+  prometheus start
+  check "start fails" status_is 1
+  check "start says so and how to point the commands elsewhere" said "is not Prometheus answers at .*set MINER_INDEX_PROMETHEUS_URL"
+  prometheus status
+  check "status fails with 1, not 0 or 3" status_is 1
+  prometheus stop
+  check "stop leaves the port's holder alone" listens "$port"
+done
 
 echo "server-scripts: $passed passed, $failed failed"
 ((failed == 0))

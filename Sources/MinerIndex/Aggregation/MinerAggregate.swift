@@ -31,6 +31,11 @@ public struct MinerAggregate: Sendable, Hashable {
 public struct VersionedAggregate: Sendable, Hashable {
     public let version: UInt64
     public let aggregate: MinerAggregate
+
+    public init(version: UInt64, aggregate: MinerAggregate) {
+        self.version = version
+        self.aggregate = aggregate
+    }
 }
 
 /// Sums hashrates under the producers' raw coin spellings first, one dictionary step per contribution, then

@@ -77,6 +77,9 @@ public struct ServiceConfiguration: Sendable {
     public var httpPort: Int? = 8080
     /// Required by the `/v1` read API when set; health, readiness and metrics stay open.
     public var httpToken: HTTPToken?
+    /// Distinct values of each label of the fleet gauges on `/metrics` at most; the rest are summed under `other`,
+    /// so a flood of new pool addresses cannot grow a scrape.
+    public var metricsMaxLabelValues = 50
     public var reconnectBackoff = Backoff()
     /// In-process users (tests, benchmarks) get an in-memory index unless they ask; `miner-index` itself defaults
     /// to `miner-index.sqlite` in the working directory (see `ServiceOptions`).
@@ -127,6 +130,7 @@ public struct ServiceConfiguration: Sendable {
             "leader_lease": "\(DurationText.format(leaderLease))",
             "amqp_heartbeat": "\(DurationText.format(amqp.heartbeat))",
             "http_token": "\(httpToken == nil ? "none" : "set")",
+            "metrics_max_label_values": "\(metricsMaxLabelValues)",
         ]
     }
 }

@@ -22,9 +22,10 @@ public enum HTTPServer {
             return text(readiness.reason + "\n", status: readiness.ready ? .ok : .serviceUnavailable)
         }
         router.get("/metrics") { _, _ in
-            Response(
+            let fleet = await service.fleetReading()
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render(fleet: fleet))))
         }
 
         // The read API shows LAN addresses and pool accounts, so it takes the bearer token when one is set.

@@ -97,6 +97,16 @@ public final class MinerIndexService: Service, Sendable {
         }
     }
 
+    /// What a scrape shows of the fleet and of this instance, read now: each index's aggregate costs its number of
+    /// coins, pools and models.
+    public func fleetReading() async -> FleetMetrics.Reading {
+        async let asic = indexes.asic.versionedAggregate()
+        async let cpuGpu = indexes.cpuGpu.versionedAggregate()
+        return FleetMetrics.Reading(
+            asic: await asic, cpuGpu: await cpuGpu, role: role, ready: readiness.ready, leaderEpoch: leaderEpoch,
+            maxLabelValues: configuration.metricsMaxLabelValues)
+    }
+
     public func run() async throws {
         logger.info("starting miner-index", metadata: configuration.summary)
         let persistence: StatePersistence?

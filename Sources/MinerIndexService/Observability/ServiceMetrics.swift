@@ -112,6 +112,33 @@ public final class ServiceMetrics: Sendable {
         }
     }
 
+    /// The `# HELP` text of every metric above, by name; a scrape lists only described metrics (a test checks it
+    /// with `promtool check metrics`).
+    public static let descriptions: [String: String] = [
+        "miner_index_acks_total": "Deliveries acknowledged to the broker, once applied or dead-lettered.",
+        "miner_index_redeliveries_total": "Deliveries the broker marked as redelivered.",
+        "miner_index_dead_letter_copies_uncertain_total":
+            "Dead-letter copies sent without a confirm; the original was rejected into the queue's own dead-letter exchange.",
+        "miner_index_reconnects_total": "Reconnections to the broker, by client (consumer or publisher).",
+        "miner_index_snapshot_build_seconds": "Time to build and encode one snapshot of an index.",
+        "miner_index_apply_lag_seconds": "From a log's observation time to its application in the index.",
+        "miner_index_history_entries": "Entries in the per-miner history rings, over all ASIC miners.",
+        "miner_index_state_corrupt_files_total": "Damaged state files moved aside at start.",
+        "miner_index_state_store_up": "1 while the state store takes writes, 0 while they fail.",
+        "miner_index_input_queue_ready_messages":
+            "Messages ready in the input queue at the last reading; NaN while the broker cannot be asked.",
+        "miner_index_state_write_seconds":
+            "Duration of one state-store transaction (a checkpoint or a registry commit).",
+        "miner_index_state_write_failures_total": "State-store transactions that failed.",
+        "miner_index_miners_alive": "Activated miners with a live log, by kind, at the last broadcast.",
+        "miner_index_miners_registered": "Activated miners, by kind, at the last broadcast.",
+        "miner_index_messages_received_total": "Messages taken from the input queue, by kind.",
+        "miner_index_messages_applied_total":
+            "Messages applied to an index, by kind and outcome (applied, or ignored as out of order or offline).",
+        "miner_index_messages_dead_lettered_total": "Messages dead-lettered, by kind and reason.",
+        "miner_index_snapshots_published_total": "Snapshots published, by exchange.",
+    ]
+
     /// A message's kind as a label; `unknown` for a routing key the decoder does not know.
     private static func label(_ kind: MinerKind?) -> String { kind?.messagePrefix ?? "unknown" }
 
