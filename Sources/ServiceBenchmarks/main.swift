@@ -6,7 +6,7 @@ import MinerIndexService
 import Glibc
 #endif
 
-// The cost of a `/metrics` scrape (issue 25): reading both aggregated indexes, rendering the fleet gauges and the
+// `service-benchmarks [scrapes per round] [rounds]`, the cost of a `/metrics` scrape (issue 25): reading both aggregated indexes, rendering the fleet gauges and the
 // service's own metrics, at 10k and 100k ASIC miners with 10 coins, 50 pools and 10 models (plus a fifth as many
 // rigs), side by side with a scrape of the service's metrics alone (as before the fleet gauges) and with what one
 // aggregated broadcast of both kinds costs. Run in release:
@@ -99,6 +99,38 @@ func filledIndexes(asicMiners: Int) async -> (AsicMinerOperationalIndex, CpuGpuM
     }
     _ = await cpuGpu.apply(rigs)
     return (asic, cpuGpu)
+}
+
+// `service-benchmarks list [pages per round] [rounds]`: the CPU of one page of the miner table (`GET …/list`), the
+// scan of the registry included, at 10k and 100k ASIC miners, for the queries the fleet page makes.
+if CommandLine.arguments.dropFirst().first == "list" {
+    let numbers = CommandLine.arguments.dropFirst(2).compactMap { Int($0) }
+    let pages = max(1, numbers.first ?? 50)
+    let rounds = max(1, numbers.dropFirst().first ?? 5)
+    let queries: [(String, MinerListQuery)] = [
+        ("by id, first page", MinerListQuery(limit: 100)),
+        ("online, hottest first", MinerListQuery(statuses: [.online], sort: .temperature, order: .desc, limit: 100)),
+        ("one model, by hashrate", MinerListQuery(model: models[3], sort: .hashrate, order: .desc, limit: 100)),
+        ("search 'miner-12', by last seen", MinerListQuery(search: "miner-12", sort: .lastSeen, limit: 100)),
+    ]
+    print("| ASIC miners | query | matches | CPU per page |")
+    print("|---|---|---|---|")
+    for asicMiners in [10_000, 100_000] {
+        let (asic, _) = await filledIndexes(asicMiners: asicMiners)
+        let snapshot = await asic.snapshot()
+        let now = Timestamp(Date())
+        for (name, query) in queries {
+            var total = 0
+            var times: [Double] = []
+            for _ in 0..<rounds {
+                let start = cpuSeconds()
+                for _ in 0..<pages { total = snapshot.list(query, now: now, staleAfterSeconds: 20).total }
+                times.append((cpuSeconds() - start) / Double(pages))
+            }
+            print("| \(asicMiners) | \(name) | \(total) | \(String(format: "%.2f ms", median(times) * 1e3)) |")
+        }
+    }
+    exit(0)
 }
 
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }

@@ -154,6 +154,65 @@ import Testing
         await harness.tearDown()
     }
 
+    /// The miner table's pages: filters, order, the cursor to the end, the statuses, and a 400 with the reason for a
+    /// bad parameter; `list` is not taken for a miner id.
+    @Test func theListPagesTheFleetThroughItsCursor() async throws {
+        let harness = try ServiceHarness(withHTTP: true)
+        try await harness.start()
+        var messages: [(routingKey: String, object: [String: Any])] = []
+        for id in 1...12 {
+            messages.append(("asic_miner.upsert", Messages.asicMiner(id: id, activated: id != 12)))
+            if id <= 10 { messages.append(("asic_miner.log", Messages.asicLog(id: id, hashrate: Double(id * 10)))) }
+        }
+        try await harness.publishAll(messages)
+        try await harness.publish("cpu_gpu_miner.log", Messages.cpuGpuLog(id: 3, overrides: ["cpu_power": 80]))
+        #expect(
+            await eventually {
+                let answer = try? self.parse(try await harness.get("/v1/asic_miners/list?status=online"))
+                return answer?["total"] as? Int == 10
+            })
+
+        var ids: [Int] = []
+        var path = "/v1/asic_miners/list?sort=hashrate&order=desc&limit=4"
+        var pages = 0
+        while pages < 10 {
+            let page = try parse(try await harness.get(path))
+            pages += 1
+            #expect(page["total"] as? Int == 12)
+            #expect(page["sequence"] is Int)
+            let rows = try #require(page["miners"] as? [[String: Any]])
+            ids += rows.compactMap { $0["id"] as? Int }
+            guard let cursor = page["next_cursor"] as? String else { break }
+            path = "/v1/asic_miners/list?sort=hashrate&order=desc&limit=4&cursor=\(cursor)"
+        }
+        // Hashrate descending; 11 (activated, no log) and 12 (deactivated, no log) have none and come last.
+        #expect(ids == [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 11, 12])
+        #expect(pages == 3)
+
+        let top = try parse(try await harness.get("/v1/asic_miners/list?q=s19-1&sort=id&order=desc&limit=2"))
+        let rows = try #require(top["miners"] as? [[String: Any]])
+        #expect(top["total"] as? Int == 4)  // S19-1, S19-10, S19-11, S19-12
+        #expect(rows.compactMap { $0["id"] as? Int } == [12, 11])
+        #expect(rows.first?["status"] as? String == "disabled")
+        #expect(rows.last?["status"] as? String == "offline")
+        #expect(rows.last?["model"] as? String == "Antminer S19")
+        let one = try parse(try await harness.get("/v1/asic_miners/list?q=10.0.0.7&status=online,stale"))
+        let seven = try #require((one["miners"] as? [[String: Any]])?.first)
+        #expect(seven["id"] as? Int == 7 && seven["hashrate"] as? Double == 7e13 && seven["temp"] as? Int == 65)
+        #expect(seven["last_seen"] is String && seven["lan_ip"] as? String == "10.0.0.7")
+
+        let rigs = try parse(try await harness.get("/v1/cpu_gpu_miners/list"))
+        #expect(rigs["total"] as? Int == 1)
+        #expect((rigs["miners"] as? [[String: Any]])?.first?["model"] == nil)
+
+        for bad in ["limit=501", "sort=colour", "status=asleep", "cursor=zzz", "page=2", "order=up"] {
+            let response = try await harness.get("/v1/asic_miners/list?\(bad)")
+            #expect(response.status == 400, "\(bad)")
+            #expect((try? parse(response))?["error"] is String, "\(bad) needs a JSON error body")
+        }
+        await harness.tearDown()
+    }
+
     @Test func withATokenTheReadAPIAnswersOnlyItsBearerAndHealthAndMetricsStayOpen() async throws {
         let token = "s3cret-Token/with+symbols="
         let harness = try ServiceHarness(withHTTP: true) { $0.httpToken = HTTPToken(token) }
@@ -165,7 +224,7 @@ import Testing
         let readPaths = [
             "/v1/asic_miners", "/v1/asic_miners/aggregated_index", "/v1/asic_miners/7", "/v1/asic_miners/7/history",
             "/v1/cpu_gpu_miners", "/v1/cpu_gpu_miners/aggregated_index", "/v1/cpu_gpu_miners/3",
-            "/v1/asic_miners/999", "/v1/asic_miners/abc",
+            "/v1/asic_miners/999", "/v1/asic_miners/abc", "/v1/asic_miners/list?limit=5", "/v1/cpu_gpu_miners/list",
         ]
         for path in readPaths {
             for (authorization, challenge) in [

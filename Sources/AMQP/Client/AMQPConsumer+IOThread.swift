@@ -50,13 +50,14 @@ extension AMQPConsumer: SupervisedClient {
         var consumerTag = consumerTag
         while true {
             let closeRequested = thread.isCloseRequested
-            let (commands, stopRequested) = control.withLock { control in
+            let (commands, stopRequested, bindings) = control.withLock { control in
                 let commands = control.commands
                 control.commands = []
-                return (commands, control.stopConsumingRequested)
+                let bindings = control.bindingsWait ? (wanted: control.wantedBindings, made: control.madeBindings) : nil
+                return (commands, control.stopConsumingRequested, bindings)
             }
             try send(commands, on: connection, generation: generation)
-            try makeWantedBindings(on: connection)
+            if let bindings { try makeBindings(bindings.wanted, replacing: bindings.made, on: connection) }
 
             if stopRequested {
                 if let tag = consumerTag {
@@ -101,11 +102,12 @@ extension AMQPConsumer: SupervisedClient {
         }
     }
 
-    /// Makes and removes the bindings asked for since the last turn. The RPCs share the channel with the
-    /// deliveries: rabbitmq-c queues a delivery that arrives meanwhile, and `readDeliveries` takes it from there.
-    private func makeWantedBindings(on connection: RawConnection) throws(AMQPError) {
-        let (wanted, made) = control.withLock { ($0.wantedBindings, $0.madeBindings) }
-        guard wanted != made else { return }
+    /// Makes and removes the bindings asked for since the last turn, read with the commands under one lock. The
+    /// RPCs share the channel with the deliveries: rabbitmq-c queues a delivery that arrives meanwhile, and
+    /// `readDeliveries` takes it from there.
+    private func makeBindings(
+        _ wanted: Set<QueueBinding>, replacing made: Set<QueueBinding>, on connection: RawConnection
+    ) throws(AMQPError) {
         for binding in wanted.subtracting(made) { try connection.bind(binding, channel: channel) }
         for binding in made.subtracting(wanted) { try connection.unbind(binding, channel: channel) }
         control.withLock { $0.madeBindings = wanted }

@@ -16,9 +16,7 @@ enum SnapshotEncodingQueue {
     private static let worker = LowPriorityWorker(name: "miner-index.snapshot-encoding", niceness: 10)
 
     static func run<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async -> Result {
-        await withCheckedContinuation { continuation in
-            worker.submit { continuation.resume(returning: work()) }
-        }
+        await worker.run(work)
     }
 }
 
@@ -29,9 +27,7 @@ enum DeltaEncodingQueue {
     private static let worker = LowPriorityWorker(name: "miner-index.delta-encoding", niceness: 0)
 
     static func run<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async -> Result {
-        await withCheckedContinuation { continuation in
-            worker.submit { continuation.resume(returning: work()) }
-        }
+        await worker.run(work)
     }
 }
 
@@ -98,5 +94,14 @@ final class SharedPayloadEncoder<Miner: RegisteredMiner & JSONRecord, Log: Miner
 
     init(_ encoder: MinerPayloadEncoder<Miner, Log>) {
         self.encoder = Mutex(encoder)
+    }
+}
+
+extension LowPriorityWorker {
+    /// `work`'s result, computed on this worker's thread after the jobs before it.
+    func run<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async -> Result {
+        await withCheckedContinuation { continuation in
+            submit { continuation.resume(returning: work()) }
+        }
     }
 }

@@ -35,8 +35,13 @@ public enum HTTPServer {
         if let token = service.configuration.httpToken {
             readRoutes.add(middleware: BearerTokenMiddleware(token: token))
         }
-        addRoutes(to: readRoutes, readAPI, service.indexes.asic, history: service.histories.asic)
-        addRoutes(to: readRoutes, readAPI, service.indexes.cpuGpu, history: service.histories.cpuGpu)
+        let staleAfterSeconds = service.configuration.staleAfter.secondsValue
+        addRoutes(
+            to: readRoutes, readAPI, service.indexes.asic, history: service.histories.asic,
+            staleAfterSeconds: staleAfterSeconds)
+        addRoutes(
+            to: readRoutes, readAPI, service.indexes.cpuGpu, history: service.histories.cpuGpu,
+            staleAfterSeconds: staleAfterSeconds)
         readRoutes.get("asic_miners/:id/history") { _, context in
             await respond { () throws(ReadAPI.Failure) in
                 try await readAPI.asicHistory(context.parameters.get("id") ?? "")
@@ -52,13 +57,26 @@ public enum HTTPServer {
             logger: logger)
     }
 
-    /// `/v1/<kind>_miners`, `…/aggregated_index`, `…/aggregated_history` and `…/:id` of one kind.
+    /// `/v1/<kind>_miners`, `…/aggregated_index`, `…/aggregated_history`, `…/list` and `…/:id` of one kind.
     private static func addRoutes<Source: SnapshotSource>(
         to routes: RouterGroup<BasicRequestContext>, _ readAPI: ReadAPI, _ source: Source,
-        history: SharedAggregatedHistory
-    ) {
+        history: SharedAggregatedHistory, staleAfterSeconds: Double
+    ) where Source.Miner: FleetHealthMiner, Source.Log: MinerListLog {
         let path = Source.kind.messagePrefix + "s"
         routes.get(RouterPath(path)) { _, _ in json(await readAPI.index(source)) }
+        let listSnapshots = MinerListSnapshots(source: source)
+        routes.get(RouterPath(path + "/list")) { request, _ in
+            await respond { () throws(ReadAPI.Failure) in
+                let query = try MinerListParameters.query(
+                    request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) })
+                let snapshot = await listSnapshots.snapshot()
+                let now = Timestamp(Date())
+                return await MinerListQueue.run {
+                    snapshot.list(query, now: now, staleAfterSeconds: staleAfterSeconds).json(
+                        sequence: snapshot.version, hasModel: Source.Miner.hasModelBreakdown)
+                }
+            }
+        }
         routes.get(RouterPath(path + "/aggregated_index")) { _, _ in json(await readAPI.aggregatedIndex(source)) }
         routes.get(RouterPath(path + "/aggregated_history")) { request, _ in
             await Self.history(readAPI, history, request)
